@@ -1,0 +1,45 @@
+#!/bin/sh
+# /init of the KVM test host's outer VM (see tests/kvm-host).
+#
+# Runs under the stock generic Debian kernel inside QEMU TCG with an AMD SVM
+# CPU.  It loads KVM, mounts the host's / read-only (9p "hostroot") and the
+# per-run exchange folder read-write (9p "xchg"), then runs the exchange
+# folder's cmd.sh chrooted into the host's files, and writes its exit status
+# back.  The console only carries short markers: serial output is slow here.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+
+fail() {
+	echo "KVMHOST-FAIL: $*" >/dev/console
+	poweroff -f
+	sleep 60
+}
+
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+while read -r ko; do
+	insmod "$ko" || fail "insmod $ko"
+done </lib/modules/load-order
+
+p9="trans=virtio,version=9p2000.L,msize=512000"
+mkdir -p /host /x
+mount -t 9p -o "$p9,ro,cache=loose" hostroot /host || fail "mount hostroot"
+mount -t 9p -o "$p9" xchg /x || fail "mount xchg"
+mount -t proc proc /host/proc
+mount -t sysfs sys /host/sys
+mount -t devtmpfs dev /host/dev
+mkdir -p /host/dev/pts /host/dev/shm
+mount -t devpts devpts /host/dev/pts
+mount -t tmpfs shm /host/dev/shm
+mount -t tmpfs -o mode=1777 tmp /host/tmp
+mount -t tmpfs run /host/run
+mkdir -p /host/tmp/kvm-host-xchg
+mount --bind /x /host/tmp/kvm-host-xchg
+[ -c /dev/kvm ] || fail "no /dev/kvm after loading kvm-amd (does the CPU show svm?)"
+echo KVMHOST-READY >/dev/console
+
+chroot /host /bin/bash /tmp/kvm-host-xchg/cmd.sh
+echo $? >/x/status.tmp && mv /x/status.tmp /x/status
+sync
+poweroff -f
+sleep 60
