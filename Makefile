@@ -84,15 +84,17 @@ deps:
 
 # The default guest (kernel, initramfs) and the test host's images.
 include guest-images/guest.mk
+include tests/testhost/testhost.mk
 
-integration: minivmm guest
-	$(Q)prove -f tests/integration/*.t
+integration: minivmm guest testhost
+	$(Q)prove -f tests/integration/*.t </dev/null
 
 # The README's test command: everything CI runs.
 test: deps
-	$(Q)$(MAKE) --no-print-directory minivmm unit-bins guest
+	$(Q)$(MAKE) --no-print-directory minivmm unit-bins guest testhost
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 unit-bins
-	$(Q)prove -f $(UNIT_BINS) $(UNIT_SRCS:tests/unit/%.c=build/asan/tests/unit/%) tests/integration/*.t
+	$(Q)prove -f $(UNIT_BINS) $(UNIT_SRCS:tests/unit/%.c=build/asan/tests/unit/%) \
+		tests/integration/*.t </dev/null
 
 # The README's first command: boot the default stock guest.  Where /dev/kvm
 # cannot boot a stock kernel (no VMX/SVM), go through the KVM test host.

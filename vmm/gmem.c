@@ -53,7 +53,7 @@ int gmem_read(const struct gmem *m, uint64_t gpa, void *dst, size_t len)
 	return 0;
 }
 
-int gmem_write(struct gmem *m, uint64_t gpa, const void *src, size_t len)
+int gmem_write(const struct gmem *m, uint64_t gpa, const void *src, size_t len)
 {
 	void *p = gmem_ptr(m, gpa, len);
 

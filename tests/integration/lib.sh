@@ -1,0 +1,41 @@
+# tests/integration/lib.sh - TAP helpers for the integration tests (bash).
+# Each test is a bash script printing TAP; prove runs them from the repo root.
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$top" || exit 1
+_n=0
+_failed=0
+ok() { # ok COND-STATUS DESCRIPTION
+	_n=$((_n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $_n - $2"
+	else
+		echo "not ok $_n - $2"
+		_failed=$((_failed + 1))
+	fi
+}
+is() { # is GOT EXPECTED DESCRIPTION
+	if [ "$1" = "$2" ]; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		printf '#   got:      %s\n#   expected: %s\n' "$1" "$2"
+	fi
+}
+like() { # like TEXT REGEX DESCRIPTION
+	if printf '%s' "$1" | grep -qE -- "$2"; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		printf '%s\n' "$1" | tail -n 15 | sed 's/^/#   /'
+	fi
+}
+done_testing() {
+	echo "1..$_n"
+	[ "$_failed" -eq 0 ]
+}
+# Scratch space visible to the test host's outer VM (which sees this
+# machine's / read-only, except its own /tmp).
+scratch() {
+	mkdir -p "$top/build/itest"
+	mktemp -d "$top/build/itest/$1.XXXXXX"
+}

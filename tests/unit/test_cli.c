@@ -1,0 +1,80 @@
+/* Unit tests for vmm/cli: options, defaults, and every rejected input. */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "tests/unit/tap.h"
+#include "vmm/cli.h"
+
+static int parse(struct cli_opts *o, char *err, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+	char *a;
+
+	argv[argc++] = "minivmm";
+	va_start(ap, err);
+	while ((a = va_arg(ap, char *)) != NULL)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	err[0] = 0;
+	return cli_parse(argc, argv, o, err, 256);
+}
+
+
+int main(void)
+{
+	struct cli_opts o;
+	char err[256];
+	uint64_t sz;
+
+	is(parse(&o, err, NULL), 0, "no arguments");
+	is(o.cpus, 1, "default 1 cpu");
+	is(o.mem, 512ULL << 20, "default 512M");
+	ok(o.argv == NULL && !o.kernel && !o.initrd, "defaults: shell, default guest");
+
+	is(parse(&o, err, "--cpus", "2", "--mem", "1G", "--kernel", "k", "--initrd", "i",
+		 "--timeout", "30", "--verbose", "--", "uname", "-a", NULL), 0, "all options");
+	is(o.cpus, 2, "cpus");
+	is(o.mem, 1ULL << 30, "mem 1G");
+	ok(o.kernel && !strcmp(o.kernel, "k") && !strcmp(o.initrd, "i"), "paths");
+	is(o.timeout, 30, "timeout");
+	ok(o.verbose, "verbose");
+	is(o.argc, 2, "command argc");
+	ok(o.argv && !strcmp(o.argv[0], "uname") && !strcmp(o.argv[1], "-a"), "command argv");
+
+	is(parse(&o, err, "--", "sh", "--cpus", "3", NULL), 0, "options after -- are the command's");
+	is(o.cpus, 1, "cpus untouched");
+	is(o.argc, 3, "argc");
+	is(parse(&o, err, "--mem=2048", NULL), 0, "bare number is MiB");
+	is(o.mem, 2048ULL << 20, "2048 MiB");
+
+	is(parse(&o, err, "--cpus", "0", NULL), -EINVAL, "0 cpus");
+	ok(strstr(err, "--cpus") != NULL, "message names the option: %s", err);
+	is(parse(&o, err, "--cpus", "65", NULL), -EINVAL, "65 cpus");
+	is(parse(&o, err, "--cpus", "two", NULL), -EINVAL, "non-numeric cpus");
+	is(parse(&o, err, "--mem", "12X", NULL), -EINVAL, "bad suffix");
+	is(parse(&o, err, "--mem", "1M", NULL), -EINVAL, "too little memory");
+	ok(strstr(err, "out of range") != NULL, "range message: %s", err);
+	is(parse(&o, err, "--mem", "-5G", NULL), -EINVAL, "negative");
+	is(parse(&o, err, "--timeout", "0", NULL), -EINVAL, "zero timeout");
+	is(parse(&o, err, "--bogus", NULL), -EINVAL, "unknown option");
+	ok(strstr(err, "--bogus") != NULL, "names the unknown option: %s", err);
+	is(parse(&o, err, "--kernel", NULL), -EINVAL, "missing argument");
+	ok(strstr(err, "needs an argument") != NULL, "missing-argument message: %s", err);
+	is(parse(&o, err, "uname", NULL), -EINVAL, "command without --");
+	ok(strstr(err, "--") != NULL, "hint about --: %s", err);
+	is(parse(&o, err, "--help", NULL), 0, "help");
+	ok(o.help, "help flag");
+
+	is(cli_parse_size("4k", &sz), 0, "4k");
+	is(sz, 4096, "4k value");
+	is(cli_parse_size("3GiB", &sz), 0, "GiB suffix");
+	is(sz, 3ULL << 30, "3GiB value");
+	is(cli_parse_size("99999999999999999999", &sz), -EINVAL, "overflowing number");
+	is(cli_parse_size("20000000T", &sz), -ERANGE, "overflowing product");
+	is(cli_parse_size("", &sz), -EINVAL, "empty");
+	return done_testing();
+}

@@ -1,0 +1,173 @@
+/*
+ * cli.c - see cli.h.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/cli.h"
+
+
+const char cli_usage[] =
+	"usage: minivmm [options] [-- COMMAND [ARGS...]]\n"
+	"\n"
+	"Boot a Linux kernel in a KVM microVM.  With a COMMAND, run it in the guest\n"
+	"(its stdout and stderr go to minivmm's stdout) and exit with its exit status;\n"
+	"without one, start an interactive shell on the console.\n"
+	"\n"
+	"options:\n"
+	"  --kernel PATH    bzImage, or ELF vmlinux with a PVH note\n"
+	"                   (default: the stock Debian cloud kernel from guest-images/)\n"
+	"  --initrd PATH    initramfs (default: guest-images/ initramfs with minivmm's init)\n"
+	"  --cmdline ARGS   extra kernel command-line arguments\n"
+	"  --cpus N         number of vCPUs (default 1, at most 64)\n"
+	"  --mem SIZE       guest RAM, with K/M/G suffix; bare numbers are MiB (default 512M)\n"
+	"  --timeout SECS   stop the guest and fail after SECS seconds (default: none)\n"
+	"  --verbose        show the kernel's boot log and minivmm's own messages\n"
+	"  --version        print the version and exit\n"
+	"  -h, --help       print this help and exit\n"
+	"\n"
+	"Console: on a terminal, press Ctrl-A x to quit, Ctrl-A Ctrl-A to send Ctrl-A.\n"
+	"Exit status: the command's; 0 after a guest poweroff; 1 for a VMM error, a kernel\n"
+	"panic or a guest reboot (minivmm does not restart guests); 124 on --timeout.\n";
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v, mul = 1ULL << 20;
+	char *end;
+
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K': mul = 1ULL << 10; end++; break;
+	case 'm': case 'M': mul = 1ULL << 20; end++; break;
+	case 'g': case 'G': mul = 1ULL << 30; end++; break;
+	case 't': case 'T': mul = 1ULL << 40; end++; break;
+	default:
+		return -EINVAL;
+	}
+	if (*end == 'i' && end[1] == 'B')
+		end += 2;
+	else if (*end == 'B')
+		end++;
+	if (*end)
+		return -EINVAL;
+	if (v > UINT64_MAX / mul)
+		return -ERANGE;
+	*out = v * mul;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned int max, unsigned int *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return -EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEM, OPT_TIMEOUT, OPT_VERBOSE,
+       OPT_VERSION };
+
+int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
+{
+	static const struct option longopts[] = {
+		{ "kernel", required_argument, NULL, OPT_KERNEL },
+		{ "initrd", required_argument, NULL, OPT_INITRD },
+		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+		{ "cpus", required_argument, NULL, OPT_CPUS },
+		{ "mem", required_argument, NULL, OPT_MEM },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "verbose", no_argument, NULL, OPT_VERBOSE },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, ret;
+
+	memset(o, 0, sizeof(*o));
+	o->cpus = 1;
+	o->mem = CLI_DEFAULT_MEM;
+	optind = 0; /* full reset: cli_parse may be called more than once */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_KERNEL:
+			o->kernel = optarg;
+			break;
+		case OPT_INITRD:
+			o->initrd = optarg;
+			break;
+		case OPT_CMDLINE:
+			o->cmdline = optarg;
+			break;
+		case OPT_CPUS:
+			if (parse_uint(optarg, CLI_MAX_CPUS, &o->cpus) || o->cpus == 0) {
+				snprintf(err, errlen, "--cpus: '%s' is not a number from 1 to %d",
+					 optarg, CLI_MAX_CPUS);
+				return -EINVAL;
+			}
+			break;
+		case OPT_MEM:
+			ret = cli_parse_size(optarg, &o->mem);
+			if (ret) {
+				snprintf(err, errlen, "--mem: '%s' is not a size (e.g. 512M, 2G)",
+					 optarg);
+				return -EINVAL;
+			}
+			if (o->mem < CLI_MIN_MEM || o->mem > CLI_MAX_MEM) {
+				snprintf(err, errlen, "--mem: %s is out of range (64M to 1T)", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_TIMEOUT:
+			if (parse_uint(optarg, 100000000, &o->timeout) || o->timeout == 0) {
+				snprintf(err, errlen, "--timeout: '%s' is not a positive number of seconds",
+					 optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_VERBOSE:
+			o->verbose = true;
+			break;
+		case OPT_VERSION:
+			o->version = true;
+			break;
+		case 'h':
+			o->help = true;
+			break;
+		case ':':
+			snprintf(err, errlen, "option %s needs an argument", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			snprintf(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		/* getopt_long stops at "--" (consumed) or at the first operand. */
+		if (strcmp(argv[optind - 1], "--") != 0) {
+			snprintf(err, errlen, "unexpected argument '%s': put the guest command after --",
+				 argv[optind]);
+			return -EINVAL;
+		}
+		o->argv = &argv[optind];
+		o->argc = argc - optind;
+	}
+	return 0;
+}

@@ -1,0 +1,102 @@
+/*
+ * vm.h - the virtual machine: KVM VM, guest RAM, buses and vCPU threads.
+ *
+ * This is the one object that is "obviously the VM": it owns the KVM file
+ * descriptors, guest memory (gmem), the MMIO and port-I/O buses devices
+ * register on, and one thread per vCPU.  Devices never see it whole; they get
+ * the gmem, a bus and an interrupt callback.  Lifecycle:
+ *   vm_create() -> register devices -> load the kernel into vm->mem ->
+ *   vm_start(entry) -> ... vm_request_stop() from any thread ... ->
+ *   vm_wait_stopped() -> vm_destroy().
+ */
+#ifndef MINIVMM_VMM_VM_H
+#define MINIVMM_VMM_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+#include "boot/loader.h"
+#include "vmm/bus.h"
+#include "vmm/gmem.h"
+
+#define VM_MAX_CPUS 64
+
+/* Why the VM stopped; the first reason reported wins. */
+enum vm_stop_reason {
+	VM_RUNNING = 0,
+	VM_STOP_EXIT_STATUS, /* the guest init reported a status, then stopped */
+	VM_STOP_POWEROFF,    /* ACPI S5 */
+	VM_STOP_REBOOT,      /* ACPI reset register or triple fault */
+	VM_STOP_ERROR,       /* KVM or VMM failure; reason in stop_msg */
+	VM_STOP_HOST,        /* the host asked: signal, timeout, console quit */
+};
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int index;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+};
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	struct gmem mem;
+	void *ram_lo;        /* host mapping of RAM below the MMIO hole */
+	void *ram_hi;        /* host mapping of RAM above 4 GiB, or NULL */
+	uint64_t ram_lo_size, ram_hi_size;
+	struct bus mmio;
+	struct bus pio;
+	unsigned int ncpus;
+	struct vcpu vcpus[VM_MAX_CPUS];
+	int run_size;
+	struct kvm_cpuid2 *cpuid; /* supported CPUID, before per-vCPU fixups */
+
+	/* Stop state, written once by the first vm_request_stop(). */
+	pthread_mutex_t stop_lock;
+	atomic_int stop_reason;
+	int exit_status;
+	char stop_msg[256];
+	int stop_efd; /* eventfd the main loop waits on */
+};
+
+/*
+ * Open /dev/kvm, create the VM with ncpus vCPUs and mem_bytes of RAM (split
+ * around the 32-bit MMIO hole), the in-kernel irqchip and PIT.  On failure
+ * returns -errno with a one-line reason in errbuf.
+ */
+int vm_create(struct vm *vm, unsigned int ncpus, uint64_t mem_bytes, char *errbuf,
+	      size_t errlen);
+
+/* Set the boot vCPU's registers from e and start every vCPU thread. */
+int vm_start(struct vm *vm, const struct boot_entry *e, char *errbuf, size_t errlen);
+
+/*
+ * Ask the VM to stop (any thread, async-signal-unsafe).  Only the first call
+ * records its reason, status and message; later calls are ignored.
+ */
+void vm_request_stop(struct vm *vm, enum vm_stop_reason why, int status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static inline bool vm_stopping(struct vm *vm)
+{
+	return atomic_load_explicit(&vm->stop_reason, memory_order_acquire) != VM_RUNNING;
+}
+
+/* Kick every vCPU out of KVM_RUN and join the threads. */
+void vm_stop_vcpus(struct vm *vm);
+
+/* Raise (level 1) or lower (0) a GSI of the in-kernel irqchip. */
+int vm_set_irq(struct vm *vm, unsigned int gsi, int level);
+
+void vm_destroy(struct vm *vm);
+
+#endif
