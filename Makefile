@@ -61,6 +61,9 @@ $(LIB): $(LIB_OBJS)
 	$(vecho) "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# The default guest lives in this checkout (made by `make guest`).
+$(BUILD)/vmm/main.o: override CFLAGS += -DMINIVMM_GUEST_DIR='"$(CURDIR)/guest-images/out/cloud"'
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(vecho) "  CC      $<"

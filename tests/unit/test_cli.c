@@ -8,7 +8,7 @@
 
 static int parse(struct cli_opts *o, char *err, ...)
 {
-	char *argv[32];
+	static char *argv[32]; /* o->argv points into it after return */
 	int argc = 0;
 	va_list ap;
 	char *a;

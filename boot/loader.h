@@ -1,0 +1,69 @@
+/*
+ * loader.h - put a Linux kernel into guest memory and say how to enter it.
+ *
+ * The one entry point of the boot code.  Given a kernel file (a bzImage, or
+ * an ELF vmlinux with a PVH entry note), a command line, an initrd buffer
+ * and the ACPI RSDP address, boot_load() writes everything the kernel's
+ * entry protocol needs into guest RAM: the kernel, initrd, command line,
+ * zero page with e820 map (bzImage, 64-bit boot protocol) or hvm_start_info
+ * with memory map (PVH), identity page tables and the boot GDT.
+ * boot_vcpu_regs() then turns the result into the boot vCPU's registers.
+ * Nothing here touches KVM, so all of it runs in unit tests.
+ */
+#ifndef MINIVMM_BOOT_LOADER_H
+#define MINIVMM_BOOT_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+#include "vmm/gmem.h"
+
+struct boot_config {
+	const char *kernel_path; /* bzImage, or ELF vmlinux with the Xen PVH note */
+	const char *cmdline;     /* full kernel command line; NULL = empty */
+	const void *initrd;      /* initramfs image built by the caller; may be NULL */
+	size_t initrd_size;      /* 0 = no initrd */
+	uint64_t rsdp_gpa;       /* ACPI RSDP; boot_params.acpi_rsdp_addr / PVH rsdp_paddr */
+};
+
+struct boot_entry {
+	bool pvh;                         /* PVH 32-bit entry (else 64-bit boot protocol) */
+	uint64_t entry;                   /* GPA of the first instruction (rip) */
+	uint64_t zero_page_or_start_info; /* GPA passed in rsi (zero page) or ebx (start_info) */
+	uint64_t kernel_start;            /* guest RAM the kernel was loaded to / will use, */
+	uint64_t kernel_end;              /* [kernel_start, kernel_end), for logging */
+	uint64_t initrd_gpa;              /* where the initrd went (0 if none) */
+};
+
+/*
+ * Load kernel, initrd, command line, boot_params + e820 (or PVH start_info
+ * + memmap), page tables and GDT into m.  m must have its first RAM region at
+ * GPA 0 (up to the MMIO hole) and optionally more RAM above 4 GiB.  The
+ * initrd goes at the highest page-aligned address below min(initrd_addr_max,
+ * end of low RAM) (PVH: end of low RAM), above the kernel.
+ * Returns 0 and fills *out, or -errno and writes a one-line reason to errbuf
+ * (if errlen > 0), e.g. "kernel /x: not a bzImage or ELF vmlinux":
+ *   -ENOENT etc.  kernel file cannot be opened (strerror text)
+ *   -ENOEXEC      empty/short file, not a kernel, truncated, no 64-bit or
+ *                 PVH entry
+ *   -ENOTSUP      boot protocol older than 2.12
+ *   -E2BIG        command line longer than the kernel accepts
+ *   -ENOMEM       kernel or initrd does not fit in guest RAM
+ * Guest memory may be partly written on error.
+ */
+int boot_load(struct gmem *m, const struct boot_config *cfg, struct boot_entry *out, char *errbuf,
+	      size_t errlen);
+
+/*
+ * Fill the boot vCPU's registers for entering e.  regs is overwritten; sregs
+ * must hold the vCPU's KVM_GET_SREGS state and gets its segment, descriptor
+ * table, control registers and EFER replaced (64-bit: CR0.PE|PG, CR4.PAE,
+ * EFER.LME|LMA, long-mode CS 0x10, rsi = zero page; PVH: CR0.PE only,
+ * 32-bit flat CS 0x10, ebx = start_info).  rip = e->entry, rflags = 2.
+ */
+void boot_vcpu_regs(const struct boot_entry *e, struct kvm_regs *regs, struct kvm_sregs *sregs);
+
+#endif

@@ -1,0 +1,548 @@
+/*
+ * init.c - minivmm-init, the /init (pid 1) of the default minivmm guest.
+ *
+ * Boots the guest far enough to run one command and hands its exit status
+ * back to the VMM:
+ *
+ *   1. mounts devtmpfs on /dev (and makes sure fds 0-2 are /dev/console),
+ *      /proc, /sys, /dev/pts, /dev/shm, /tmp and /run;
+ *   2. reads /minivmm/{flags,argv,shares,env,cwd} (see initcfg.h), appended
+ *      to the initramfs by the VMM;
+ *   3. loads every module listed in /lib/modules/load-order (written by
+ *      mkinitramfs.sh) with finit_module(2);
+ *   4. mounts each virtio-fs share TAG on /mnt/TAG, retrying for ~5 s while
+ *      the device is not there yet;
+ *   5. puts the console in raw mode if asked ("rawout", "rawin");
+ *   6. runs the command (or /bin/sh -l) in its own session with the console
+ *      as controlling tty, and reaps every child until it exits;
+ *   7. syncs, writes the status to the exit port (4 bytes at
+ *      LAYOUT_EXIT_PORT), then powers off through reboot(2) - the fallback
+ *      under VMMs that ignore the port, like QEMU.
+ *
+ * Reported status: the command's exit code, 128 + N when it was killed by
+ * signal N, 127 when it was not found, 126 when it could not be executed,
+ * 125 when init itself failed (bad configuration, a share that would not
+ * mount, fork failure): the same conventions as a shell, and 125 as
+ * `docker run` and `git bisect run` use it.  pid 1 never exits (that would
+ * panic the kernel): every path ends in the power off.
+ *
+ * init prints nothing on success unless the "verbose" flag is set: users pipe
+ * the command's output.  Errors always go to stderr (the console).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/module.h>
+#include <sys/io.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "boot/layout.h"
+#include "guest-images/init/initcfg.h"
+
+#define CFG_DIR "/minivmm"
+#define LOAD_ORDER "/lib/modules/load-order"
+#define CFG_MAX (1 << 20)       /* largest config file accepted */
+#define SHARE_WAIT_MS 5000      /* how long a share may take to show up */
+#define PATH_DEFAULT "/usr/sbin:/usr/bin:/sbin:/bin"
+
+struct init {
+	bool verbose;
+	unsigned flags;
+	char **argv;                  /* NULL: interactive shell */
+	struct initcfg_share *shares;
+	int nshares;
+	char *cwd;
+	struct timespec t0;
+};
+
+static void say(const char *fmt, va_list ap)
+{
+	fputs("minivmm-init: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+__attribute__((format(printf, 1, 2))) static void err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(fmt, ap);
+	va_end(ap);
+}
+
+__attribute__((format(printf, 2, 3))) static void info(const struct init *in, const char *fmt, ...)
+{
+	struct timespec t;
+	va_list ap;
+
+	if (!in->verbose)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	fprintf(stderr, "[%6.3f] ", (double)(t.tv_sec - in->t0.tv_sec) +
+					    (double)(t.tv_nsec - in->t0.tv_nsec) / 1e9);
+	va_start(ap, fmt);
+	say(fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Hand status to the VMM and stop.  sync() first, so that data written to
+ * virtio-fs shares (and the page cache) reaches the host before the VMM tears
+ * the VM down on the port write; tcdrain() so the console output is not cut.
+ */
+__attribute__((noreturn)) static void finish(const struct init *in, int status)
+{
+	info(in, "exit status %d, powering off", status);
+	fflush(stdout);
+	fflush(stderr);
+	tcdrain(STDOUT_FILENO);
+	tcdrain(STDERR_FILENO);
+	sync();
+	/* The minivmm exit port (boot/layout.h): a 32-bit OUT ends the VM. */
+	if (ioperm(LAYOUT_EXIT_PORT, 4, 1) == 0)
+		outl((unsigned)status, LAYOUT_EXIT_PORT);
+	/* Still running: another VMM (QEMU) or an old minivmm.  ACPI S5. */
+	reboot(RB_POWER_OFF);
+	err("power off failed: %s; halting", strerror(errno));
+	for (;;)
+		pause();
+}
+
+__attribute__((noreturn, format(printf, 2, 3))) static void fatal(const struct init *in,
+								   const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(fmt, ap);
+	va_end(ap);
+	finish(in, INITCFG_STATUS_INIT_FAILED);
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	size_t i, n = strlen(path);
+
+	if (n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		buf[i] = i < n ? '/' : '\0';
+	}
+	return 0;
+}
+
+/* Mount, creating the mount point; an already mounted target counts as done. */
+static int do_mount(const struct init *in, const char *src, const char *dir, const char *type,
+		    unsigned long flags, const char *data)
+{
+	int ret = mkdir_p(dir, 0755);
+
+	if (ret < 0)
+		return ret;
+	if (mount(src, dir, type, flags, data) < 0 && errno != EBUSY)
+		return -errno;
+	info(in, "mounted %s on %s", type, dir);
+	return 0;
+}
+
+/*
+ * devtmpfs first: the kernel opened /dev/console from the initramfs for fds
+ * 0-2, but if that node was missing (another image builder) we have no
+ * stdio at all, and every message below would be lost.
+ */
+static void setup_console(void)
+{
+	int fd, i;
+
+	mkdir("/dev", 0755);
+	mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+	/*
+	 * Reopen even when fds 0-2 are fine: the kernel opened the initramfs's
+	 * /dev/console, now hidden under devtmpfs, and ttyname(3) (tty, ssh...)
+	 * only finds a tty whose inode is reachable under /dev.
+	 */
+	fd = open("/dev/console", O_RDWR | O_NOCTTY);
+	for (i = 0; i < 3; i++) {
+		if (fd >= 0 && fd != i)
+			dup2(fd, i);
+		else if (fd < 0 && fcntl(i, F_GETFD) < 0 && open("/dev/null", O_RDWR) != i)
+			break;
+	}
+	if (fd > 2)
+		close(fd);
+}
+
+static void mount_basics(const struct init *in)
+{
+	static const struct {
+		const char *src, *dir, *type;
+		unsigned long flags;
+		const char *data;
+		bool needed;
+	} m[] = {
+		{ "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true },
+		{ "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true },
+		{ "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "mode=620,ptmxmode=666",
+		  false },
+		{ "tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", false },
+		{ "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", false },
+		{ "tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755", false },
+	};
+	size_t i;
+	int ret;
+
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		ret = do_mount(in, m[i].src, m[i].dir, m[i].type, m[i].flags, m[i].data);
+		if (ret < 0 && m[i].needed)
+			fatal(in, "cannot mount %s on %s: %s", m[i].type, m[i].dir, strerror(-ret));
+		if (ret < 0)
+			err("cannot mount %s on %s: %s", m[i].type, m[i].dir, strerror(-ret));
+	}
+}
+
+/*
+ * Read a whole (small) file into a malloc'ed, NUL-terminated buffer with one
+ * spare byte after the terminator.  Returns the length or -errno (-ENOENT
+ * when absent).
+ */
+static ssize_t read_file(const char *path, char **bufp)
+{
+	char *buf = NULL, *nb;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+	int fd, ret;
+
+	*bufp = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		if (cap - len < 2) {
+			cap = cap ? 2 * cap : 4096;
+			if (cap > CFG_MAX) {
+				ret = -EFBIG;
+				goto err;
+			}
+			nb = realloc(buf, cap);
+			if (!nb) {
+				ret = -ENOMEM;
+				goto err;
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len - 2);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			goto err;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	buf[len + 1] = '\0';
+	*bufp = buf;
+	return (ssize_t)len;
+err:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+/* Read one optional config file; a missing file is an empty one. */
+static ssize_t read_cfg(const struct init *in, const char *name, char **bufp)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), CFG_DIR "/%s", name);
+	n = read_file(path, bufp);
+	if (n == -ENOENT) {
+		*bufp = calloc(1, 2);
+		if (!*bufp)
+			fatal(in, "out of memory");
+		return 0;
+	}
+	if (n < 0)
+		fatal(in, "cannot read %s: %s", path, strerror((int)-n));
+	return n;
+}
+
+static void read_config(struct init *in)
+{
+	char *buf, **env;
+	ssize_t n;
+	int ret, i;
+
+	/* flags first: "verbose" applies to everything after. */
+	read_cfg(in, "flags", &buf);
+	ret = initcfg_parse_flags(buf, &in->flags);
+	in->verbose = in->flags & INITCFG_F_VERBOSE;
+	free(buf);
+	info(in, "flags 0x%x (%d unknown words ignored)", in->flags, ret);
+
+	n = read_cfg(in, "argv", &buf);
+	ret = initcfg_split_nul(buf, (size_t)n, &in->argv);
+	if (ret < 0)
+		fatal(in, CFG_DIR "/argv: %s", ret == -EINVAL ? "empty command name" : strerror(-ret));
+	for (i = 0; i < ret; i++)
+		info(in, "argv[%d] = \"%s\"", i, in->argv[i]);
+
+	read_cfg(in, "shares", &buf);
+	in->nshares = initcfg_parse_shares(buf, &in->shares);
+	if (in->nshares < 0)
+		fatal(in, CFG_DIR "/shares: %s",
+		      in->nshares == -EINVAL ? "malformed line, bad or duplicate tag"
+					      : strerror(-in->nshares));
+
+	n = read_cfg(in, "env", &buf);
+	ret = initcfg_split_nul(buf, (size_t)n, &env);
+	if (ret < 0)
+		fatal(in, CFG_DIR "/env: %s", strerror(-ret));
+	for (i = 0; i < ret; i++) {
+		if (!initcfg_env_ok(env[i]))
+			fatal(in, CFG_DIR "/env: not KEY=VALUE: \"%s\"", env[i]);
+		if (putenv(env[i]) < 0)
+			fatal(in, "putenv: %s", strerror(errno));
+		info(in, "env %s", env[i]);
+	}
+	free(env); /* the strings stay: putenv keeps pointers into buf */
+
+	read_cfg(in, "cwd", &buf);
+	buf[strcspn(buf, "\n")] = '\0';
+	in->cwd = buf[0] ? buf : (free(buf), strdup("/"));
+	if (!in->cwd)
+		fatal(in, "out of memory");
+}
+
+/* Milliseconds since boot of init, for retry deadlines. */
+static long elapsed_ms(const struct init *in)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - in->t0.tv_sec) * 1000 + (t.tv_nsec - in->t0.tv_nsec) / 1000000;
+}
+
+static void load_modules(const struct init *in)
+{
+	char *buf, *line, *next;
+	ssize_t n;
+
+	n = read_file(LOAD_ORDER, &buf);
+	if (n == -ENOENT)
+		return;
+	if (n < 0) {
+		err("cannot read " LOAD_ORDER ": %s", strerror((int)-n));
+		return;
+	}
+	for (line = buf; *line; line = next) {
+		unsigned flags = 0;
+		size_t len;
+		int fd;
+
+		next = line + strcspn(line, "\n");
+		if (*next)
+			*next++ = '\0';
+		len = strlen(line);
+		if (len == 0)
+			continue;
+		/* Debian 12 ships plain .ko; newer kernels compress, and decompress in-kernel. */
+		if ((len > 3 && !strcmp(line + len - 3, ".xz")) ||
+		    (len > 3 && !strcmp(line + len - 3, ".gz")) ||
+		    (len > 4 && !strcmp(line + len - 4, ".zst")))
+			flags |= MODULE_INIT_COMPRESSED_FILE;
+		fd = open(line, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			err("cannot open module %s: %s", line, strerror(errno));
+			continue;
+		}
+		if (syscall(SYS_finit_module, fd, "", flags) < 0 && errno != EEXIST)
+			err("cannot load module %s: %s", line, strerror(errno));
+		else
+			info(in, "loaded %s", line);
+		close(fd);
+	}
+	free(buf);
+}
+
+/*
+ * Mount every share.  The virtio-mmio device is probed and bound when the
+ * modules load, but give a late device a few seconds: an unknown tag is
+ * EINVAL from virtio_fs_get_tree() (fs/fuse/virtio_fs.c), a missing driver
+ * ENODEV.
+ */
+static void mount_shares(const struct init *in)
+{
+	int i;
+
+	for (i = 0; i < in->nshares; i++) {
+		const struct initcfg_share *s = &in->shares[i];
+		long deadline = elapsed_ms(in) + SHARE_WAIT_MS, delay_ms = 5;
+		char dir[8 + INITCFG_TAG_MAX];
+		int ret;
+
+		snprintf(dir, sizeof(dir), "/mnt/%s", s->tag);
+		ret = mkdir_p(dir, 0755);
+		if (ret < 0)
+			fatal(in, "cannot create %s: %s", dir, strerror(-ret));
+		for (;;) {
+			if (mount(s->tag, dir, "virtiofs", 0, s->opts) == 0)
+				break;
+			ret = errno;
+			if ((ret != ENODEV && ret != ENOENT && ret != EINVAL && ret != ENXIO) ||
+			    elapsed_ms(in) >= deadline)
+				fatal(in, "cannot mount virtio-fs share \"%s\" on %s (options %s): %s",
+				      s->tag, dir, s->opts ? s->opts : "none", strerror(ret));
+			usleep((useconds_t)delay_ms * 1000);
+			if (delay_ms < 100)
+				delay_ms *= 2;
+		}
+		info(in, "mounted share %s on %s (options %s)", s->tag, dir,
+		     s->opts ? s->opts : "none");
+	}
+}
+
+/*
+ * "rawout": the host stdout is a pipe or file, so the guest tty must not turn
+ * "\n" into "\r\n" (OPOST/ONLCR) nor echo the piped input into the output.
+ * "rawin": the host stdin is a pipe or file, so input bytes must reach the
+ * command unchanged: no line editing (ICANON: ^U, ^W, 4 KiB lines), no
+ * signals from ^C/^Z (ISIG), no CR->NL (ICRNL), no XON/XOFF.  A serial line
+ * has no end-of-file; without "rawin" the VMM can still send VEOF (^D) to end
+ * a canonical-mode read.
+ */
+static void setup_tty_modes(const struct init *in)
+{
+	struct termios t;
+
+	if (!(in->flags & (INITCFG_F_RAWOUT | INITCFG_F_RAWIN)))
+		return;
+	if (tcgetattr(STDIN_FILENO, &t) < 0) {
+		err("console is not a tty (%s); raw mode not set", strerror(errno));
+		return;
+	}
+	if (in->flags & INITCFG_F_RAWOUT) {
+		t.c_oflag &= ~(tcflag_t)OPOST;
+		t.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL | ECHOCTL | ECHOKE);
+	}
+	if (in->flags & INITCFG_F_RAWIN) {
+		t.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL |
+					 IXON | IXOFF | IUCLC | IMAXBEL);
+		t.c_lflag &= ~(tcflag_t)(ICANON | ISIG | IEXTEN | ECHO | ECHONL);
+		t.c_cc[VMIN] = 1;
+		t.c_cc[VTIME] = 0;
+	}
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) < 0)
+		err("cannot set console modes: %s", strerror(errno));
+	else
+		info(in, "console modes set:%s%s", in->flags & INITCFG_F_RAWOUT ? " rawout" : "",
+		     in->flags & INITCFG_F_RAWIN ? " rawin" : "");
+}
+
+/* The child: a new session on the console, then exec.  Never returns. */
+__attribute__((noreturn)) static void run_child(const struct init *in, char *const *argv)
+{
+	const char *name = argv[0];
+
+	/*
+	 * A session leader with the console as controlling tty gets job control
+	 * (^C/^Z reach its foreground group) and /dev/tty works.  The kernel
+	 * never makes /dev/console a controlling tty on open; TIOCSCTTY must ask.
+	 */
+	if (setsid() < 0 || ioctl(STDIN_FILENO, TIOCSCTTY, 1) < 0)
+		info(in, "no controlling tty: %s", strerror(errno));
+	if (chdir(in->cwd) < 0) {
+		err("cannot change directory to %s: %s", in->cwd, strerror(errno));
+		_exit(INITCFG_STATUS_INIT_FAILED);
+	}
+	execvp(name, argv);
+	if (errno == ENOENT || errno == ENOTDIR) {
+		err("%s: not found", name);
+		_exit(INITCFG_STATUS_NOTFOUND);
+	}
+	err("%s: %s", name, strerror(errno));
+	_exit(INITCFG_STATUS_NOEXEC);
+}
+
+/* Run the command, reaping every child (we are pid 1); return its status. */
+static int run(const struct init *in)
+{
+	static char *const shell[] = { "/bin/sh", "-l", NULL };
+	char *const *argv = in->argv ? in->argv : shell;
+	int ws, status;
+	pid_t pid, w;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		fatal(in, "fork: %s", strerror(errno));
+	if (pid == 0)
+		run_child(in, argv);
+	info(in, "started %s as pid %d", argv[0], (int)pid);
+	for (;;) {
+		w = wait(&ws);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			fatal(in, "wait: %s", strerror(errno));
+		if (w == pid && (WIFEXITED(ws) || WIFSIGNALED(ws)))
+			break;
+	}
+	status = initcfg_exit_status(ws);
+	if (WIFSIGNALED(ws))
+		info(in, "%s killed by signal %d", argv[0], WTERMSIG(ws));
+	return status;
+}
+
+int main(void)
+{
+	struct init in = { 0 };
+
+	clock_gettime(CLOCK_MONOTONIC, &in.t0);
+	if (getpid() != 1) {
+		/* Mounting /proc and powering off a developer's machine would be rude. */
+		fprintf(stderr, "minivmm-init: must run as pid 1 (the guest's /init)\n");
+		return INITCFG_STATUS_INIT_FAILED;
+	}
+	setup_console();
+	/* Defaults first: /minivmm/env (read_config) overrides them. */
+	setenv("PATH", PATH_DEFAULT, 1);
+	setenv("HOME", "/root", 1);
+	setenv("TERM", "linux", 0); /* keep TERM= from the kernel command line */
+	read_config(&in);
+	/* Raw before anything else is printed, so init's own messages pass unchanged too. */
+	setup_tty_modes(&in);
+	info(&in, "minivmm-init starting");
+	mount_basics(&in);
+	if (sethostname("minivmm", 7) < 0)
+		info(&in, "sethostname: %s", strerror(errno));
+
+	load_modules(&in);
+	mount_shares(&in);
+	finish(&in, run(&in));
+}

@@ -1,0 +1,527 @@
+/*
+ * main.c - minivmm: parse the command line, build the VM (RAM, devices,
+ * ACPI tables, kernel), run it, and turn the way it stopped into an exit
+ * status.  The only file that knows every device.
+ */
+#define LOG_TAG "main"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "boot/acpi.h"
+#include "boot/cpio.h"
+#include "boot/layout.h"
+#include "boot/loader.h"
+#include "vmm/cli.h"
+#include "vmm/console.h"
+#include "vmm/log.h"
+#include "vmm/panic_watch.h"
+#include "vmm/power.h"
+#include "vmm/uart.h"
+#include "vmm/util.h"
+#include "vmm/vm.h"
+
+#ifndef MINIVMM_VERSION
+#define MINIVMM_VERSION "0.1.0"
+#endif
+#ifndef MINIVMM_GUEST_DIR
+#define MINIVMM_GUEST_DIR "guest-images/out/cloud"
+#endif
+
+/* The stock kernel's command line.  pci=off: there is no PCI bus, and the
+ * probe of the 0xcf8 config ports would only cost exits; i8042.*: there is
+ * no keyboard controller; panic=-1: a panic resets at once, which ends the
+ * VM (see panic_watch.h).  loglevel=1 keeps the console for the command's
+ * output but still shows a panic (KERN_EMERG). */
+#define CMDLINE_BASE "console=ttyS0 panic=-1 pci=off i8042.noaux i8042.nokbd i8042.nopnp " \
+	"i8042.dumbkbd 8250.nr_uarts=1"
+#define CMDLINE_QUIET " quiet loglevel=1"
+
+struct vmm {
+	struct cli_opts opts;
+	struct vm vm;
+	struct uart uart;
+	struct console con;
+	struct panic_watch panic;
+	int rx_efd; /* the UART has room for input again */
+	bool host_quit;
+};
+
+static void uart_set_irq(void *opaque, int level)
+{
+	struct vmm *v = opaque;
+
+	vm_set_irq(&v->vm, LAYOUT_COM1_IRQ, level);
+}
+
+static void uart_tx(void *opaque, const uint8_t *buf, size_t n)
+{
+	struct vmm *v = opaque;
+
+	panic_watch_feed(&v->panic, buf, n);
+	console_write(&v->con, buf, n);
+}
+
+static void uart_rx_ready(void *opaque)
+{
+	struct vmm *v = opaque;
+	uint64_t one = 1;
+
+	if (write(v->rx_efd, &one, sizeof(one)) < 0)
+		return; /* counter saturated: a wakeup is pending anyway */
+}
+
+static const struct uart_ops vmm_uart_ops = {
+	.set_irq = uart_set_irq,
+	.tx = uart_tx,
+	.rx_ready = uart_rx_ready,
+};
+
+static int read_file(const char *path, uint8_t **buf, size_t *len, size_t extra, char *err,
+		     size_t errlen)
+{
+	struct stat st;
+	ssize_t r;
+	size_t off = 0;
+	int fd, ret = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "initrd %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = -EINVAL;
+		snprintf(err, errlen, "initrd %s: not a regular file", path);
+		goto out;
+	}
+	*buf = malloc((size_t)st.st_size + extra);
+	if (!*buf) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "initrd %s: out of memory", path);
+		goto out;
+	}
+	while (off < (size_t)st.st_size) {
+		r = read(fd, *buf + off, (size_t)st.st_size - off);
+		if (r <= 0) {
+			ret = r < 0 ? -errno : -EIO;
+			snprintf(err, errlen, "initrd %s: read failed", path);
+			free(*buf);
+			*buf = NULL;
+			goto out;
+		}
+		off += (size_t)r;
+	}
+	*len = off;
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/*
+ * The guest init's instructions travel as a second newc archive appended to
+ * the initramfs (the kernel unpacks concatenated archives in order): the
+ * command, and flags.  See guest-images/README.md for the protocol.
+ */
+static int build_initrd(const struct vmm *v, const char *path, uint8_t **out, size_t *out_len,
+			char *err, size_t errlen)
+{
+	struct cpio_buf cb;
+	char flags[64] = "";
+	size_t argv_len = 0, len = 0;
+	uint8_t *img = NULL;
+	char *argv_buf = NULL;
+	int i, ret;
+
+	ret = read_file(path, &img, &len, 0, err, errlen);
+	if (ret)
+		return ret;
+	cpio_init(&cb);
+	for (i = 0; i < v->opts.argc; i++)
+		argv_len += strlen(v->opts.argv[i]) + 1;
+	argv_buf = malloc(argv_len + 1);
+	if (!argv_buf) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	argv_len = 0;
+	for (i = 0; i < v->opts.argc; i++) {
+		size_t l = strlen(v->opts.argv[i]) + 1;
+
+		memcpy(argv_buf + argv_len, v->opts.argv[i], l);
+		argv_len += l;
+	}
+	if (!isatty(STDOUT_FILENO))
+		strcat(flags, "rawout ");
+	if (v->opts.verbose)
+		strcat(flags, "verbose ");
+	ret = cpio_add_dir(&cb, "minivmm", 0755);
+	if (!ret && v->opts.argc)
+		ret = cpio_add_file(&cb, "minivmm/argv", 0644, argv_buf, argv_len);
+	if (!ret)
+		ret = cpio_add_file(&cb, "minivmm/flags", 0644, flags, strlen(flags));
+	if (!ret)
+		ret = cpio_finish(&cb);
+	if (ret)
+		goto fail;
+	/* newc archives must start 4-byte aligned in the concatenation. */
+	{
+		size_t pad = ALIGN_UP(len, 4) - len;
+		uint8_t *n = realloc(img, len + pad + cb.len);
+
+		if (!n) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		img = n;
+		memset(img + len, 0, pad);
+		memcpy(img + len + pad, cb.data, cb.len);
+		len += pad + cb.len;
+	}
+	free(argv_buf);
+	cpio_free(&cb);
+	*out = img;
+	*out_len = len;
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot build the guest configuration: %s", strerror(-ret));
+	free(argv_buf);
+	free(img);
+	cpio_free(&cb);
+	return ret;
+}
+
+static int setup_devices(struct vmm *v, char *err, size_t errlen)
+{
+	int ret;
+
+	ret = power_register(&v->vm);
+	if (ret) {
+		snprintf(err, errlen, "power device: %s", strerror(-ret));
+		return ret;
+	}
+	v->rx_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (v->rx_efd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "eventfd: %s", strerror(-ret));
+		return ret;
+	}
+	ret = uart_init(&v->uart, &vmm_uart_ops, v);
+	if (!ret)
+		ret = bus_register(&v->vm.pio, LAYOUT_COM1_PORT, 8, &uart_bus_ops, &v->uart);
+	if (ret) {
+		snprintf(err, errlen, "serial port: %s", strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+static int setup_acpi(struct vmm *v, uint64_t *rsdp, char *err, size_t errlen)
+{
+	struct acpi_config cfg = { .ncpus = v->opts.cpus, .slots = NULL, .nslots = 0 };
+	void *buf = gmem_ptr(&v->vm.mem, LAYOUT_ACPI, LAYOUT_ACPI_SIZE);
+	int ret;
+
+	ret = buf ? acpi_build(buf, LAYOUT_ACPI, LAYOUT_ACPI_SIZE, &cfg, rsdp) : -EFAULT;
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot build ACPI tables: %s", strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+static char *build_cmdline(const struct vmm *v)
+{
+	const char *extra = v->opts.cmdline ? v->opts.cmdline : "";
+	char *s = NULL;
+
+	if (asprintf(&s, "%s%s%s%s", CMDLINE_BASE, v->opts.verbose ? "" : CMDLINE_QUIET,
+		     *extra ? " " : "", extra) < 0)
+		return NULL;
+	return s;
+}
+
+/*
+ * Host input on its way to the UART.  The UART takes bytes only while the
+ * guest listens (see uart.h), so what it refuses waits here and stdin is
+ * not read again until the UART calls rx_ready.
+ */
+struct input {
+	int fd;
+	bool open;      /* not at EOF yet */
+	bool pollable;  /* in the epoll set (pipes, terminals, sockets) */
+	bool polled;    /* currently registered */
+	uint8_t buf[512];
+	size_t off, len;
+};
+
+static void input_read(struct vmm *v, struct input *in)
+{
+	size_t n = 0;
+	int r = console_read(&v->con, in->buf, sizeof(in->buf), &n);
+
+	if (r == -EAGAIN)
+		return;
+	in->off = 0;
+	in->len = r == CONSOLE_DATA || r == CONSOLE_QUIT ? n : 0;
+	if (r == CONSOLE_QUIT)
+		v->host_quit = true;
+	if (r == CONSOLE_EOF || r < 0) {
+		in->open = false;
+		/* A guest reader in canonical mode sees ^D as end of file. */
+		if (!v->con.in_tty) {
+			in->buf[0] = 0x04;
+			in->len = 1;
+		}
+	}
+}
+
+static void input_push(struct vmm *v, struct input *in)
+{
+	if (in->len > in->off)
+		in->off += uart_rx_push(&v->uart, in->buf + in->off, in->len - in->off);
+	if (in->off == in->len)
+		in->off = in->len = 0;
+}
+
+/* Watch the input fd only while there is room for what it would give. */
+static void input_update_poll(struct input *in, int ep)
+{
+	bool want = in->open && in->pollable && in->len == 0;
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = in->fd };
+
+	if (want == in->polled)
+		return;
+	epoll_ctl(ep, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, in->fd, &ev);
+	in->polled = want;
+}
+
+static void add_fd(int ep, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Drains an eventfd/timerfd counter. */
+static void drain(int fd)
+{
+	uint64_t cnt;
+
+	if (read(fd, &cnt, sizeof(cnt)) < 0)
+		return;
+}
+
+/* TX bytes the guest left in the UART's batch reach the host within this. */
+#define FLUSH_INTERVAL_MS 20
+
+static int run_loop(struct vmm *v, sigset_t *sigs)
+{
+	struct input in = { .fd = STDIN_FILENO, .open = true };
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = STDIN_FILENO }, evs[8];
+	int ep, sfd, tfd = -1, ret = 0;
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	sfd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (ep < 0 || sfd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	add_fd(ep, v->vm.stop_efd);
+	add_fd(ep, sfd);
+	add_fd(ep, v->rx_efd);
+	/* Regular files and /dev/null cannot be polled: read them eagerly. */
+	in.pollable = epoll_ctl(ep, EPOLL_CTL_ADD, in.fd, &ev) == 0;
+	in.polled = in.pollable;
+	if (v->opts.timeout) {
+		struct itimerspec its = { .it_value = { .tv_sec = v->opts.timeout } };
+
+		tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+		if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0) {
+			ret = -errno;
+			goto out;
+		}
+		add_fd(ep, tfd);
+	}
+
+	while (!vm_stopping(&v->vm)) {
+		bool eager = in.open && !in.pollable && in.len == 0;
+		int i, n;
+
+		if (eager)
+			input_read(v, &in);
+		input_push(v, &in);
+		input_update_poll(&in, ep);
+		if (v->host_quit) {
+			vm_request_stop(&v->vm, VM_STOP_HOST, 0, "quit from the console");
+			break;
+		}
+		n = epoll_wait(ep, evs, ARRAY_SIZE(evs), FLUSH_INTERVAL_MS);
+		if (n <= 0)
+			uart_flush(&v->uart);
+		for (i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == sfd) {
+				struct signalfd_siginfo si;
+
+				if (read(sfd, &si, sizeof(si)) == sizeof(si))
+					vm_request_stop(&v->vm, VM_STOP_HOST, 128 + (int)si.ssi_signo,
+							"stopped by signal %s",
+							strsignal((int)si.ssi_signo));
+			} else if (fd == tfd) {
+				vm_request_stop(&v->vm, VM_STOP_HOST, 124, "timed out after %u s",
+						v->opts.timeout);
+			} else if (fd == v->rx_efd) {
+				drain(fd); /* the loop retries the push */
+			} else if (fd == in.fd && in.len == 0) {
+				input_read(v, &in);
+			}
+		}
+	}
+out:
+	if (ep >= 0)
+		close(ep);
+	if (sfd >= 0)
+		close(sfd);
+	if (tfd >= 0)
+		close(tfd);
+	return ret;
+}
+
+/* Exit status and message for the way the VM stopped. */
+static int stop_status(struct vmm *v)
+{
+	struct vm *vm = &v->vm;
+
+	switch ((enum vm_stop_reason)atomic_load(&vm->stop_reason)) {
+	case VM_STOP_EXIT_STATUS:
+		return vm->exit_status;
+	case VM_STOP_POWEROFF:
+		return 0;
+	case VM_STOP_REBOOT:
+		if (v->panic.seen) {
+			fprintf(stderr, "minivmm: guest kernel panic: %s\n", v->panic.msg);
+			return 1;
+		}
+		fprintf(stderr, "minivmm: %s; minivmm does not restart guests\n", vm->stop_msg);
+		return 0;
+	case VM_STOP_HOST:
+		if (vm->exit_status)
+			fprintf(stderr, "minivmm: %s\n", vm->stop_msg);
+		return vm->exit_status;
+	case VM_STOP_ERROR:
+	default:
+		fprintf(stderr, "minivmm: %s\n", vm->stop_msg);
+		return 1;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct vmm v; /* large (vCPU table); the one VM of this process */
+	struct boot_config bc = { 0 };
+	struct boot_entry be;
+	char err[512] = "";
+	uint8_t *initrd = NULL;
+	size_t initrd_len = 0;
+	char *cmdline = NULL;
+	sigset_t sigs;
+	int ret, status = 1;
+
+	if (cli_parse(argc, argv, &v.opts, err, sizeof(err))) {
+		fprintf(stderr, "minivmm: %s\n", err);
+		return 1;
+	}
+	if (v.opts.help) {
+		fputs(cli_usage, stdout);
+		return 0;
+	}
+	if (v.opts.version) {
+		printf("minivmm %s\n", MINIVMM_VERSION);
+		return 0;
+	}
+	if (v.opts.verbose)
+		log_level = LOG_INFO;
+	if (!v.opts.kernel)
+		v.opts.kernel = MINIVMM_GUEST_DIR "/vmlinuz";
+	if (!v.opts.initrd)
+		v.opts.initrd = MINIVMM_GUEST_DIR "/initrd.img";
+
+	/* Signals are taken by the event loop through a signalfd; block them
+	 * before any thread exists so every thread inherits the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	/* A closed stdout pipe must not kill the VMM (console_write handles EPIPE). */
+	signal(SIGPIPE, SIG_IGN);
+
+	ret = build_initrd(&v, v.opts.initrd, &initrd, &initrd_len, err, sizeof(err));
+	if (ret)
+		goto fail;
+	ret = vm_create(&v.vm, v.opts.cpus, v.opts.mem, err, sizeof(err));
+	if (ret)
+		goto fail_vm;
+	ret = setup_devices(&v, err, sizeof(err));
+	if (ret)
+		goto fail_vm;
+	ret = setup_acpi(&v, &bc.rsdp_gpa, err, sizeof(err));
+	if (ret)
+		goto fail_vm;
+	cmdline = build_cmdline(&v);
+	if (!cmdline) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail_vm;
+	}
+	bc.kernel_path = v.opts.kernel;
+	bc.cmdline = cmdline;
+	bc.initrd = initrd;
+	bc.initrd_size = initrd_len;
+	ret = boot_load(&v.vm.mem, &bc, &be, err, sizeof(err));
+	if (ret)
+		goto fail_vm;
+	ret = console_open(&v.con, STDIN_FILENO, STDOUT_FILENO, 0);
+	if (ret) {
+		snprintf(err, sizeof(err), "console: %s", strerror(-ret));
+		goto fail_vm;
+	}
+	ret = vm_start(&v.vm, &be, err, sizeof(err));
+	if (ret)
+		goto fail_con;
+	ret = run_loop(&v, &sigs);
+	if (ret)
+		vm_request_stop(&v.vm, VM_STOP_ERROR, 1, "event loop: %s", strerror(-ret));
+	vm_stop_vcpus(&v.vm);
+	uart_flush(&v.uart);
+	console_close(&v.con);
+	status = stop_status(&v);
+	vm_destroy(&v.vm);
+	free(cmdline);
+	free(initrd);
+	return status;
+
+fail_con:
+	console_close(&v.con);
+fail_vm:
+	vm_destroy(&v.vm);
+fail:
+	fprintf(stderr, "minivmm: %s\n", err);
+	free(cmdline);
+	free(initrd);
+	return 1;
+}
