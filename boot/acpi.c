@@ -15,7 +15,7 @@
 /* The tables are little-endian; so is every host KVM x86 runs on. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "ACPI tables are little-endian");
 
-#define ACPI_OEM_ID "MINVMM"         /* 6 bytes */
+#define ACPI_OEM_ID "MINVMM"	     /* 6 bytes */
 #define ACPI_OEM_TABLE_ID "MINIVMM " /* 8 bytes */
 #define ACPI_OEM_REVISION 1
 #define ACPI_CREATOR_ID "MVMM" /* the "ASL compiler": us */
@@ -104,9 +104,9 @@ struct acpi_fadt {
 	uint8_t century;
 	uint16_t iapc_boot_arch; /* offset 109 */
 	uint8_t reserved1;
-	uint32_t flags; /* offset 112 */
+	uint32_t flags;		   /* offset 112 */
 	struct acpi_gas reset_reg; /* offset 116 */
-	uint8_t reset_value;       /* offset 128 */
+	uint8_t reset_value;	   /* offset 128 */
 	uint16_t arm_boot_arch;
 	uint8_t minor_version; /* offset 131 */
 	uint64_t x_firmware_ctrl;
@@ -122,7 +122,7 @@ struct acpi_fadt {
 	struct acpi_gas x_gpe1_blk;
 	struct acpi_gas sleep_control_reg; /* offset 244 */
 	struct acpi_gas sleep_status_reg;  /* offset 256 */
-	char hypervisor_vendor_id[8];      /* offset 268 */
+	char hypervisor_vendor_id[8];	   /* offset 268 */
 } __attribute__((packed));
 _Static_assert(sizeof(struct acpi_fadt) == 276, "FADT size");
 _Static_assert(offsetof(struct acpi_fadt, iapc_boot_arch) == 109, "FADT layout");
@@ -181,7 +181,7 @@ struct acpi_madt_lapic_nmi { /* section 5.2.12.7, type 4 */
 	uint8_t type;
 	uint8_t length;
 	uint8_t processor_uid; /* 0xff: all processors */
-	uint16_t flags;        /* MPS INTI flags; 0 = conforms to the bus */
+	uint16_t flags;	       /* MPS INTI flags; 0 = conforms to the bus */
 	uint8_t lint;
 } __attribute__((packed));
 _Static_assert(sizeof(struct acpi_madt_lapic_nmi) == 6, "LAPIC NMI entry size");
@@ -240,11 +240,11 @@ static void acpi_seal(void *p)
 static struct acpi_gas acpi_io_gas(uint16_t port)
 {
 	struct acpi_gas g = {
-		.space_id = ACPI_GAS_SYSTEM_IO,
-		.bit_width = 8,
-		.bit_offset = 0,
-		.access_size = ACPI_GAS_ACCESS_BYTE,
-		.address = port,
+	    .space_id = ACPI_GAS_SYSTEM_IO,
+	    .bit_width = 8,
+	    .bit_offset = 0,
+	    .access_size = ACPI_GAS_ACCESS_BYTE,
+	    .address = port,
 	};
 	return g;
 }
@@ -383,8 +383,9 @@ static void acpi_build_fadt(struct acpi_fadt *f, uint64_t dsdt_gpa)
 
 	/*
 	 * HW_REDUCED_ACPI: there are no PM1/GPE/PM-timer blocks and no SCI;
-	 * Linux then also skips the PIT/8259 setup (it uses kvm-clock and the
-	 * local APIC timer) and never touches the legacy PIC.  The power and
+	 * x86 Linux then also swaps the legacy PIC for a null one and skips
+	 * the PIT/HPET timer setup (acpi_generic_reduced_hw_init()): it runs
+	 * on kvm-clock and the local APIC timer.  The power and
 	 * sleep button bits say "no fixed-feature button" (otherwise Linux
 	 * registers a fixed power button device); WBINVD is mandatory for
 	 * ACPI 2.0+ processors; RESET_REG_SUP makes Linux's reboot write
@@ -408,13 +409,17 @@ static void acpi_build_fadt(struct acpi_fadt *f, uint64_t dsdt_gpa)
 	 *    register the rtc_cmos platform device; wall-clock time comes
 	 *    from kvm-clock.
 	 */
-	f->iapc_boot_arch = ACPI_IAPC_NO_VGA | ACPI_IAPC_NO_MSI | ACPI_IAPC_NO_ASPM |
-			    ACPI_IAPC_NO_CMOS_RTC;
+	f->iapc_boot_arch =
+	    ACPI_IAPC_NO_VGA | ACPI_IAPC_NO_MSI | ACPI_IAPC_NO_ASPM | ACPI_IAPC_NO_CMOS_RTC;
 
 	/* Section 4.8.3.6: one byte, port I/O. */
 	f->reset_reg = acpi_io_gas(LAYOUT_ACPI_RESET);
 	f->reset_value = LAYOUT_ACPI_RESET_VALUE;
-	/* Section 4.8.3.7 / 4.8.3.8: the hardware-reduced sleep registers. */
+	/*
+	 * Section 4.8.3.7 / 4.8.3.8: the hardware-reduced sleep registers.
+	 * Linux offers S5 (and so installs acpi_power_off) on such a platform
+	 * only when both addresses are non-zero and \_S5 exists.
+	 */
 	f->sleep_control_reg = acpi_io_gas(LAYOUT_ACPI_SLEEP_CTL);
 	f->sleep_status_reg = acpi_io_gas(LAYOUT_ACPI_SLEEP_STS);
 	memcpy(f->hypervisor_vendor_id, ACPI_HYPERVISOR_ID, 8);
@@ -429,9 +434,9 @@ static size_t acpi_madt_size(unsigned int ncpus)
 /* Write the MADT at p (acpi_madt_size(ncpus) bytes, already checked to fit). */
 static void acpi_build_madt(uint8_t *p, unsigned int ncpus)
 {
-	struct acpi_madt m = { 0 };
-	struct acpi_madt_ioapic io = { 0 };
-	struct acpi_madt_lapic_nmi nmi = { 0 };
+	struct acpi_madt m = {0};
+	struct acpi_madt_ioapic io = {0};
+	struct acpi_madt_lapic_nmi nmi = {0};
 	size_t off = sizeof(m);
 	unsigned int i;
 
@@ -448,11 +453,11 @@ static void acpi_build_madt(uint8_t *p, unsigned int ncpus)
 	/* One enabled processor per vCPU: ACPI processor UID = APIC ID = index. */
 	for (i = 0; i < ncpus; i++) {
 		struct acpi_madt_lapic l = {
-			.type = ACPI_MADT_TYPE_LAPIC,
-			.length = sizeof(l),
-			.processor_uid = (uint8_t)i,
-			.apic_id = (uint8_t)i,
-			.flags = ACPI_MADT_LAPIC_ENABLED,
+		    .type = ACPI_MADT_TYPE_LAPIC,
+		    .length = sizeof(l),
+		    .processor_uid = (uint8_t)i,
+		    .apic_id = (uint8_t)i,
+		    .flags = ACPI_MADT_LAPIC_ENABLED,
 		};
 		memcpy(p + off, &l, sizeof(l));
 		off += sizeof(l);

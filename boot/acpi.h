@@ -73,15 +73,15 @@ int acpi_build(void *buf, uint64_t gpa, size_t size, const struct acpi_config *c
  *   Reads of the sleep status register should return 0.
  *
  * Reboot: the guest writes LAYOUT_ACPI_RESET_VALUE (0x01, ACPI_RESET_VALUE)
- * to LAYOUT_ACPI_RESET (0x602), one byte.  (If that does nothing Linux
- * falls back to the 8042 at port 0x64 and finally a triple fault.)
+ * to LAYOUT_ACPI_RESET (0x602), one byte.  (If that has no effect Linux
+ * goes on to other methods, such as 0xfe to the 8042 at port 0x64.)
  */
-#define ACPI_SLP_TYP_SHIFT 2    /* SLEEP_CONTROL_REG bits 2-4: SLP_TYP */
+#define ACPI_SLP_TYP_SHIFT 2 /* SLEEP_CONTROL_REG bits 2-4: SLP_TYP */
 #define ACPI_SLP_TYP_MASK 0x1c
-#define ACPI_SLP_EN 0x20        /* SLEEP_CONTROL_REG bit 5: SLP_EN */
-#define ACPI_WAK_STS 0x80       /* SLEEP_STATUS_REG bit 7: WAK_STS */
+#define ACPI_SLP_EN 0x20  /* SLEEP_CONTROL_REG bit 5: SLP_EN */
+#define ACPI_WAK_STS 0x80 /* SLEEP_STATUS_REG bit 7: WAK_STS */
 #define ACPI_SLEEP_CTL_S5 ((LAYOUT_ACPI_S5_TYP << ACPI_SLP_TYP_SHIFT) | ACPI_SLP_EN) /* 0x34 */
-#define ACPI_RESET_VALUE LAYOUT_ACPI_RESET_VALUE /* 0x01 */
+#define ACPI_RESET_VALUE LAYOUT_ACPI_RESET_VALUE				     /* 0x01 */
 
 /*
  * True when a byte written to LAYOUT_ACPI_SLEEP_CTL requests S5 (poweroff):

@@ -31,10 +31,10 @@
 #define AML_NULL_NAME 0x00
 
 /* Resource descriptor tags, section 6.4. */
-#define RES_IO_TAG 0x47             /* small item 0x08, length 7 */
-#define RES_END_TAG 0x79            /* small item 0x0f, length 1 */
+#define RES_IO_TAG 0x47		    /* small item 0x08, length 7 */
+#define RES_END_TAG 0x79	    /* small item 0x0f, length 1 */
 #define RES_MEMORY32_FIXED_TAG 0x86 /* large item 0x06 */
-#define RES_EXT_IRQ_TAG 0x89        /* large item 0x09 */
+#define RES_EXT_IRQ_TAG 0x89	    /* large item 0x09 */
 
 void aml_init_fixed(struct aml_buf *b, void *mem, size_t cap)
 {
@@ -152,7 +152,7 @@ int aml_pkglength_encode(uint8_t out[4], uint32_t total)
  */
 static int aml_pkglength_for_body(uint8_t out[4], size_t body)
 {
-	static const uint32_t limit[] = { 0x3f, 0xfff, 0xfffff, AML_PKGLENGTH_MAX };
+	static const uint32_t limit[] = {0x3f, 0xfff, 0xfffff, AML_PKGLENGTH_MAX};
 	unsigned int n;
 
 	for (n = 1; n <= 4; n++) {
@@ -419,7 +419,7 @@ int aml_scope_begin(struct aml_buf *b, const char *path, size_t *mark)
 
 int aml_device_begin(struct aml_buf *b, const char *name, size_t *mark)
 {
-	static const uint8_t op[] = { AML_EXT_OP_PREFIX, AML_DEVICE_OP };
+	static const uint8_t op[] = {AML_EXT_OP_PREFIX, AML_DEVICE_OP};
 	int r;
 
 	aml_clear_mark(mark);

@@ -38,11 +38,11 @@ int bootparams_memmap(const struct gmem *m, struct boot_e820_entry *tab, unsigne
 /* Where the loader put things, for bootparams_write(). */
 struct bootparams_args {
 	const struct setup_header *hdr; /* the image's setup header (copied verbatim first) */
-	size_t hdr_len;                 /* bytes of it the image defines (0x202 + byte at 0x201 - 0x1f1) */
-	uint64_t cmdline_gpa;           /* NUL-terminated command line */
-	uint64_t initrd_gpa;            /* 0 with initrd_size 0 when there is none */
+	size_t hdr_len;	      /* bytes of it the image defines (0x202 + byte at 0x201 - 0x1f1) */
+	uint64_t cmdline_gpa; /* NUL-terminated command line */
+	uint64_t initrd_gpa;  /* 0 with initrd_size 0 when there is none */
 	uint64_t initrd_size;
-	uint64_t rsdp_gpa;              /* 0: let the kernel scan for the RSDP */
+	uint64_t rsdp_gpa; /* 0: let the kernel scan for the RSDP */
 };
 
 /*

@@ -16,7 +16,7 @@
 /* No sane pref_address lies this high; keeps the arithmetic far from wrapping. */
 #define BZIMAGE_MAX_ADDR (1ULL << 48)
 
-static const char bzimage_magic[4] = { 'H', 'd', 'r', 'S' };
+static const char bzimage_magic[4] = {'H', 'd', 'r', 'S'};
 
 bool bzimage_probe(const void *img, size_t size)
 {
@@ -60,9 +60,10 @@ int bzimage_parse(const void *img, size_t size, struct bzimage_info *info, char 
 	info->hdr_len = hdr_len;
 
 	if (h->version < BZIMAGE_MIN_VERSION) {
-		snprintf(errbuf, errlen,
-			 "boot protocol %u.%02u is too old (need >= 2.12 for the 64-bit entry point)",
-			 h->version >> 8, h->version & 0xff);
+		snprintf(
+		    errbuf, errlen,
+		    "boot protocol %u.%02u is too old (need >= 2.12 for the 64-bit entry point)",
+		    h->version >> 8, h->version & 0xff);
 		return -ENOTSUP;
 	}
 	if (hdr_len < offsetof(struct setup_header, init_size) + sizeof(h->init_size)) {
@@ -71,7 +72,8 @@ int bzimage_parse(const void *img, size_t size, struct bzimage_info *info, char 
 		return -ENOEXEC;
 	}
 	if (!(h->loadflags & LOADED_HIGH)) {
-		snprintf(errbuf, errlen, "zImage (loads below 1 MiB) is not supported; need a bzImage");
+		snprintf(errbuf, errlen,
+			 "zImage (loads below 1 MiB) is not supported; need a bzImage");
 		return -ENOEXEC;
 	}
 	if (!(h->xloadflags & XLF_KERNEL_64)) {
@@ -107,8 +109,7 @@ int bzimage_parse(const void *img, size_t size, struct bzimage_info *info, char 
 	if (h->relocatable_kernel) {
 		info->load_addr = h->pref_address ? h->pref_address : LAYOUT_HIMEM;
 		if (is_pow2(h->kernel_alignment))
-			info->load_addr = ALIGN_UP(info->load_addr,
-						   (uint64_t)h->kernel_alignment);
+			info->load_addr = ALIGN_UP(info->load_addr, (uint64_t)h->kernel_alignment);
 		run_base = info->load_addr;
 	} else {
 		info->load_addr = LAYOUT_HIMEM;
@@ -117,8 +118,7 @@ int bzimage_parse(const void *img, size_t size, struct bzimage_info *info, char 
 	if (info->load_addr < LAYOUT_HIMEM || run_base < LAYOUT_HIMEM ||
 	    info->load_addr >= BZIMAGE_MAX_ADDR || run_base >= BZIMAGE_MAX_ADDR) {
 		snprintf(errbuf, errlen, "unsupported load address %#llx (pref_address %#llx)",
-			 (unsigned long long)info->load_addr,
-			 (unsigned long long)h->pref_address);
+			 (unsigned long long)info->load_addr, (unsigned long long)h->pref_address);
 		return -ENOEXEC;
 	}
 	info->mem_end = MAX(info->load_addr + info->payload_size, run_base + h->init_size);

@@ -22,21 +22,21 @@
 
 #include "vmm/gmem.h"
 
-#define BZIMAGE_HDR_OFFSET 0x1f1    /* struct setup_header within the file */
-#define BZIMAGE_MAGIC_OFFSET 0x202  /* "HdrS" */
-#define BZIMAGE_MIN_SIZE 0x264      /* up to and including init_size (2.10+) */
-#define BZIMAGE_MIN_VERSION 0x020c  /* 2.12: xloadflags, so XLF_KERNEL_64 */
+#define BZIMAGE_HDR_OFFSET 0x1f1     /* struct setup_header within the file */
+#define BZIMAGE_MAGIC_OFFSET 0x202   /* "HdrS" */
+#define BZIMAGE_MIN_SIZE 0x264	     /* up to and including init_size (2.10+) */
+#define BZIMAGE_MIN_VERSION 0x020c   /* 2.12: xloadflags, so XLF_KERNEL_64 */
 #define BZIMAGE_ENTRY64_OFFSET 0x200 /* 64-bit entry, from the load address */
 
 /* What bzimage_parse() learned; all addresses are guest-physical. */
 struct bzimage_info {
 	struct setup_header hdr; /* the image's header, zero past hdr_len */
-	size_t hdr_len;          /* bytes of header the image defines */
-	uint64_t setup_size;     /* file offset of the protected-mode code */
-	uint64_t payload_size;   /* bytes of protected-mode code (syssize * 16) */
-	uint64_t load_addr;      /* where the protected-mode code goes */
-	uint64_t mem_end;        /* end of [load_addr, ...) the kernel uses to decompress */
-	uint64_t entry64;        /* load_addr + 0x200 */
+	size_t hdr_len;		 /* bytes of header the image defines */
+	uint64_t setup_size;	 /* file offset of the protected-mode code */
+	uint64_t payload_size;	 /* bytes of protected-mode code (syssize * 16) */
+	uint64_t load_addr;	 /* where the protected-mode code goes */
+	uint64_t mem_end;	 /* end of [load_addr, ...) the kernel uses to decompress */
+	uint64_t entry64;	 /* load_addr + 0x200 */
 };
 
 /* True if img has the "HdrS" setup-header magic (does not validate more). */

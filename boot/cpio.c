@@ -91,9 +91,9 @@ static int cpio_put(struct cpio_buf *b, uint32_t ino, uint32_t mode, uint32_t nl
 	if (ret < 0)
 		return ret;
 	/* uid, gid, mtime, the device numbers and check are 0. */
-	snprintf(hdr, sizeof(hdr),
-		 "%s%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", CPIO_NEWC_MAGIC,
-		 ino, mode, 0u, 0u, nlink, 0u, size, 0u, 0u, 0u, 0u, (uint32_t)namesize, 0u);
+	snprintf(hdr, sizeof(hdr), "%s%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
+		 CPIO_NEWC_MAGIC, ino, mode, 0u, 0u, nlink, 0u, size, 0u, 0u, 0u, 0u,
+		 (uint32_t)namesize, 0u);
 	p = b->data + b->len;
 	memset(p, 0, head + body);
 	memcpy(p, hdr, CPIO_NEWC_HDR_LEN);
@@ -134,8 +134,7 @@ int cpio_add_dir(struct cpio_buf *b, const char *path, uint32_t perm)
 	return cpio_add(b, path, S_IFDIR, perm, 2, NULL, 0);
 }
 
-int cpio_add_file(struct cpio_buf *b, const char *path, uint32_t perm, const void *data,
-		  size_t len)
+int cpio_add_file(struct cpio_buf *b, const char *path, uint32_t perm, const void *data, size_t len)
 {
 	return cpio_add(b, path, S_IFREG, perm, 1, data, len);
 }

@@ -24,14 +24,14 @@
 #define CPIO_NEWC_MAGIC "070701"
 #define CPIO_NEWC_HDR_LEN 110 /* magic + 13 fields of 8 hex digits */
 #define CPIO_TRAILER "TRAILER!!!"
-#define CPIO_NAME_MAX 4095    /* the kernel refuses names longer than PATH_MAX */
+#define CPIO_NAME_MAX 4095 /* the kernel refuses names longer than PATH_MAX */
 
 struct cpio_buf {
-	uint8_t *data;    /* the archive so far; valid after cpio_finish */
-	size_t len;       /* bytes used, always a multiple of 4 */
-	size_t cap;       /* bytes allocated */
+	uint8_t *data; /* the archive so far; valid after cpio_finish */
+	size_t len;    /* bytes used, always a multiple of 4 */
+	size_t cap;    /* bytes allocated */
 	uint32_t next_ino;
-	bool finished;    /* trailer written; no more entries */
+	bool finished; /* trailer written; no more entries */
 };
 
 /* Start an empty archive (allocates nothing). */

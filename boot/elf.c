@@ -40,7 +40,8 @@ static bool find_pvh_note(Elf_Data *data, uint64_t *entry)
 		const uint8_t *base = data->d_buf;
 
 		off = next;
-		if (nh.n_type != PVH_XEN_ELFNOTE_PHYS32_ENTRY || nh.n_namesz != sizeof(pvh_note_owner) ||
+		if (nh.n_type != PVH_XEN_ELFNOTE_PHYS32_ENTRY ||
+		    nh.n_namesz != sizeof(pvh_note_owner) ||
 		    memcmp(base + name_off, pvh_note_owner, sizeof(pvh_note_owner)) != 0)
 			continue;
 		if (nh.n_descsz == 4) {
@@ -90,6 +91,25 @@ static bool find_pvh_entry(Elf *e, size_t phnum, uint64_t *entry)
 	return false;
 }
 
+/* Error for a segment outside low RAM: more RAM helps only below the MMIO hole. */
+static int segment_outside_ram(const GElf_Phdr *ph, size_t i, char *errbuf, size_t errlen)
+{
+	unsigned long long end = ph->p_paddr + ph->p_memsz;
+
+	if (range_within(ph->p_paddr, ph->p_memsz, 0, LAYOUT_MMIO_HOLE))
+		snprintf(errbuf, errlen,
+			 "need at least %llu MiB of memory for this kernel (ELF segment %zu ends "
+			 "at %#llx)",
+			 ALIGN_UP(end, MiB) / MiB, i, end);
+	else
+		snprintf(
+		    errbuf, errlen,
+		    "ELF segment %zu at %#llx (%llu bytes) is not below the MMIO hole at %#llx", i,
+		    (unsigned long long)ph->p_paddr, (unsigned long long)ph->p_memsz,
+		    LAYOUT_MMIO_HOLE);
+	return -ENOMEM;
+}
+
 static int load_segments(struct gmem *m, Elf *e, const uint8_t *img, size_t size, size_t phnum,
 			 struct vmlinux_info *info, char *errbuf, size_t errlen)
 {
@@ -103,17 +123,23 @@ static int load_segments(struct gmem *m, Elf *e, const uint8_t *img, size_t size
 		uint8_t *dst;
 
 		if (!gelf_getphdr(e, (int)i, &ph)) {
-			snprintf(errbuf, errlen, "bad ELF program header %zu: %s", i, elf_errmsg(-1));
+			snprintf(errbuf, errlen, "bad ELF program header %zu: %s", i,
+				 elf_errmsg(-1));
 			return -ENOEXEC;
 		}
 		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
-		if (ph.p_filesz > ph.p_memsz || !range_within(ph.p_offset, ph.p_filesz, 0, size)) {
+		if (!range_within(ph.p_offset, ph.p_filesz, 0, size)) {
 			snprintf(errbuf, errlen,
 				 "ELF segment %zu (offset %#llx, %llu bytes) lies outside the file "
-				 "(%zu bytes) or exceeds its memory size",
+				 "(%zu bytes)",
 				 i, (unsigned long long)ph.p_offset,
 				 (unsigned long long)ph.p_filesz, size);
+			return -ENOEXEC;
+		}
+		if (ph.p_filesz > ph.p_memsz) {
+			snprintf(errbuf, errlen,
+				 "ELF segment %zu has more file bytes than memory bytes", i);
 			return -ENOEXEC;
 		}
 		/*
@@ -126,23 +152,8 @@ static int load_segments(struct gmem *m, Elf *e, const uint8_t *img, size_t size
 			return -ENOEXEC;
 		}
 		if (!range_within(ph.p_paddr, ph.p_memsz, 0, low_end) ||
-		    !(dst = gmem_ptr(m, ph.p_paddr, ph.p_memsz))) {
-			/* Inside the hole's range, more RAM would help; beyond it, nothing will. */
-			if (range_within(ph.p_paddr, ph.p_memsz, 0, LAYOUT_MMIO_HOLE))
-				snprintf(errbuf, errlen,
-					 "need at least %llu MiB of memory for this kernel "
-					 "(ELF segment %zu ends at %#llx)",
-					 (unsigned long long)(ALIGN_UP(ph.p_paddr + ph.p_memsz, MiB) /
-							      MiB),
-					 i, (unsigned long long)(ph.p_paddr + ph.p_memsz));
-			else
-				snprintf(errbuf, errlen,
-					 "ELF segment %zu at %#llx (%llu bytes) is not below the MMIO "
-					 "hole",
-					 i, (unsigned long long)ph.p_paddr,
-					 (unsigned long long)ph.p_memsz);
-			return -ENOMEM;
-		}
+		    !(dst = gmem_ptr(m, ph.p_paddr, ph.p_memsz)))
+			return segment_outside_ram(&ph, i, errbuf, errlen);
 		memcpy(dst, img + ph.p_offset, ph.p_filesz);
 		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
 		info->lo = MIN(info->lo, ph.p_paddr);
@@ -195,7 +206,8 @@ int vmlinux_load(struct gmem *m, void *img, size_t size, struct vmlinux_info *in
 	if (ret)
 		goto out;
 	if (info->entry32 < info->lo || info->entry32 >= info->hi) {
-		snprintf(errbuf, errlen, "PVH entry %#llx is outside the loaded segments [%#llx, %#llx)",
+		snprintf(errbuf, errlen,
+			 "PVH entry %#llx is outside the loaded segments [%#llx, %#llx)",
 			 (unsigned long long)info->entry32, (unsigned long long)info->lo,
 			 (unsigned long long)info->hi);
 		ret = -ENOEXEC;

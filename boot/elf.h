@@ -20,21 +20,21 @@
 #include "vmm/gmem.h"
 
 #define PVH_XEN_ELFNOTE_PHYS32_ENTRY 18 /* xen/include/public/elfnote.h */
-#define PVH_START_MAGIC 0x336ec578      /* "xEn3" with the 0x80 bit of the "E" set */
-#define PVH_START_VERSION 1             /* has memmap_paddr/memmap_entries */
+#define PVH_START_MAGIC 0x336ec578	/* "xEn3" with the 0x80 bit of the "E" set */
+#define PVH_START_VERSION 1		/* has memmap_paddr/memmap_entries */
 
 /* struct hvm_start_info, version 1: 56 bytes, all addresses guest-physical. */
 struct pvh_start_info {
-	uint32_t magic;          /* PVH_START_MAGIC */
-	uint32_t version;        /* PVH_START_VERSION */
-	uint32_t flags;          /* SIF_xxx; 0 */
-	uint32_t nr_modules;     /* entries at modlist_paddr */
-	uint64_t modlist_paddr;  /* struct pvh_modlist_entry[nr_modules] */
-	uint64_t cmdline_paddr;  /* NUL-terminated kernel command line */
-	uint64_t rsdp_paddr;     /* ACPI RSDP; 0 = scan */
-	uint64_t memmap_paddr;   /* struct pvh_memmap_entry[memmap_entries] */
+	uint32_t magic;		/* PVH_START_MAGIC */
+	uint32_t version;	/* PVH_START_VERSION */
+	uint32_t flags;		/* SIF_xxx; 0 */
+	uint32_t nr_modules;	/* entries at modlist_paddr */
+	uint64_t modlist_paddr; /* struct pvh_modlist_entry[nr_modules] */
+	uint64_t cmdline_paddr; /* NUL-terminated kernel command line */
+	uint64_t rsdp_paddr;	/* ACPI RSDP; 0 = scan */
+	uint64_t memmap_paddr;	/* struct pvh_memmap_entry[memmap_entries] */
 	uint32_t memmap_entries;
-	uint32_t reserved;       /* must be zero */
+	uint32_t reserved; /* must be zero */
 };
 
 /* struct hvm_modlist_entry: one module (Linux takes the first as initrd). */
@@ -74,8 +74,8 @@ bool vmlinux_probe(const void *img, size_t size);
  * img is not modified.  Returns 0, or -ENOEXEC (bad ELF, no PVH note) /
  * -ENOMEM (segment outside RAM) with a one-line reason in errbuf.
  */
-int vmlinux_load(struct gmem *m, void *img, size_t size, struct vmlinux_info *info,
-		 char *errbuf, size_t errlen);
+int vmlinux_load(struct gmem *m, void *img, size_t size, struct vmlinux_info *info, char *errbuf,
+		 size_t errlen);
 
 /*
  * Write struct pvh_start_info at gpa, the module list (the initrd as one

@@ -113,8 +113,9 @@ static int check_cmdline(size_t len, uint64_t max, char *msg, size_t msglen)
 {
 	if (len <= max)
 		return 0;
-	snprintf(msg, msglen, "kernel command line too long (%zu bytes; this kernel accepts at most %llu)",
-		 len, (unsigned long long)max);
+	snprintf(msg, msglen,
+		 "kernel command line too long (%zu bytes; this kernel accepts at most %llu)", len,
+		 (unsigned long long)max);
 	return -E2BIG;
 }
 
@@ -171,8 +172,8 @@ static int load_bzimage(struct gmem *m, const struct boot_config *cfg, const str
 
 	if (cfg->initrd_size) {
 		/* initrd_addr_max is the highest address the initrd may occupy. */
-		initrd_max = bz.hdr.initrd_addr_max ? bz.hdr.initrd_addr_max
-						    : BOOT_DEFAULT_INITRD_ADDR_MAX;
+		initrd_max =
+		    bz.hdr.initrd_addr_max ? bz.hdr.initrd_addr_max : BOOT_DEFAULT_INITRD_ADDR_MAX;
 		ceiling = MIN(initrd_max + 1, bootparams_low_ram_end(m));
 		ret = place_initrd(cfg->initrd_size, bz.mem_end, ceiling, &initrd_gpa);
 		if (ret)
@@ -226,8 +227,8 @@ static int load_pvh(struct gmem *m, const struct boot_config *cfg, const struct 
 	if (ret)
 		return ret;
 	*kernel_msg = false;
-	ret = check_cmdline(cmdline_len, MIN(BOOT_PVH_CMDLINE_MAX, LAYOUT_CMDLINE_MAX - 1), msg,
-			    len);
+	ret =
+	    check_cmdline(cmdline_len, MIN(BOOT_PVH_CMDLINE_MAX, LAYOUT_CMDLINE_MAX - 1), msg, len);
 	if (ret)
 		return ret;
 	if (cfg->initrd_size) {
@@ -235,13 +236,12 @@ static int load_pvh(struct gmem *m, const struct boot_config *cfg, const struct 
 		ceiling = bootparams_low_ram_end(m);
 		ret = place_initrd(cfg->initrd_size, vi.hi, ceiling, &initrd_gpa);
 		if (ret)
-			return initrd_error(m, cfg->initrd_size, "the MMIO hole", vi.hi, ceiling,
-					    msg, len);
+			return initrd_error(m, cfg->initrd_size, "4 GiB", vi.hi, ceiling, msg, len);
 	}
 	ret = load_cmdline_initrd(m, cfg, cmdline, cmdline_len, initrd_gpa);
 	if (!ret)
-		ret = vmlinux_write_start_info(m, LAYOUT_PVH_START_INFO, LAYOUT_CMDLINE,
-					       initrd_gpa, cfg->initrd_size, cfg->rsdp_gpa);
+		ret = vmlinux_write_start_info(m, LAYOUT_PVH_START_INFO, LAYOUT_CMDLINE, initrd_gpa,
+					       cfg->initrd_size, cfg->rsdp_gpa);
 	if (!ret)
 		ret = x86cpu_write_gdt(m, X86CPU_MODE_PROT32);
 	if (ret) {
@@ -256,16 +256,15 @@ static int load_pvh(struct gmem *m, const struct boot_config *cfg, const struct 
 	out->kernel_start = vi.lo;
 	out->kernel_end = vi.hi;
 	out->initrd_gpa = initrd_gpa;
-	log_info("ELF vmlinux loaded at [%#llx, %#llx), PVH entry %#llx",
-		 (unsigned long long)vi.lo, (unsigned long long)vi.hi,
-		 (unsigned long long)vi.entry32);
+	log_info("ELF vmlinux loaded at [%#llx, %#llx), PVH entry %#llx", (unsigned long long)vi.lo,
+		 (unsigned long long)vi.hi, (unsigned long long)vi.entry32);
 	return 0;
 }
 
 int boot_load(struct gmem *m, const struct boot_config *cfg, struct boot_entry *out, char *errbuf,
 	      size_t errlen)
 {
-	struct boot_image img = { NULL, 0 };
+	struct boot_image img = {NULL, 0};
 	const char *path = cfg->kernel_path ? cfg->kernel_path : "(none)";
 	const char *cmdline = cfg->cmdline ? cfg->cmdline : "";
 	char msg[BOOT_MSG_MAX];
@@ -281,7 +280,8 @@ int boot_load(struct gmem *m, const struct boot_config *cfg, struct boot_entry *
 	}
 	if (cfg->initrd_size && !cfg->initrd) {
 		kernel_msg = false;
-		snprintf(msg, sizeof(msg), "initrd size %zu but no initrd buffer", cfg->initrd_size);
+		snprintf(msg, sizeof(msg), "initrd size %zu but no initrd buffer",
+			 cfg->initrd_size);
 		ret = -EINVAL;
 		goto out;
 	}
@@ -294,8 +294,8 @@ int boot_load(struct gmem *m, const struct boot_config *cfg, struct boot_entry *
 	} else if (bzimage_probe(img.data, img.size)) {
 		ret = load_bzimage(m, cfg, &img, cmdline, out, msg, sizeof(msg), &kernel_msg);
 	} else if (img.size < BZIMAGE_MAGIC_OFFSET + 4) {
-		snprintf(msg, sizeof(msg), "file too short (%zu bytes) to be a bzImage or ELF vmlinux",
-			 img.size);
+		snprintf(msg, sizeof(msg),
+			 "file too short (%zu bytes) to be a bzImage or ELF vmlinux", img.size);
 		ret = -ENOEXEC;
 	} else {
 		snprintf(msg, sizeof(msg), "not a bzImage or ELF vmlinux");

@@ -23,19 +23,19 @@
 
 struct boot_config {
 	const char *kernel_path; /* bzImage, or ELF vmlinux with the Xen PVH note */
-	const char *cmdline;     /* full kernel command line; NULL = empty */
-	const void *initrd;      /* initramfs image built by the caller; may be NULL */
-	size_t initrd_size;      /* 0 = no initrd */
-	uint64_t rsdp_gpa;       /* ACPI RSDP; boot_params.acpi_rsdp_addr / PVH rsdp_paddr */
+	const char *cmdline;	 /* full kernel command line; NULL = empty */
+	const void *initrd;	 /* initramfs image built by the caller; may be NULL */
+	size_t initrd_size;	 /* 0 = no initrd */
+	uint64_t rsdp_gpa;	 /* ACPI RSDP; boot_params.acpi_rsdp_addr / PVH rsdp_paddr */
 };
 
 struct boot_entry {
-	bool pvh;                         /* PVH 32-bit entry (else 64-bit boot protocol) */
-	uint64_t entry;                   /* GPA of the first instruction (rip) */
+	bool pvh;			  /* PVH 32-bit entry (else 64-bit boot protocol) */
+	uint64_t entry;			  /* GPA of the first instruction (rip) */
 	uint64_t zero_page_or_start_info; /* GPA passed in rsi (zero page) or ebx (start_info) */
-	uint64_t kernel_start;            /* guest RAM the kernel was loaded to / will use, */
-	uint64_t kernel_end;              /* [kernel_start, kernel_end), for logging */
-	uint64_t initrd_gpa;              /* where the initrd went (0 if none) */
+	uint64_t kernel_start;		  /* guest RAM the kernel was loaded to / will use, */
+	uint64_t kernel_end;		  /* [kernel_start, kernel_end), for logging */
+	uint64_t initrd_gpa;		  /* where the initrd went (0 if none) */
 };
 
 /*

@@ -15,7 +15,7 @@
 /* Descriptor access/flags word: bits 8..15 access byte, 20..23 AVL/L/DB/G. */
 #define X86CPU_DESC_CODE64 0xa09b /* G, L, P, DPL 0, S, type 0xb (exec/read, accessed) */
 #define X86CPU_DESC_CODE32 0xc09b /* G, D, P, DPL 0, S, type 0xb */
-#define X86CPU_DESC_DATA 0xc093   /* G, B, P, DPL 0, S, type 0x3 (read/write, accessed) */
+#define X86CPU_DESC_DATA 0xc093	  /* G, B, P, DPL 0, S, type 0x3 (read/write, accessed) */
 
 /* TSS type "32/64-bit busy TSS": VM entry requires a usable TR of type 11. */
 #define X86CPU_TSS_BUSY 11
@@ -62,8 +62,8 @@ uint64_t x86cpu_gdt_desc(enum x86cpu_mode mode, unsigned int idx)
 {
 	switch (idx) {
 	case X86CPU_BOOT_CS / 8:
-		return desc(mode == X86CPU_MODE_LONG64 ? X86CPU_DESC_CODE64 : X86CPU_DESC_CODE32,
-			    0, 0xfffff);
+		return desc(mode == X86CPU_MODE_LONG64 ? X86CPU_DESC_CODE64 : X86CPU_DESC_CODE32, 0,
+			    0xfffff);
 	case X86CPU_BOOT_DS / 8:
 		return desc(X86CPU_DESC_DATA, 0, 0xfffff);
 	default:

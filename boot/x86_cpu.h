@@ -21,8 +21,8 @@
 
 #include "vmm/gmem.h"
 
-#define X86CPU_BOOT_CS 0x10 /* __BOOT_CS */
-#define X86CPU_BOOT_DS 0x18 /* __BOOT_DS */
+#define X86CPU_BOOT_CS 0x10  /* __BOOT_CS */
+#define X86CPU_BOOT_DS 0x18  /* __BOOT_DS */
 #define X86CPU_GDT_ENTRIES 4 /* null, unused, code, data: LAYOUT_GDT..LAYOUT_IDT */
 /*
  * Initial stack, top of the page between the zero page

@@ -48,7 +48,7 @@ usage() {
 	exit 2
 }
 
-output= init= moddir= busybox=/bin/busybox quiet=0
+output='' init='' moddir='' busybox=/bin/busybox quiet=0
 mods=()
 extras=()
 while getopts "o:i:k:m:b:f:qh" opt; do

@@ -41,10 +41,11 @@
 /* The stock kernel's command line.  pci=off: there is no PCI bus, and the
  * probe of the 0xcf8 config ports would only cost exits; i8042.*: there is
  * no keyboard controller; panic=-1: a panic resets at once, which ends the
- * VM (see panic_watch.h).  loglevel=1 keeps the console for the command's
+ * VM (see panic_watch.h); reboot=acpi: without it the 6.1 kernel does not
+ * try the FADT reset register first (measured), and ends in a BIOS jump.  loglevel=1 keeps the console for the command's
  * output but still shows a panic (KERN_EMERG). */
-#define CMDLINE_BASE "console=ttyS0 panic=-1 pci=off i8042.noaux i8042.nokbd i8042.nopnp " \
-	"i8042.dumbkbd 8250.nr_uarts=1"
+#define CMDLINE_BASE "console=ttyS0 panic=-1 reboot=acpi pci=off i8042.noaux i8042.nokbd " \
+	"i8042.nopnp i8042.dumbkbd 8250.nr_uarts=1"
 #define CMDLINE_QUIET " quiet loglevel=1"
 
 struct vmm {
@@ -263,6 +264,7 @@ struct input {
 	bool open;      /* not at EOF yet */
 	bool pollable;  /* in the epoll set (pipes, terminals, sockets) */
 	bool polled;    /* currently registered */
+	uint8_t last;   /* last byte read, to end the input cleanly */
 	uint8_t buf[512];
 	size_t off, len;
 };
@@ -278,12 +280,18 @@ static void input_read(struct vmm *v, struct input *in)
 	in->len = r == CONSOLE_DATA || r == CONSOLE_QUIT ? n : 0;
 	if (r == CONSOLE_QUIT)
 		v->host_quit = true;
+	if (in->len)
+		in->last = in->buf[in->len - 1];
 	if (r == CONSOLE_EOF || r < 0) {
 		in->open = false;
-		/* A guest reader in canonical mode sees ^D as end of file. */
+		/*
+		 * The guest's console is canonical (no "rawin"): ^D at the
+		 * start of a line reads as end of file; after a partial line
+		 * the first ^D only pushes that line out.
+		 */
 		if (!v->con.in_tty) {
-			in->buf[0] = 0x04;
-			in->len = 1;
+			in->buf[0] = in->buf[1] = 0x04;
+			in->len = (in->last && in->last != '\n') ? 2 : 1;
 		}
 	}
 }
@@ -297,9 +305,9 @@ static void input_push(struct vmm *v, struct input *in)
 }
 
 /* Watch the input fd only while there is room for what it would give. */
-static void input_update_poll(struct input *in, int ep)
+static void input_update_poll(struct input *in, int ep, bool flowing)
 {
-	bool want = in->open && in->pollable && in->len == 0;
+	bool want = flowing && in->open && in->pollable && in->len == 0;
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = in->fd };
 
 	if (want == in->polled)
@@ -357,13 +365,16 @@ static int run_loop(struct vmm *v, sigset_t *sigs)
 	}
 
 	while (!vm_stopping(&v->vm)) {
-		bool eager = in.open && !in.pollable && in.len == 0;
+		/* With a command, input waits for the guest init (power.h). */
+		bool flowing = !v->opts.argc || atomic_load(&v->vm.guest_ready);
+		bool eager = flowing && in.open && !in.pollable && in.len == 0;
 		int i, n;
 
 		if (eager)
 			input_read(v, &in);
-		input_push(v, &in);
-		input_update_poll(&in, ep);
+		if (flowing)
+			input_push(v, &in);
+		input_update_poll(&in, ep, flowing);
 		if (v->host_quit) {
 			vm_request_stop(&v->vm, VM_STOP_HOST, 0, "quit from the console");
 			break;

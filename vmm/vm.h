@@ -66,6 +66,9 @@ struct vm {
 	int exit_status;
 	char stop_msg[256];
 	int stop_efd; /* eventfd the main loop waits on */
+
+	/* The guest init said its console is set up (see vmm/power.h). */
+	atomic_bool guest_ready;
 };
 
 /*

@@ -53,14 +53,14 @@
 
 #define CFG_DIR "/minivmm"
 #define LOAD_ORDER "/lib/modules/load-order"
-#define CFG_MAX (1 << 20)       /* largest config file accepted */
-#define SHARE_WAIT_MS 5000      /* how long a share may take to show up */
+#define CFG_MAX (1 << 20)  /* largest config file accepted */
+#define SHARE_WAIT_MS 5000 /* how long a share may take to show up */
 #define PATH_DEFAULT "/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct init {
 	bool verbose;
 	unsigned flags;
-	char **argv;                  /* NULL: interactive shell */
+	char **argv; /* NULL: interactive shell */
 	struct initcfg_share *shares;
 	int nshares;
 	char *cwd;
@@ -91,8 +91,8 @@ __attribute__((format(printf, 2, 3))) static void info(const struct init *in, co
 	if (!in->verbose)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	fprintf(stderr, "[%6.3f] ", (double)(t.tv_sec - in->t0.tv_sec) +
-					    (double)(t.tv_nsec - in->t0.tv_nsec) / 1e9);
+	fprintf(stderr, "[%6.3f] ",
+		(double)(t.tv_sec - in->t0.tv_sec) + (double)(t.tv_nsec - in->t0.tv_nsec) / 1e9);
 	va_start(ap, fmt);
 	say(fmt, ap);
 	va_end(ap);
@@ -122,7 +122,7 @@ __attribute__((noreturn)) static void finish(const struct init *in, int status)
 }
 
 __attribute__((noreturn, format(printf, 2, 3))) static void fatal(const struct init *in,
-								   const char *fmt, ...)
+								  const char *fmt, ...)
 {
 	va_list ap;
 
@@ -200,13 +200,12 @@ static void mount_basics(const struct init *in)
 		const char *data;
 		bool needed;
 	} m[] = {
-		{ "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true },
-		{ "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true },
-		{ "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "mode=620,ptmxmode=666",
-		  false },
-		{ "tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", false },
-		{ "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", false },
-		{ "tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755", false },
+	    {"proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true},
+	    {"sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true},
+	    {"devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "mode=620,ptmxmode=666", false},
+	    {"tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", false},
+	    {"tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", false},
+	    {"tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755", false},
 	};
 	size_t i;
 	int ret;
@@ -307,7 +306,8 @@ static void read_config(struct init *in)
 	n = read_cfg(in, "argv", &buf);
 	ret = initcfg_split_nul(buf, (size_t)n, &in->argv);
 	if (ret < 0)
-		fatal(in, CFG_DIR "/argv: %s", ret == -EINVAL ? "empty command name" : strerror(-ret));
+		fatal(in, CFG_DIR "/argv: %s",
+		      ret == -EINVAL ? "empty command name" : strerror(-ret));
 	for (i = 0; i < ret; i++)
 		info(in, "argv[%d] = \"%s\"", i, in->argv[i]);
 
@@ -316,7 +316,7 @@ static void read_config(struct init *in)
 	if (in->nshares < 0)
 		fatal(in, CFG_DIR "/shares: %s",
 		      in->nshares == -EINVAL ? "malformed line, bad or duplicate tag"
-					      : strerror(-in->nshares));
+					     : strerror(-in->nshares));
 
 	n = read_cfg(in, "env", &buf);
 	ret = initcfg_split_nul(buf, (size_t)n, &env);
@@ -415,7 +415,8 @@ static void mount_shares(const struct init *in)
 			ret = errno;
 			if ((ret != ENODEV && ret != ENOENT && ret != EINVAL && ret != ENXIO) ||
 			    elapsed_ms(in) >= deadline)
-				fatal(in, "cannot mount virtio-fs share \"%s\" on %s (options %s): %s",
+				fatal(in,
+				      "cannot mount virtio-fs share \"%s\" on %s (options %s): %s",
 				      s->tag, dir, s->opts ? s->opts : "none", strerror(ret));
 			usleep((useconds_t)delay_ms * 1000);
 			if (delay_ms < 100)
@@ -491,13 +492,20 @@ __attribute__((noreturn)) static void run_child(const struct init *in, char *con
 /* Run the command, reaping every child (we are pid 1); return its status. */
 static int run(const struct init *in)
 {
-	static char *const shell[] = { "/bin/sh", "-l", NULL };
+	static char *const shell[] = {"/bin/sh", "-l", NULL};
 	char *const *argv = in->argv ? in->argv : shell;
 	int ws, status;
 	pid_t pid, w;
 
 	fflush(stdout);
 	fflush(stderr);
+	/*
+	 * Tell the VMM the console is set up: it holds back host input until
+	 * now, so nothing is echoed or mangled by the tty's power-on modes.
+	 * A 1-byte write; the 4-byte write in finish() is the exit status.
+	 */
+	if (ioperm(LAYOUT_EXIT_PORT, 4, 1) == 0)
+		outb(LAYOUT_EXIT_READY, LAYOUT_EXIT_PORT);
 	pid = fork();
 	if (pid < 0)
 		fatal(in, "fork: %s", strerror(errno));
@@ -521,7 +529,7 @@ static int run(const struct init *in)
 
 int main(void)
 {
-	struct init in = { 0 };
+	struct init in = {0};
 
 	clock_gettime(CLOCK_MONOTONIC, &in.t0);
 	if (getpid() != 1) {

@@ -142,9 +142,9 @@ int initcfg_parse_flags(const char *buf, unsigned *flags)
 		const char *word;
 		unsigned bit;
 	} words[] = {
-		{ "rawout", INITCFG_F_RAWOUT },
-		{ "rawin", INITCFG_F_RAWIN },
-		{ "verbose", INITCFG_F_VERBOSE },
+	    {"rawout", INITCFG_F_RAWOUT},
+	    {"rawin", INITCFG_F_RAWIN},
+	    {"verbose", INITCFG_F_VERBOSE},
 	};
 	const char *p = buf;
 	int unknown = 0;

@@ -75,8 +75,8 @@ static const uint8_t *gpa_ptr(const struct built *t, uint64_t addr, size_t len)
 }
 
 /* Check an SDT header at addr; returns the table or NULL (after failing). */
-static const uint8_t *check_sdt(struct built *t, uint64_t addr, const char *sig,
-				uint8_t revision, const char *what)
+static const uint8_t *check_sdt(struct built *t, uint64_t addr, const char *sig, uint8_t revision,
+				const char *what)
 {
 	const uint8_t *p = gpa_ptr(t, addr, 36);
 	uint32_t len;
@@ -84,15 +84,15 @@ static const uint8_t *check_sdt(struct built *t, uint64_t addr, const char *sig,
 	if (!ok(p != NULL, "%s: header inside the tables", what))
 		return NULL;
 	len = rd32(p + 4);
-	if (!ok(len >= 36 && gpa_ptr(t, addr, len) != NULL, "%s: length %u inside the tables",
-		what, len))
+	if (!ok(len >= 36 && gpa_ptr(t, addr, len) != NULL, "%s: length %u inside the tables", what,
+		len))
 		return NULL;
 	ok(memcmp(p, sig, 4) == 0, "%s: signature %s", what, sig);
 	is(p[8], revision, "%s: revision", what);
 	is(sum8(p, len), 0, "%s: checksum", what);
 	ok(memcmp(p + 10, "MINVMM", 6) == 0 && memcmp(p + 16, "MINIVMM ", 8) == 0,
 	   "%s: OEM ID and OEM table ID", what);
-	t->spans[t->nspans++] = (struct span){ what, (size_t)(addr - t->gpa), len };
+	t->spans[t->nspans++] = (struct span){what, (size_t)(addr - t->gpa), len};
 	return p;
 }
 
@@ -128,7 +128,7 @@ static void check_fadt(const uint8_t *f, uint64_t dsdt_gpa)
 	is(rd32(f + 36) | rd64(f + 132), 0, "FADT: no FACS");
 	/* Hardware-reduced: no fixed register blocks, no SCI. */
 	ok(rd16(f + 46) == 0 && rd32(f + 56) == 0 && rd32(f + 64) == 0 && rd32(f + 76) == 0 &&
-		   rd32(f + 80) == 0,
+	       rd32(f + 80) == 0,
 	   "FADT: no SCI, PM1 or GPE blocks");
 }
 
@@ -153,7 +153,7 @@ static void check_madt(const uint8_t *m, unsigned int ncpus)
 		case 1: /* I/O APIC */
 			nioapic++;
 			ok(e[1] == 12 && e[2] == ACPI_IOAPIC_ID && rd32(e + 4) == LAYOUT_IOAPIC &&
-				   rd32(e + 8) == 0,
+			       rd32(e + 8) == 0,
 			   "MADT: IOAPIC id %u at 0x%x, GSI base %u", e[2], rd32(e + 4),
 			   rd32(e + 8));
 			break;
@@ -186,7 +186,7 @@ static size_t count_mem(const uint8_t *p, size_t n, const void *s, size_t sn)
 static void check_dsdt_bytes(const uint8_t *d, unsigned int nslots)
 {
 	uint32_t len = rd32(d + 4);
-	static const uint8_t s5[] = { 0x08, 0x5c, '_', 'S', '5', '_', 0x12 };
+	static const uint8_t s5[] = {0x08, 0x5c, '_', 'S', '5', '_', 0x12};
 	const uint8_t *p = memmem(d + 36, len - 36, s5, sizeof(s5));
 	uint8_t typ, ctl;
 
@@ -289,7 +289,7 @@ static int spit(const char *path, const void *p, size_t n)
 static void find_iasl(void)
 {
 	char log[256], *text, *line;
-	char *argv[] = { "iasl", "-v", NULL };
+	char *argv[] = {"iasl", "-v", NULL};
 	int r;
 
 	/* Prefer the Debian package's binary; fall back to $PATH. */
@@ -320,7 +320,7 @@ static void find_iasl(void)
 static char *disassemble(const char *name, const uint8_t *table, const char *what)
 {
 	char dat[256], prefix[256], log[256], dsl[256], *out, *logtext;
-	char *argv[] = { (char *)iasl_path, "-p", prefix, "-d", dat, NULL };
+	char *argv[] = {(char *)iasl_path, "-p", prefix, "-d", dat, NULL};
 	int r;
 
 	snprintf(dat, sizeof(dat), "%s/%s.dat", tmpdir, name);
@@ -334,7 +334,7 @@ static char *disassemble(const char *name, const uint8_t *table, const char *wha
 	logtext = slurp(log, NULL);
 	out = slurp(dsl, NULL);
 	ok(logtext && !strstr(logtext, "Error") && !strstr(logtext, "Warning") &&
-		   !strstr(logtext, "Incorrect"),
+	       !strstr(logtext, "Incorrect"),
 	   "%s: iasl reports no error or warning", what);
 	if (logtext && (strstr(logtext, "Error") || strstr(logtext, "Warning")))
 		diag("iasl said:\n%s", logtext);
@@ -357,7 +357,7 @@ static void iasl_check_dsdt(const uint8_t *d, const struct acpi_config *cfg)
 {
 	char *dsl = disassemble("dsdt", d, "DSDT"), *aml;
 	char prefix[256], dslpath[256], log[256], amlpath[256], needle[128];
-	char *argv[] = { (char *)iasl_path, "-oa", "-p", prefix, dslpath, NULL };
+	char *argv[] = {(char *)iasl_path, "-oa", "-p", prefix, dslpath, NULL};
 	unsigned int i;
 	size_t n = 0;
 
@@ -365,7 +365,8 @@ static void iasl_check_dsdt(const uint8_t *d, const struct acpi_config *cfg)
 		return;
 	is(count_str(dsl, "Name (_HID, \"LNRO0005\")"), cfg->nslots,
 	   "DSDT text: Name (_HID, \"LNRO0005\") once per slot");
-	ok(strstr(dsl, "EisaId (\"PNP0501\")") != NULL, "DSDT text: COM1 _HID EisaId (\"PNP0501\")");
+	ok(strstr(dsl, "EisaId (\"PNP0501\")") != NULL,
+	   "DSDT text: COM1 _HID EisaId (\"PNP0501\")");
 	ok(strstr(dsl, "0x03F8,") != NULL && strstr(dsl, "0x00000004,") != NULL,
 	   "DSDT text: COM1 at 0x3F8, Interrupt 4");
 	ok(strstr(dsl, "Method (_STA, 0, NotSerialized)") != NULL, "DSDT text: COM1 _STA method");
@@ -467,8 +468,9 @@ static void iasl_check(const uint8_t *xsdt, const uint8_t *fadt, const uint8_t *
 		ok(strstr(t, "VGA Not Present (V4) : 1") != NULL, "FADT text: VGA Not Present");
 		ok(count_str(t, "Space ID : 01 [SystemIO]") == 3,
 		   "FADT text: three SystemIO registers");
-		ok(strstr(t, "Address : 0000000000000600") && strstr(t, "Address : 0000000000000601") &&
-			   strstr(t, "Address : 0000000000000602"),
+		ok(strstr(t, "Address : 0000000000000600") &&
+		       strstr(t, "Address : 0000000000000601") &&
+		       strstr(t, "Address : 0000000000000602"),
 		   "FADT text: ports 0x600, 0x601, 0x602");
 	}
 	free(t);
@@ -505,8 +507,8 @@ static void make_slots(struct acpi_virtio_slot *s, unsigned int n)
 static void check_config(unsigned int ncpus, unsigned int nslots)
 {
 	struct acpi_virtio_slot slots[8];
-	struct acpi_config cfg = { ncpus, slots, nslots };
-	struct built t = { .buf = area, .gpa = LAYOUT_ACPI };
+	struct acpi_config cfg = {ncpus, slots, nslots};
+	struct built t = {.buf = area, .gpa = LAYOUT_ACPI};
 	const uint8_t *rsdp, *xsdt, *fadt = NULL, *madt = NULL, *dsdt;
 	uint64_t rsdp_gpa = 0, dsdt_gpa;
 	unsigned int i, nguard = 0;
@@ -525,12 +527,11 @@ static void check_config(unsigned int ncpus, unsigned int nslots)
 
 	/* RSDP: 16-byte aligned where the legacy scan of 0xe0000-0xfffff finds it. */
 	ok(rsdp_gpa % 16 == 0 && rsdp_gpa >= 0xe0000 && rsdp_gpa + 36 <= 0x100000,
-	   "RSDP at 0x%llx: 16-byte aligned inside 0xe0000-0xfffff",
-	   (unsigned long long)rsdp_gpa);
+	   "RSDP at 0x%llx: 16-byte aligned inside 0xe0000-0xfffff", (unsigned long long)rsdp_gpa);
 	rsdp = gpa_ptr(&t, rsdp_gpa, 36);
 	if (!ok(rsdp != NULL, "RSDP inside the tables"))
 		return;
-	t.spans[t.nspans++] = (struct span){ "RSDP", (size_t)(rsdp_gpa - t.gpa), 36 };
+	t.spans[t.nspans++] = (struct span){"RSDP", (size_t)(rsdp_gpa - t.gpa), 36};
 	ok(memcmp(rsdp, "RSD PTR ", 8) == 0, "RSDP: signature");
 	is(sum8(rsdp, 20), 0, "RSDP: checksum (20 bytes)");
 	is(sum8(rsdp, 36), 0, "RSDP: extended checksum (36 bytes)");
@@ -568,7 +569,7 @@ static void check_config(unsigned int ncpus, unsigned int nslots)
 static void expect_einval(unsigned int ncpus, const struct acpi_virtio_slot *slots,
 			  unsigned int nslots, const char *what)
 {
-	struct acpi_config cfg = { ncpus, slots, nslots };
+	struct acpi_config cfg = {ncpus, slots, nslots};
 	uint64_t rsdp = 0;
 
 	is(acpi_build(area, LAYOUT_ACPI, LAYOUT_ACPI_SIZE, &cfg, &rsdp), -EINVAL, "%s: -EINVAL",
@@ -578,7 +579,7 @@ static void expect_einval(unsigned int ncpus, const struct acpi_virtio_slot *slo
 static void test_invalid(void)
 {
 	struct acpi_virtio_slot s[3];
-	struct acpi_config cfg = { 1, NULL, 0 };
+	struct acpi_config cfg = {1, NULL, 0};
 	uint64_t rsdp;
 
 	expect_einval(0, NULL, 0, "0 vCPUs");
@@ -607,7 +608,7 @@ static void test_invalid(void)
 
 static void test_max_cpus(void)
 {
-	struct acpi_config cfg = { ACPI_MAX_CPUS, NULL, 0 };
+	struct acpi_config cfg = {ACPI_MAX_CPUS, NULL, 0};
 	uint64_t rsdp = 0;
 	const uint8_t *xsdt, *madt;
 	int r;
@@ -626,7 +627,7 @@ static void test_max_cpus(void)
 static void test_enospc(void)
 {
 	struct acpi_virtio_slot slots[3];
-	struct acpi_config cfg = { 8, slots, 3 };
+	struct acpi_config cfg = {8, slots, 3};
 	static uint8_t ref[LAYOUT_ACPI_SIZE];
 	uint64_t rsdp;
 	size_t size, bad_ret = 0, bad_guard = 0;
@@ -659,7 +660,7 @@ static void test_enospc(void)
 
 static void test_placement(void)
 {
-	struct acpi_config cfg = { 2, NULL, 0 };
+	struct acpi_config cfg = {2, NULL, 0};
 	uint64_t rsdp = 0;
 	const uint8_t *fadt, *xsdt;
 	int r;
@@ -714,7 +715,7 @@ static void remove_tmpdir(void)
 
 int main(void)
 {
-	static const unsigned int cpus[] = { 1, 2, 8 }, nslots[] = { 0, 1, 3 };
+	static const unsigned int cpus[] = {1, 2, 8}, nslots[] = {0, 1, 3};
 	unsigned int i, j;
 
 	if (!ok(mkdtemp(tmpdir) != NULL, "mkdtemp %s", tmpdir))

@@ -33,10 +33,10 @@ static int bytes_are(const struct aml_buf *b, const uint8_t *want, size_t n, con
 	return r;
 }
 
-#define BYTES_ARE(b, name, ...)                                                   \
-	do {                                                                      \
-		static const uint8_t want_[] = { __VA_ARGS__ };                   \
-		bytes_are(b, want_, sizeof(want_), name);                         \
+#define BYTES_ARE(b, name, ...)                                                                    \
+	do {                                                                                       \
+		static const uint8_t want_[] = {__VA_ARGS__};                                      \
+		bytes_are(b, want_, sizeof(want_), name);                                          \
 	} while (0)
 
 static void test_pkglength_encode(void)
@@ -46,16 +46,16 @@ static void test_pkglength_encode(void)
 		int n;
 		uint8_t bytes[4];
 	} cases[] = {
-		{ 0, 1, { 0x00 } },
-		{ 63, 1, { 0x3f } },
-		{ 64, 2, { 0x40, 0x04 } },
-		{ 65, 2, { 0x41, 0x04 } },
-		{ 0x123, 2, { 0x43, 0x12 } },
-		{ 4095, 2, { 0x4f, 0xff } },
-		{ 4096, 3, { 0x80, 0x00, 0x01 } },
-		{ 0xfffff, 3, { 0x8f, 0xff, 0xff } },
-		{ 0x100000, 4, { 0xc0, 0x00, 0x00, 0x01 } },
-		{ 0xfffffff, 4, { 0xcf, 0xff, 0xff, 0xff } },
+	    {0, 1, {0x00}},
+	    {63, 1, {0x3f}},
+	    {64, 2, {0x40, 0x04}},
+	    {65, 2, {0x41, 0x04}},
+	    {0x123, 2, {0x43, 0x12}},
+	    {4095, 2, {0x4f, 0xff}},
+	    {4096, 3, {0x80, 0x00, 0x01}},
+	    {0xfffff, 3, {0x8f, 0xff, 0xff}},
+	    {0x100000, 4, {0xc0, 0x00, 0x00, 0x01}},
+	    {0xfffffff, 4, {0xcf, 0xff, 0xff, 0xff}},
 	};
 	uint8_t out[4];
 	size_t i;
@@ -100,11 +100,11 @@ static void check_package_body(size_t body, const uint8_t *pl, size_t npl)
 static void test_pkglength_boundaries(void)
 {
 	/* 62 + 1 = 63 fits one byte; 63 + 1 = 64 does not, so 63 + 2 = 65. */
-	check_package_body(62, (const uint8_t[]){ 0x3f }, 1);
-	check_package_body(63, (const uint8_t[]){ 0x41, 0x04 }, 2);
+	check_package_body(62, (const uint8_t[]){0x3f}, 1);
+	check_package_body(63, (const uint8_t[]){0x41, 0x04}, 2);
 	/* 4093 + 2 = 4095 fits two bytes; 4094 + 2 = 4096 needs three: 4097. */
-	check_package_body(4093, (const uint8_t[]){ 0x4f, 0xff }, 2);
-	check_package_body(4094, (const uint8_t[]){ 0x81, 0x00, 0x01 }, 3);
+	check_package_body(4093, (const uint8_t[]){0x4f, 0xff}, 2);
+	check_package_body(4094, (const uint8_t[]){0x81, 0x00, 0x01}, 3);
 }
 
 static void test_integers(void)
@@ -114,16 +114,16 @@ static void test_integers(void)
 		size_t n;
 		uint8_t bytes[9];
 	} cases[] = {
-		{ 0, 1, { 0x00 } },
-		{ 1, 1, { 0x01 } },
-		{ 2, 2, { 0x0a, 0x02 } },
-		{ 0xff, 2, { 0x0a, 0xff } },
-		{ 0x100, 3, { 0x0b, 0x00, 0x01 } },
-		{ 0xffff, 3, { 0x0b, 0xff, 0xff } },
-		{ 0x10000, 5, { 0x0c, 0x00, 0x00, 0x01, 0x00 } },
-		{ 0xffffffff, 5, { 0x0c, 0xff, 0xff, 0xff, 0xff } },
-		{ 0x100000000ULL, 9, { 0x0e, 0, 0, 0, 0, 1, 0, 0, 0 } },
-		{ 0x0123456789abcdefULL, 9, { 0x0e, 0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01 } },
+	    {0, 1, {0x00}},
+	    {1, 1, {0x01}},
+	    {2, 2, {0x0a, 0x02}},
+	    {0xff, 2, {0x0a, 0xff}},
+	    {0x100, 3, {0x0b, 0x00, 0x01}},
+	    {0xffff, 3, {0x0b, 0xff, 0xff}},
+	    {0x10000, 5, {0x0c, 0x00, 0x00, 0x01, 0x00}},
+	    {0xffffffff, 5, {0x0c, 0xff, 0xff, 0xff, 0xff}},
+	    {0x100000000ULL, 9, {0x0e, 0, 0, 0, 0, 1, 0, 0, 0}},
+	    {0x0123456789abcdefULL, 9, {0x0e, 0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01}},
 	};
 	size_t i;
 
@@ -174,16 +174,16 @@ static void name_is(const char *path, const uint8_t *want, size_t n)
 	aml_free(&b);
 }
 
-#define NAME_IS(path, ...)                                           \
-	do {                                                         \
-		static const uint8_t w_[] = { __VA_ARGS__ };         \
-		name_is(path, w_, sizeof(w_));                       \
+#define NAME_IS(path, ...)                                                                         \
+	do {                                                                                       \
+		static const uint8_t w_[] = {__VA_ARGS__};                                         \
+		name_is(path, w_, sizeof(w_));                                                     \
 	} while (0)
 
 static void test_names(void)
 {
-	static const char *const bad[] = { "a",   "1ABC", "ABCDE", "A..B", "_SB.", ".A",
-					   "A-B", "\\^A", "_sb",  "A B" };
+	static const char *const bad[] = {"a",	"1ABC", "ABCDE", "A..B", "_SB.",
+					  ".A", "A-B",	"\\^A",	 "_sb",	 "A B"};
 	size_t i;
 
 	NAME_IS("_SB", '_', 'S', 'B', '_');
@@ -236,16 +236,19 @@ static void test_strings_and_names(void)
 
 /* Scope(\_SB){Device(COM1){Name(_HID, EISAID("PNP0501")) Name(_UID, 0)
  * Method(_STA, 0, NotSerialized){Return(0x0F)}}} - computed by hand. */
+/* clang-format off */
 static const uint8_t nested_want[] = {
-	0x10, 0x27,			       /* ScopeOp, PkgLength 39 */
-	0x5c, '_', 'S', 'B', '_',	       /* \_SB_ */
-	0x5b, 0x82, 0x1f,		       /* DeviceOp, PkgLength 31 */
-	'C', 'O', 'M', '1',		       /* COM1 */
-	0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x05, 0x01, /* Name(_HID, EISAID) */
-	0x08, '_', 'U', 'I', 'D', 0x00,	       /* Name(_UID, Zero) */
-	0x14, 0x09, '_', 'S', 'T', 'A', 0x00,  /* MethodOp, PkgLength 9, _STA, flags */
-	0xa4, 0x0a, 0x0f,		       /* Return(0x0F) */
+	0x10, 0x27,				/* ScopeOp, PkgLength 39 */
+	0x5c, '_', 'S', 'B', '_',		/* \_SB_ */
+	0x5b, 0x82, 0x1f,			/* DeviceOp, PkgLength 31 */
+	'C', 'O', 'M', '1',			/* COM1 */
+	0x08, '_', 'H', 'I', 'D',		/* Name(_HID, */
+	0x0c, 0x41, 0xd0, 0x05, 0x01,		/*   EISAID("PNP0501")) */
+	0x08, '_', 'U', 'I', 'D', 0x00,		/* Name(_UID, Zero) */
+	0x14, 0x09, '_', 'S', 'T', 'A', 0x00,	/* MethodOp, PkgLength 9, _STA, flags */
+	0xa4, 0x0a, 0x0f,			/* Return(0x0F) */
 };
+/* clang-format on */
 
 static int emit_nested(struct aml_buf *b)
 {
@@ -306,8 +309,9 @@ static void test_nested(void)
 	aml_free(&b);
 
 	/*
-	 * An inner object whose PkgLength grows to two bytes pushes its
-	 * parent's body across the one-byte limit as well.
+	 * An inner object that still fits a one-byte PkgLength can push its
+	 * parent's body past the one-byte limit: the parent widens, the
+	 * already-closed inner object moves up intact.
 	 */
 	{
 		uint8_t fill[60];
@@ -321,9 +325,9 @@ static void test_nested(void)
 		aml_end(&b, inner); /* body 61 -> total 62: one byte */
 		aml_end(&b, outer); /* body 1 + 1 + 62 = 64 -> two bytes: 66 */
 		ok(b.err == 0 && b.len == 67 && b.data[0] == 0x12 && b.data[1] == 0x42 &&
-			   b.data[2] == 0x04 && b.data[3] == 0x01 && b.data[4] == 0x12 &&
-			   b.data[5] == 0x3e && b.data[6] == 0x00 && b.data[7] == 0x33 &&
-			   b.data[66] == 0x33,
+		       b.data[2] == 0x04 && b.data[3] == 0x01 && b.data[4] == 0x12 &&
+		       b.data[5] == 0x3e && b.data[6] == 0x00 && b.data[7] == 0x33 &&
+		       b.data[66] == 0x33,
 		   "nested PkgLength widening");
 		aml_free(&b);
 	}
@@ -333,7 +337,7 @@ static void test_resources(void)
 {
 	struct aml_buf rt, b;
 	uint8_t mem[64];
-	uint32_t irq = 5, irqs2[2] = { 0x10, 0x12345678 };
+	uint32_t irq = 5, irqs2[2] = {0x10, 0x12345678};
 
 	aml_init_fixed(&rt, mem, sizeof(mem));
 	aml_res_memory32_fixed(&rt, true, 0xd0000000, 0x1000);
@@ -342,9 +346,9 @@ static void test_resources(void)
 	aml_res_interrupt(&rt, true, true, false, false, &irq, 1);
 	aml_res_end(&rt);
 	/* Bytes before the checksum sum to 0x170 + 0x98 + 0x79 = 0x281: 0x100 - 0x81 = 0x7f. */
-	BYTES_ARE(&rt, "... + Interrupt(Consumer, Edge, High, Exclusive){5} + EndTag", 0x86,
-		  0x09, 0x00, 0x01, 0x00, 0x00, 0x00, 0xd0, 0x00, 0x10, 0x00, 0x00, 0x89, 0x06,
-		  0x00, 0x03, 0x01, 0x05, 0x00, 0x00, 0x00, 0x79, 0x7f);
+	BYTES_ARE(&rt, "... + Interrupt(Consumer, Edge, High, Exclusive){5} + EndTag", 0x86, 0x09,
+		  0x00, 0x01, 0x00, 0x00, 0x00, 0xd0, 0x00, 0x10, 0x00, 0x00, 0x89, 0x06, 0x00,
+		  0x03, 0x01, 0x05, 0x00, 0x00, 0x00, 0x79, 0x7f);
 
 	aml_init_growable(&b);
 	aml_resource_template(&b, &rt);
@@ -387,8 +391,8 @@ static void test_resources(void)
 		aml_buffer(&b, data, sizeof(data));
 		/* body = 2 (BufferSize) + 200 = 202 -> total 204 = 0xcc */
 		ok(b.err == 0 && b.len == 205 && b.data[0] == 0x11 && b.data[1] == 0x4c &&
-			   b.data[2] == 0x0c && b.data[3] == 0x0a && b.data[4] == 0xc8 &&
-			   b.data[5] == 0x5a && b.data[204] == 0x5a,
+		       b.data[2] == 0x0c && b.data[3] == 0x0a && b.data[4] == 0xc8 &&
+		       b.data[5] == 0x5a && b.data[204] == 0x5a,
 		   "Buffer(200) header");
 		aml_free(&b);
 	}
@@ -488,7 +492,7 @@ static void test_growable_large(void)
 	aml_end(&b, m);
 	/* body 5001 -> total 5004 = 0x138c -> 0x8c 0x38 0x01 */
 	ok(b.err == 0 && b.len == 5005 && b.data[1] == 0x8c && b.data[2] == 0x38 &&
-		   b.data[3] == 0x01 && b.data[4] == 0x00 && b.data[5004] == 0x11,
+	       b.data[3] == 0x01 && b.data[4] == 0x00 && b.data[5004] == 0x11,
 	   "growable buffer holds a 5000-byte package with a 3-byte PkgLength");
 	aml_free(&b);
 }

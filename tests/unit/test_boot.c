@@ -41,8 +41,8 @@ static int vm_init(struct gmem *m, uint64_t ram)
 	void *p;
 
 	memset(m, 0, sizeof(*m));
-	p = mmap(NULL, low, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		 -1, 0);
+	p = mmap(NULL, low, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+		 0);
 	if (p == MAP_FAILED || gmem_add_region(m, 0, low, p))
 		return -1;
 	if (ram > low) {
@@ -70,23 +70,23 @@ struct fake_bz {
 	uint32_t initrd_addr_max;
 	uint32_t cmdline_size;
 	uint32_t payload_size; /* multiple of 16 */
-	size_t cut;            /* bytes to drop from the end of the file */
+	size_t cut;	       /* bytes to drop from the end of the file */
 };
 
 static struct fake_bz fake_defaults(void)
 {
 	struct fake_bz f = {
-		.setup_sects = 7,
-		.version = 0x020f,
-		.loadflags = LOADED_HIGH,
-		.xloadflags = XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G,
-		.relocatable = 1,
-		.pref_address = 16 * MiB,
-		.init_size = 8 * MiB,
-		.kernel_alignment = 2 * MiB,
-		.initrd_addr_max = 0x7fffffff,
-		.cmdline_size = 2047,
-		.payload_size = 64 * KiB + 48,
+	    .setup_sects = 7,
+	    .version = 0x020f,
+	    .loadflags = LOADED_HIGH,
+	    .xloadflags = XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G,
+	    .relocatable = 1,
+	    .pref_address = 16 * MiB,
+	    .init_size = 8 * MiB,
+	    .kernel_alignment = 2 * MiB,
+	    .initrd_addr_max = 0x7fffffff,
+	    .cmdline_size = 2047,
+	    .payload_size = 64 * KiB + 48,
 	};
 	return f;
 }
@@ -162,10 +162,10 @@ static int load_fake(struct gmem *m, const struct fake_bz *f, const char *cmdlin
 		     size_t errlen)
 {
 	struct boot_config cfg = {
-		.cmdline = cmdline,
-		.initrd = initrd,
-		.initrd_size = initrd_size,
-		.rsdp_gpa = LAYOUT_ACPI,
+	    .cmdline = cmdline,
+	    .initrd = initrd,
+	    .initrd_size = initrd_size,
+	    .rsdp_gpa = LAYOUT_ACPI,
 	};
 	char *path = make_bz(f);
 	int ret;
@@ -268,7 +268,7 @@ static void test_5g_and_limits(void)
 	const struct boot_params *bp;
 	struct boot_entry e;
 	struct gmem m;
-	static const uint8_t initrd[5000] = { 1, 2, 3 };
+	static const uint8_t initrd[5000] = {1, 2, 3};
 	char err[256];
 	int ret;
 
@@ -280,7 +280,8 @@ static void test_5g_and_limits(void)
 	is(bp->e820_entries, 4, "5 GiB: 4 e820 entries");
 	ok(e820_is(&bp->e820_table[2], MiB, LAYOUT_MMIO_HOLE - MiB, 1),
 	   "e820[2] = [1 MiB, 3 GiB) RAM, stops at the MMIO hole");
-	ok(e820_is(&bp->e820_table[3], LAYOUT_HIGH_RAM, 2 * GiB, 1), "e820[3] = [4 GiB, 6 GiB) RAM");
+	ok(e820_is(&bp->e820_table[3], LAYOUT_HIGH_RAM, 2 * GiB, 1),
+	   "e820[3] = [4 GiB, 6 GiB) RAM");
 	is(bp->hdr.ramdisk_image, ALIGN_DOWN(2 * GiB - sizeof(initrd), 4096ULL),
 	   "initrd below initrd_addr_max (2 GiB - 1), not below the 3 GiB hole");
 	vm_free(&m);
@@ -292,7 +293,7 @@ static void test_initrd_addr_max(void)
 	const struct boot_params *bp;
 	struct boot_entry e;
 	struct gmem m;
-	static const uint8_t initrd[3 * 4096 + 5] = { 9 };
+	static const uint8_t initrd[3 * 4096 + 5] = {9};
 	char err[256];
 	int ret;
 
@@ -329,7 +330,8 @@ static void test_variants(void)
 	is(e.entry, MiB + 0x200, "non-relocatable: entry at 1 MiB + 0x200");
 	k = gmem_ptr(&m, MiB, 16);
 	ok(k && k[0] == payload_byte(0) && k[15] == payload_byte(15), "kernel bytes at 1 MiB");
-	is(e.kernel_end, 16 * MiB + 8 * MiB, "non-relocatable: uses up to pref_address + init_size");
+	is(e.kernel_end, 16 * MiB + 8 * MiB,
+	   "non-relocatable: uses up to pref_address + init_size");
 	bp = zero_page(&m);
 	is(bp->hdr.ramdisk_image, 0, "no initrd: ramdisk_image 0");
 	is(bp->hdr.ramdisk_size, 0, "no initrd: ramdisk_size 0");
@@ -384,7 +386,7 @@ static void expect_err(int ret, int want, const char *err, const char *needle, c
 static void expect_path_err(const char *path, struct gmem *m, int want, const char *needle,
 			    const char *what)
 {
-	struct boot_config cfg = { .kernel_path = path };
+	struct boot_config cfg = {.kernel_path = path};
 	struct boot_entry e;
 	char err[256] = "";
 
@@ -475,11 +477,11 @@ static void test_errors(void)
 static void test_real_kernel(void)
 {
 	struct boot_config cfg = {
-		.kernel_path = REAL_KERNEL,
-		.cmdline = "console=ttyS0 panic=-1",
-		.rsdp_gpa = LAYOUT_ACPI,
+	    .kernel_path = REAL_KERNEL,
+	    .cmdline = "console=ttyS0 panic=-1",
+	    .rsdp_gpa = LAYOUT_ACPI,
 	};
-	static const uint8_t initrd[4096 * 3] = { 0x30, 0x37, 0x30, 0x37 };
+	static const uint8_t initrd[4096 * 3] = {0x30, 0x37, 0x30, 0x37};
 	const struct boot_params *bp;
 	struct boot_entry e;
 	struct gmem m;
@@ -500,11 +502,10 @@ static void test_real_kernel(void)
 	diag("real kernel: protocol %u.%02u, pref_address %#llx, init_size %#x, "
 	     "initrd_addr_max %#x, kernel_alignment %#x, xloadflags %#x (XLF_KERNEL_64 %s), "
 	     "cmdline_size %u, relocatable %u",
-	     bp->hdr.version >> 8, bp->hdr.version & 0xff,
-	     (unsigned long long)bp->hdr.pref_address, bp->hdr.init_size,
-	     bp->hdr.initrd_addr_max, bp->hdr.kernel_alignment, bp->hdr.xloadflags,
-	     bp->hdr.xloadflags & XLF_KERNEL_64 ? "yes" : "no", bp->hdr.cmdline_size,
-	     bp->hdr.relocatable_kernel);
+	     bp->hdr.version >> 8, bp->hdr.version & 0xff, (unsigned long long)bp->hdr.pref_address,
+	     bp->hdr.init_size, bp->hdr.initrd_addr_max, bp->hdr.kernel_alignment,
+	     bp->hdr.xloadflags, bp->hdr.xloadflags & XLF_KERNEL_64 ? "yes" : "no",
+	     bp->hdr.cmdline_size, bp->hdr.relocatable_kernel);
 	ok(bp->hdr.version >= 0x020c, "real kernel: protocol >= 2.12");
 	ok(bp->hdr.xloadflags & XLF_KERNEL_64, "real kernel: XLF_KERNEL_64");
 	is(e.entry, bp->hdr.pref_address + 0x200, "real kernel: entry = pref_address + 0x200");

@@ -34,9 +34,9 @@
 
 struct fake_elf {
 	uint16_t machine;
-	bool pvh_note;      /* include the Xen PHYS32_ENTRY note */
-	uint32_t descsz;    /* 4 or 8 */
-	bool note_in_phdr;  /* reachable through PT_NOTE (else only a SHT_NOTE section) */
+	bool pvh_note;	   /* include the Xen PHYS32_ENTRY note */
+	uint32_t descsz;   /* 4 or 8 */
+	bool note_in_phdr; /* reachable through PT_NOTE (else only a SHT_NOTE section) */
 	uint64_t seg0_paddr;
 	uint64_t seg1_off;
 	size_t file_size;
@@ -45,13 +45,13 @@ struct fake_elf {
 static struct fake_elf elf_defaults(void)
 {
 	struct fake_elf f = {
-		.machine = EM_X86_64,
-		.pvh_note = true,
-		.descsz = 8,
-		.note_in_phdr = true,
-		.seg0_paddr = SEG0_PADDR,
-		.seg1_off = SEG1_OFF,
-		.file_size = ELF_SIZE,
+	    .machine = EM_X86_64,
+	    .pvh_note = true,
+	    .descsz = 8,
+	    .note_in_phdr = true,
+	    .seg0_paddr = SEG0_PADDR,
+	    .seg1_off = SEG1_OFF,
+	    .file_size = ELF_SIZE,
 	};
 	return f;
 }
@@ -65,8 +65,8 @@ static uint8_t seg_byte(unsigned int seg, size_t i)
 static void put_note(uint8_t *img, size_t *off, const char *name, uint32_t type, const void *desc,
 		     uint32_t descsz)
 {
-	Elf64_Nhdr nh = { .n_namesz = (uint32_t)strlen(name) + 1, .n_descsz = descsz,
-			  .n_type = type };
+	Elf64_Nhdr nh = {
+	    .n_namesz = (uint32_t)strlen(name) + 1, .n_descsz = descsz, .n_type = type};
 
 	memcpy(img + *off, &nh, sizeof(nh));
 	*off += sizeof(nh);
@@ -100,7 +100,7 @@ static char *make_elf(const struct fake_elf *f)
 	Elf64_Phdr ph[3];
 	Elf64_Shdr sh[2];
 	size_t note = NOTE_OFF, i;
-	static const uint8_t build_id[20] = { 0xb1, 0x1d };
+	static const uint8_t build_id[20] = {0xb1, 0x1d};
 	uint64_t entry = ENTRY;
 	char *path;
 
@@ -173,8 +173,8 @@ static int vm_init(struct gmem *m, uint64_t ram)
 	void *p;
 
 	memset(m, 0, sizeof(*m));
-	p = mmap(NULL, low, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		 -1, 0);
+	p = mmap(NULL, low, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+		 0);
 	if (p == MAP_FAILED || gmem_add_region(m, 0, low, p))
 		return -1;
 	if (ram > low) {
@@ -198,8 +198,10 @@ static void vm_free(struct gmem *m)
 static int load(struct gmem *m, const struct fake_elf *f, const char *cmdline, const void *initrd,
 		size_t initrd_size, struct boot_entry *e, char *err, size_t errlen)
 {
-	struct boot_config cfg = { .cmdline = cmdline, .initrd = initrd, .initrd_size = initrd_size,
-				   .rsdp_gpa = LAYOUT_ACPI + 0x40 };
+	struct boot_config cfg = {.cmdline = cmdline,
+				  .initrd = initrd,
+				  .initrd_size = initrd_size,
+				  .rsdp_gpa = LAYOUT_ACPI + 0x40};
 	char *path = make_elf(f);
 	int ret;
 
@@ -287,11 +289,13 @@ static void test_load(void)
 	ok(mm && mm[0].addr == 0 && mm[0].size == LAYOUT_EBDA && mm[0].type == E820_RAM,
 	   "memmap[0] [0, EBDA) RAM");
 	ok(mm && mm[1].addr == LAYOUT_EBDA && mm[1].size == MiB - LAYOUT_EBDA &&
-	   mm[1].type == E820_RESERVED, "memmap[1] [EBDA, 1 MiB) reserved");
+	       mm[1].type == E820_RESERVED,
+	   "memmap[1] [EBDA, 1 MiB) reserved");
 	ok(mm && mm[2].addr == MiB && mm[2].size == 511 * MiB && mm[2].type == E820_RAM &&
-	   mm[2].reserved == 0, "memmap[2] [1 MiB, 512 MiB) RAM");
+	       mm[2].reserved == 0,
+	   "memmap[2] [1 MiB, 512 MiB) RAM");
 	ok(si->memmap_paddr + 3 * sizeof(*mm) <= LAYOUT_BOOT_PARAMS &&
-	   si->memmap_paddr >= LAYOUT_PVH_START_INFO + sizeof(*si),
+	       si->memmap_paddr >= LAYOUT_PVH_START_INFO + sizeof(*si),
 	   "memmap lies in the start_info page, after start_info");
 	vm_free(&m);
 	free(initrd);
@@ -374,7 +378,7 @@ static void test_errors(void)
 	f = elf_defaults();
 	f.seg0_paddr = LAYOUT_MMIO_HOLE;
 	ret = load(&m, &f, "", NULL, 0, &e, err, sizeof(err));
-	expect_err(ret, -ENOMEM, err, "not below the MMIO hole", "segment in the MMIO hole");
+	expect_err(ret, -ENOMEM, err, "is not below the MMIO hole", "segment in the MMIO hole");
 
 	f = elf_defaults();
 	f.seg1_off = ELF_SIZE - 0x10;

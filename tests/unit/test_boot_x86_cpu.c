@@ -62,8 +62,8 @@ static bool walk(const struct gmem *m, uint64_t cr3, uint64_t va, uint64_t *pa, 
 static void test_page_tables(struct gmem *m)
 {
 	static const uint64_t probes[] = {
-		0, 0x1234, LAYOUT_CMDLINE, 16 * MiB + 0x200, 0x12345678, GiB + 5, 3 * GiB - 1,
-		LAYOUT_IOAPIC, LAYOUT_LAPIC + 0x30, 4 * GiB - 1,
+	    0,	     0x1234,	  LAYOUT_CMDLINE, 16 * MiB + 0x200,    0x12345678,
+	    GiB + 5, 3 * GiB - 1, LAYOUT_IOAPIC,  LAYOUT_LAPIC + 0x30, 4 * GiB - 1,
 	};
 	unsigned int i, bad = 0, small = 0;
 	uint64_t pa;
@@ -155,8 +155,8 @@ static void test_gdt(struct gmem *m, enum x86cpu_mode mode, const char *name)
 
 static void test_regs_64(struct gmem *m)
 {
-	struct boot_entry e = { .pvh = false, .entry = 0x1000200,
-				.zero_page_or_start_info = LAYOUT_BOOT_PARAMS };
+	struct boot_entry e = {
+	    .pvh = false, .entry = 0x1000200, .zero_page_or_start_info = LAYOUT_BOOT_PARAMS};
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct dec cs, ds;
@@ -170,7 +170,8 @@ static void test_regs_64(struct gmem *m)
 	is(regs.rflags, 2, "64: rflags = 2 (IF clear)");
 	is(regs.rax | regs.rbx | regs.rcx | regs.rdx | regs.rdi | regs.r15, 0,
 	   "64: other GPRs zero");
-	ok(regs.rsp > LAYOUT_BOOT_PARAMS + 4096 && regs.rsp <= LAYOUT_PML4, "64: rsp in a free page");
+	ok(regs.rsp > LAYOUT_BOOT_PARAMS + 4096 && regs.rsp <= LAYOUT_PML4,
+	   "64: rsp in a free page");
 	ok((sregs.cr0 & X86_CR0_PE) && (sregs.cr0 & X86_CR0_PG), "64: CR0.PE and CR0.PG");
 	ok(!(sregs.cr0 & (X86_CR0_CD | X86_CR0_NW)), "64: caches enabled");
 	ok(sregs.cr4 & X86_CR4_PAE, "64: CR4.PAE");
@@ -180,12 +181,14 @@ static void test_regs_64(struct gmem *m)
 	ok(sregs.cs.l == 1 && sregs.cs.db == 0, "64: CS.L = 1");
 	is(sregs.ds.selector, 0x18, "64: DS = __BOOT_DS");
 	ok(sregs.es.selector == 0x18 && sregs.ss.selector == 0x18 && sregs.fs.selector == 0x18 &&
-	   sregs.gs.selector == 0x18, "64: ES, SS, FS, GS = __BOOT_DS");
+	       sregs.gs.selector == 0x18,
+	   "64: ES, SS, FS, GS = __BOOT_DS");
 	cs = decode(m, 0x10);
 	ds = decode(m, 0x18);
 	ok(seg_matches(&sregs.cs, &cs, 0x10), "64: CS cache matches the GDT in memory");
 	ok(seg_matches(&sregs.ss, &ds, 0x18), "64: SS cache matches the GDT in memory");
-	ok(sregs.gdt.base == LAYOUT_GDT && sregs.gdt.limit == 31, "64: GDTR = LAYOUT_GDT, 4 entries");
+	ok(sregs.gdt.base == LAYOUT_GDT && sregs.gdt.limit == 31,
+	   "64: GDTR = LAYOUT_GDT, 4 entries");
 	is(sregs.idt.base, LAYOUT_IDT, "64: IDTR base");
 	ok(sregs.tr.present && sregs.tr.type == 11 && !sregs.tr.s, "64: TR is a busy 64-bit TSS");
 	is(sregs.apic_base, 0xa5a5a5a5a5a5a5a5ULL, "64: fields we do not own are kept");
@@ -193,8 +196,8 @@ static void test_regs_64(struct gmem *m)
 
 static void test_regs_pvh(struct gmem *m)
 {
-	struct boot_entry e = { .pvh = true, .entry = 0x1234560,
-				.zero_page_or_start_info = LAYOUT_PVH_START_INFO };
+	struct boot_entry e = {
+	    .pvh = true, .entry = 0x1234560, .zero_page_or_start_info = LAYOUT_PVH_START_INFO};
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct dec cs;

@@ -14,8 +14,22 @@
 #include "tests/unit/tap.h"
 
 /* Parsed newc header fields, in header order. */
-enum { F_INO, F_MODE, F_UID, F_GID, F_NLINK, F_MTIME, F_SIZE, F_DMAJ, F_DMIN, F_RMAJ, F_RMIN,
-       F_NAMESIZE, F_CHECK, F_COUNT };
+enum {
+	F_INO,
+	F_MODE,
+	F_UID,
+	F_GID,
+	F_NLINK,
+	F_MTIME,
+	F_SIZE,
+	F_DMAJ,
+	F_DMIN,
+	F_RMAJ,
+	F_RMIN,
+	F_NAMESIZE,
+	F_CHECK,
+	F_COUNT
+};
 
 struct entry {
 	uint32_t f[F_COUNT];
@@ -88,6 +102,7 @@ static char *slurp(const char *path, size_t *len)
 static void test_layout(void)
 {
 	static const char argv_data[] = "uname\0-a"; /* 9 bytes with the final NUL */
+	/* clang-format off */
 	static const char expect[] =
 		/* minivmm/: ino 1, 040755, nlink 2, namesize 8; 118 -> 120 */
 		"070701" "00000001" "000041ED" "00000000" "00000000" "00000002" "00000000"
@@ -98,6 +113,7 @@ static void test_layout(void)
 		"00000009" "00000000" "00000000" "00000000" "00000000" "0000000D" "00000000"
 		"minivmm/argv\0\0"
 		"uname\0-a\0\0\0\0"; /* body 9 -> 12 */
+	/* clang-format on */
 	struct cpio_buf b;
 	struct entry e;
 	size_t off;
@@ -159,14 +175,17 @@ static void test_layout(void)
 
 static void test_errors(void)
 {
-	static const char *bad[] = { "", "/", "a//b", "a/", "./a", "a/./b", "a/..", "../a", "..", "." };
+	static const char *bad[] = {
+	    "", "/", "a//b", "a/", "./a", "a/./b", "a/..", "../a", "..", ".",
+	};
 	struct cpio_buf b;
 	char *longname;
 	size_t i, len;
 
 	cpio_init(&b);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		is(cpio_add_file(&b, bad[i], 0644, NULL, 0), -EINVAL, "path \"%s\" refused", bad[i]);
+		is(cpio_add_file(&b, bad[i], 0644, NULL, 0), -EINVAL, "path \"%s\" refused",
+		   bad[i]);
 	is(cpio_add_dir(&b, "d", 040755), -EINVAL, "type bits in perm refused");
 	is(cpio_add_file(&b, "f", 010000, NULL, 0), -EINVAL, "perm > 07777 refused");
 	is(cpio_add_file(&b, "f", 0644, NULL, 1), -EINVAL, "NULL data with len 1 refused");
@@ -198,7 +217,8 @@ static void test_roundtrip(void)
 	FILE *f;
 	struct stat st;
 
-	ok(system("command -v cpio >/dev/null 2>&1") == 0, "cpio is installed (apt-get install cpio)");
+	ok(system("command -v cpio >/dev/null 2>&1") == 0,
+	   "cpio is installed (apt-get install cpio)");
 	if (!mkdtemp(dir)) {
 		ok(0, "mkdtemp: %s", strerror(errno));
 		return;
@@ -229,7 +249,8 @@ static void test_roundtrip(void)
 		diag("got: %s", s);
 	free(s);
 
-	snprintf(cmd, sizeof(cmd), "mkdir %s/x && cd %s/x && cpio -id --quiet < ../a.cpio", dir, dir);
+	snprintf(cmd, sizeof(cmd), "mkdir %s/x && cd %s/x && cpio -id --quiet < ../a.cpio", dir,
+		 dir);
 	is(system(cmd), 0, "cpio -id succeeds");
 	snprintf(path, sizeof(path), "%s/x/minivmm/argv", dir);
 	s = slurp(path, &len);
@@ -242,7 +263,7 @@ static void test_roundtrip(void)
 	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0755, "big file mode 0755");
 	snprintf(path, sizeof(path), "%s/x/minivmm/empty", dir);
 	ok(stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0 &&
-		   (st.st_mode & 07777) == 0600,
+	       (st.st_mode & 07777) == 0600,
 	   "empty file: regular, size 0, mode 0600");
 	snprintf(path, sizeof(path), "%s/x/minivmm/sub", dir);
 	ok(stat(path, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0700,

@@ -1,0 +1,128 @@
+#!/bin/bash
+# qemu-run.sh - run a command in the default guest under QEMU (TCG or KVM),
+# with the same initramfs protocol minivmm uses.  For testing the guest
+# images and the init where minivmm cannot run, and as a reference VMM.
+#
+# Usage: qemu-run.sh [-k cloud|generic] [-s TAG:DIR[:OPTS]]... [-v] [-m MEM]
+#                    [-a APPEND] [-t SECONDS] [-- COMMAND [ARG]...]
+#
+#   -k FLAVOUR  guest-images/out/FLAVOUR/{vmlinuz,initrd.img} (default cloud)
+#   -s TAG:DIR[:OPTS]  share host DIR as virtio-fs TAG (guest /mnt/TAG),
+#               served by QEMU's virtiofsd (/usr/lib/qemu/virtiofsd)
+#   -v          the init's "verbose" flag
+#   -m MEM      guest memory (default 512M)
+#   -a APPEND   extra kernel command line
+#   -t SECONDS  kill QEMU after this long (default 300)
+#   COMMAND     the command to run; none: an interactive shell
+#
+# The guest's exit status is read back through QEMU's isa-debug-exit device
+# on the minivmm exit port (0x610): QEMU exits with (status << 1) | 1.  The
+# script exits with the guest's status, or 125 when QEMU ended another way
+# (timeout, power off without a status).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+flavour=cloud mem=512M append='' timeout_s=300 verbose=0
+shares=()
+while getopts "k:s:vm:a:t:h" opt; do
+	case $opt in
+	k) flavour=$OPTARG ;;
+	s) shares+=("$OPTARG") ;;
+	v) verbose=1 ;;
+	m) mem=$OPTARG ;;
+	a) append=$OPTARG ;;
+	t) timeout_s=$OPTARG ;;
+	*) sed -n '6,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ "${1:-}" != -- ] || shift
+
+kernel=$here/out/$flavour/vmlinuz
+initrd=$here/out/$flavour/initrd.img
+[ -f "$kernel" ] && [ -f "$initrd" ] || { echo "qemu-run: no $flavour guest; run 'make guest'" >&2; exit 125; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/qemu-run.XXXXXX")
+pids=()
+cleanup() {
+	local p
+	for p in ${pids[@]+"${pids[@]}"}; do
+		kill "$p" 2>/dev/null || true
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The configuration archive (see guest-images/README.md).
+mkdir -p "$work/cfg/minivmm"
+if [ $# -gt 0 ]; then
+	printf '%s\0' "$@" >"$work/cfg/minivmm/argv"
+fi
+flags=()
+[ -t 1 ] || flags+=(rawout)
+[ -t 0 ] || flags+=(rawin)
+[ $verbose -eq 0 ] || flags+=(verbose)
+echo "${flags[*]:-}" >"$work/cfg/minivmm/flags"
+
+qemu_args=()
+if [ ${#shares[@]} -gt 0 ]; then
+	vfsd=/usr/lib/qemu/virtiofsd
+	[ -x "$vfsd" ] || { echo "qemu-run: $vfsd not found (qemu-system-x86 7.2 ships it)" >&2; exit 125; }
+	# vhost-user needs guest RAM in shared memory, and a modern virtio-mmio transport.
+	qemu_args+=(-object "memory-backend-memfd,id=mem,size=$mem,share=on" -numa "node,memdev=mem"
+		-global virtio-mmio.force-legacy=false)
+	i=0
+	: >"$work/cfg/minivmm/shares"
+	for s in "${shares[@]}"; do
+		IFS=: read -r tag dir opts <<<"$s"
+		[ -n "$tag" ] && [ -d "$dir" ] || { echo "qemu-run: bad share $s" >&2; exit 125; }
+		"$vfsd" --socket-path="$work/vfs$i.sock" -o source="$dir" -o cache=auto \
+			>"$work/vfs$i.log" 2>&1 &
+		pids+=($!)
+		for _ in $(seq 50); do
+			[ -S "$work/vfs$i.sock" ] && break
+			sleep 0.1
+		done
+		qemu_args+=(-chardev "socket,id=vfs$i,path=$work/vfs$i.sock"
+			-device "vhost-user-fs-device,chardev=vfs$i,tag=$tag")
+		echo "$tag ${opts:--}" >>"$work/cfg/minivmm/shares"
+		i=$((i + 1))
+	done
+fi
+
+(cd "$work/cfg" && find minivmm | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) >"$work/cfg.cpio"
+cat "$initrd" "$work/cfg.cpio" >"$work/initrd.img"
+
+if [ -r /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then
+	accel=(-accel kvm -cpu host)
+	tsc=
+else
+	# Under TCG the PIT/PIC are needed to calibrate, and the TSC must be trusted
+	# (see /work/shared/kvm-test-host.md).
+	accel=(-accel tcg -cpu max)
+	khz=$(awk '/^cpu MHz/ { printf "%d", $4 * 1000; exit }' /proc/cpuinfo)
+	tsc="tsc=reliable${khz:+ tsc_early_khz=$khz}"
+fi
+
+# loglevel=3 also hides the KERN_ERR lines of a normal boot ("PCI: Fatal: No
+# config space access function found" on a machine without PCI).
+loglevel=loglevel=3
+[ $verbose -eq 0 ] || loglevel=
+
+# --foreground: QEMU must stay in the terminal's foreground process group, or
+# setting the tty to raw mode stops it with SIGTTOU.
+set +e
+timeout --foreground "$timeout_s" qemu-system-x86_64 "${accel[@]}" \
+	-M microvm,acpi=on,pit=on,pic=on,isa-serial=on,rtc=on -m "$mem" \
+	-nographic -no-reboot -device isa-debug-exit,iobase=0x610,iosize=4 \
+	-kernel "$kernel" -initrd "$work/initrd.img" \
+	-append "console=ttyS0 quiet $loglevel panic=-1 $tsc $append" "${qemu_args[@]}"
+rc=$?
+set -e
+if [ $((rc & 1)) -eq 1 ]; then
+	# isa-debug-exit: (status << 1) | 1, so status 0 gives 1 - as does a
+	# QEMU start-up error (printed on stderr).
+	exit $((rc >> 1))
+fi
+echo "qemu-run: QEMU exited with $rc without an exit status from the guest" >&2
+exit 125

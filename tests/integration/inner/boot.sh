@@ -1,0 +1,50 @@
+#!/bin/bash
+# Runs where KVM can boot a stock kernel (through tests/kvm-host) and prints
+# TAP: minivmm boots the stock Debian cloud kernel and ends the way it says.
+source "$(dirname "$0")/../lib.sh"
+m=./minivmm
+
+# 1. A command's status is minivmm's status.
+out=$($m -- true 2>&1); rc=$?
+is "$rc" 0 "-- true exits 0"
+is "$out" "" "a quiet boot prints nothing of its own"
+out=$($m -- sh -c 'echo out; echo err >&2; exit 7' 2>&1); rc=$?
+is "$rc" 7 "-- sh -c 'exit 7' exits 7"
+is "$out" "$(printf 'out\nerr')" "command output arrives byte-exact (no CR)"
+$m -- /no/such/cmd >/dev/null 2>&1; rc=$?
+is "$rc" 127 "a missing command exits 127"
+
+# 2. CPUs and memory are what was asked for.
+out=$($m --cpus 2 --mem 1G -- sh -c 'grep -c ^processor /proc/cpuinfo; grep MemTotal /proc/meminfo' 2>&1)
+like "$(echo "$out" | head -1)" '^2$' "--cpus 2 shows 2 CPUs in /proc/cpuinfo"
+kb=$(echo "$out" | awk '/MemTotal/ {print $2}')
+ok "$([ "${kb:-0}" -gt 900000 ] && [ "${kb:-0}" -le 1048576 ]; echo $?)" "--mem 1G shows ~1 GiB in /proc/meminfo (got ${kb:-none} kB)"
+out=$($m --mem 3584M -- sh -c 'grep MemTotal /proc/meminfo' 2>&1)
+kb=$(echo "$out" | awk '/MemTotal/ {print $2}')
+ok "$([ "${kb:-0}" -gt 3400000 ]; echo $?)" "--mem 3584M uses RAM above the 4 GiB hole (got ${kb:-none} kB)"
+
+# 3. Guest poweroff, reboot and panic end the VM as documented.
+out=$($m -- poweroff -f 2>&1); rc=$?
+is "$rc" 0 "guest poweroff exits 0"
+out=$($m -- reboot -f 2>&1); rc=$?
+is "$rc" 0 "guest reboot ends the VM with status 0"
+like "$out" 'rebooted; minivmm does not restart guests' "reboot is reported"
+out=$($m -- sh -c 'echo c >/proc/sysrq-trigger' 2>&1); rc=$?
+is "$rc" 1 "a guest kernel panic exits 1"
+like "$out" '^minivmm: guest kernel panic: sysrq triggered crash' "the panic is reported in one line"
+
+# 4. A hang past --timeout.
+out=$($m --timeout 3 -- sleep 1000 2>&1); rc=$?
+is "$rc" 124 "--timeout stops a hung guest with 124"
+like "$out" 'timed out after 3 s' "the timeout is reported"
+
+# 5. stdin reaches the command and ends.
+out=$(printf 'a\nb\nc\n' | $m -- wc -l 2>&1)
+is "$out" "3" "piped stdin reaches the guest command, with EOF"
+
+# 6. The generic Debian kernel boots too.
+out=$($m --kernel guest-images/out/generic/vmlinuz --initrd guest-images/out/generic/initrd.img \
+	-- uname -r 2>&1); rc=$?
+is "$rc" 0 "the generic kernel boots"
+like "$out" '^6\.1\..*-amd64$' "and runs the command ($out)"
+done_testing
