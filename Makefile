@@ -7,6 +7,7 @@
 #   make check-asan unit tests under ASan + UBSan
 #   make integration  integration tests (boot real guests; through tests/kvm-host)
 #   make guest      build the default guest kernel + initramfs (guest-images/out)
+#   make bench      benchmarks (boot time, VMM memory, console throughput)
 #   make lint       clang-format check
 #   V=1             show commands
 
@@ -105,13 +106,18 @@ run: deps
 	$(Q)$(MAKE) --no-print-directory minivmm guest
 	$(Q)scripts/run-default.sh $(ARGS)
 
+# Benchmarks: figures as ratios against baselines measured in the same run.
+bench: deps
+	$(Q)$(MAKE) --no-print-directory minivmm guest testhost
+	$(Q)tests/kvm-host --timeout 3000 bash tests/bench/boot.sh </dev/null
+
 lint:
 	$(Q)clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 
 clean:
 	rm -rf build minivmm
 
-.PHONY: all minivmm unit-bins check check-asan deps guest integration test run lint clean
+.PHONY: all minivmm unit-bins check check-asan deps guest integration test run bench lint clean
 .SECONDARY:
 
 -include $(shell find build -name '*.d' 2>/dev/null)

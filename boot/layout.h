@@ -46,6 +46,6 @@
 #define LAYOUT_ACPI_RESET_VALUE 0x1
 #define LAYOUT_ACPI_S5_TYP 5           /* SLP_TYP of \_S5 */
 #define LAYOUT_EXIT_PORT 0x610         /* minivmm exit-status port, 4 bytes */
-#define LAYOUT_EXIT_READY 0x01         /* 1-byte write: guest console ready */
+#define LAYOUT_READY_PORT 0x614        /* 1-byte write: guest console ready */
 
 #endif

@@ -26,6 +26,10 @@ const char cli_usage[] =
 	"  --mem SIZE       guest RAM, with K/M/G suffix; bare numbers are MiB (default 512M)\n"
 	"  --timeout SECS   stop the guest and fail after SECS seconds (default: none)\n"
 	"  --verbose        show the kernel's boot log and minivmm's own messages\n"
+	"  --no-thp         do not ask for transparent huge pages for guest RAM\n"
+	"  --stats          at exit, print to stderr: ms from start to the guest init's\n"
+	"                   ready signal and to exit, and the VMM's own peak RSS (KiB,\n"
+	"                   guest RAM excluded)\n"
 	"  --version        print the version and exit\n"
 	"  -h, --help       print this help and exit\n"
 	"\n"
@@ -82,7 +86,7 @@ static int parse_uint(const char *s, unsigned int max, unsigned int *out)
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEM, OPT_TIMEOUT, OPT_VERBOSE,
-       OPT_VERSION };
+       OPT_VERSION, OPT_STATS, OPT_NO_THP };
 
 int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
 {
@@ -94,6 +98,8 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 		{ "mem", required_argument, NULL, OPT_MEM },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
+		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "no-thp", no_argument, NULL, OPT_NO_THP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -144,6 +150,12 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 			break;
 		case OPT_VERBOSE:
 			o->verbose = true;
+			break;
+		case OPT_NO_THP:
+			o->no_thp = true;
+			break;
+		case OPT_STATS:
+			o->stats = true;
 			break;
 		case OPT_VERSION:
 			o->version = true;

@@ -25,6 +25,8 @@ struct cli_opts {
 	uint64_t mem;
 	unsigned int timeout; /* seconds, 0 = none */
 	bool verbose;
+	bool no_thp;           /* no MADV_HUGEPAGE on guest RAM */
+	bool stats;            /* print boot time and VMM memory at exit */
 	bool help;
 	bool version;
 	char **argv;          /* the guest command after "--", or NULL: shell */

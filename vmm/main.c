@@ -27,6 +27,7 @@
 #include "vmm/log.h"
 #include "vmm/panic_watch.h"
 #include "vmm/power.h"
+#include "vmm/stats.h"
 #include "vmm/uart.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
@@ -54,6 +55,7 @@ struct vmm {
 	struct uart uart;
 	struct console con;
 	struct panic_watch panic;
+	int64_t start_ns;
 	int rx_efd; /* the UART has room for input again */
 	bool host_quit;
 };
@@ -440,6 +442,22 @@ static int stop_status(struct vmm *v)
 	}
 }
 
+static void print_stats(struct vmm *v)
+{
+	long hwm = stats_hwm_kib();
+	long guest = MAX(stats_mapping_rss_kib(v->vm.ram_lo), 0);
+	double ready = -1;
+
+	if (v->vm.ram_hi)
+		guest += MAX(stats_mapping_rss_kib(v->vm.ram_hi), 0);
+	if (atomic_load(&v->vm.guest_ready))
+		ready = (double)(v->vm.ready_ns - v->start_ns) / 1e6;
+	fprintf(stderr,
+		"minivmm: stats: ready_ms=%.1f exit_ms=%.1f vmm_hwm_kib=%ld guest_touched_kib=%ld "
+		"vmm_own_kib=%ld\n",
+		ready, (double)(stats_now_ns() - v->start_ns) / 1e6, hwm, guest, hwm - guest);
+}
+
 int main(int argc, char **argv)
 {
 	static struct vmm v; /* large (vCPU table); the one VM of this process */
@@ -452,6 +470,7 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int ret, status = 1;
 
+	v.start_ns = stats_now_ns();
 	if (cli_parse(argc, argv, &v.opts, err, sizeof(err))) {
 		fprintf(stderr, "minivmm: %s\n", err);
 		return 1;
@@ -485,7 +504,7 @@ int main(int argc, char **argv)
 	ret = build_initrd(&v, v.opts.initrd, &initrd, &initrd_len, err, sizeof(err));
 	if (ret)
 		goto fail;
-	ret = vm_create(&v.vm, v.opts.cpus, v.opts.mem, err, sizeof(err));
+	ret = vm_create(&v.vm, v.opts.cpus, v.opts.mem, !v.opts.no_thp, err, sizeof(err));
 	if (ret)
 		goto fail_vm;
 	ret = setup_devices(&v, err, sizeof(err));
@@ -521,6 +540,8 @@ int main(int argc, char **argv)
 	uart_flush(&v.uart);
 	console_close(&v.con);
 	status = stop_status(&v);
+	if (v.opts.stats)
+		print_stats(&v);
 	vm_destroy(&v.vm);
 	free(cmdline);
 	free(initrd);

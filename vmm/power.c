@@ -9,6 +9,7 @@
 #include "boot/layout.h"
 #include "vmm/log.h"
 #include "vmm/power.h"
+#include "vmm/stats.h"
 
 static void sleep_write(void *opaque, uint64_t off, const void *data, uint32_t n)
 {
@@ -39,11 +40,6 @@ static void exit_write(void *opaque, uint64_t off, const void *data, uint32_t n)
 	struct vm *vm = opaque;
 	uint32_t status = 0;
 
-	if (off == 0 && n == 1 && *(const uint8_t *)data == LAYOUT_EXIT_READY) {
-		/* The main loop polls the flag at least every 20 ms. */
-		atomic_store(&vm->guest_ready, true);
-		return;
-	}
 	if (off != 0 || n != 4)
 		return;
 	memcpy(&status, data, 4);
@@ -53,6 +49,24 @@ static void exit_write(void *opaque, uint64_t off, const void *data, uint32_t n)
 
 static const struct bus_ops exit_ops = {
 	.write = exit_write,
+};
+
+static void ready_write(void *opaque, uint64_t off, const void *data, uint32_t n)
+{
+	struct vm *vm = opaque;
+
+	(void)off;
+	(void)data;
+	(void)n;
+	/* The main loop polls the flag at least every 20 ms. */
+	if (!atomic_load(&vm->guest_ready)) {
+		vm->ready_ns = stats_now_ns();
+		atomic_store(&vm->guest_ready, true);
+	}
+}
+
+static const struct bus_ops ready_ops = {
+	.write = ready_write,
 };
 
 /*
@@ -88,5 +102,8 @@ int power_register(struct vm *vm)
 	ret = bus_register(&vm->pio, I8042_CMD_PORT, 1, &i8042_ops, vm);
 	if (ret)
 		return ret;
-	return bus_register(&vm->pio, LAYOUT_EXIT_PORT, 4, &exit_ops, vm);
+	ret = bus_register(&vm->pio, LAYOUT_EXIT_PORT, 4, &exit_ops, vm);
+	if (ret)
+		return ret;
+	return bus_register(&vm->pio, LAYOUT_READY_PORT, 1, &ready_ops, vm);
 }

@@ -46,7 +46,7 @@ static int errf(char *errbuf, size_t errlen, int err, const char *fmt, ...)
 	return err;
 }
 
-static void *alloc_ram(uint64_t size)
+static void *alloc_ram(uint64_t size, bool thp)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -58,7 +58,8 @@ static void *alloc_ram(uint64_t size)
 	 * fault; 2 MiB pages cut their number by 512.  Private anonymous
 	 * memory because the host's shmem THP is usually off.
 	 */
-	madvise(p, size, MADV_HUGEPAGE);
+	if (thp)
+		madvise(p, size, MADV_HUGEPAGE);
 	return p;
 }
 
@@ -76,13 +77,13 @@ static int set_memslot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size
 	return 0;
 }
 
-static int setup_ram(struct vm *vm, uint64_t mem, char *errbuf, size_t errlen)
+static int setup_ram(struct vm *vm, uint64_t mem, bool thp, char *errbuf, size_t errlen)
 {
 	int ret;
 
 	vm->ram_lo_size = MIN(mem, LAYOUT_MMIO_HOLE);
 	vm->ram_hi_size = mem - vm->ram_lo_size;
-	vm->ram_lo = alloc_ram(vm->ram_lo_size);
+	vm->ram_lo = alloc_ram(vm->ram_lo_size, thp);
 	if (!vm->ram_lo)
 		return errf(errbuf, errlen, -ENOMEM, "cannot allocate %llu MiB of guest RAM",
 			    (unsigned long long)(vm->ram_lo_size >> 20));
@@ -92,7 +93,7 @@ static int setup_ram(struct vm *vm, uint64_t mem, char *errbuf, size_t errlen)
 	gmem_add_region(&vm->mem, 0, vm->ram_lo_size, vm->ram_lo);
 	if (!vm->ram_hi_size)
 		return 0;
-	vm->ram_hi = alloc_ram(vm->ram_hi_size);
+	vm->ram_hi = alloc_ram(vm->ram_hi_size, thp);
 	if (!vm->ram_hi)
 		return errf(errbuf, errlen, -ENOMEM, "cannot allocate %llu MiB of guest RAM",
 			    (unsigned long long)(vm->ram_hi_size >> 20));
@@ -127,7 +128,8 @@ static void kick_handler(int sig)
 	(void)sig;
 }
 
-int vm_create(struct vm *vm, unsigned int ncpus, uint64_t mem_bytes, char *errbuf, size_t errlen)
+int vm_create(struct vm *vm, unsigned int ncpus, uint64_t mem_bytes, bool thp, char *errbuf,
+	      size_t errlen)
 {
 	struct kvm_pit_config pit = { .flags = 0 };
 	struct sigaction sa = { .sa_handler = kick_handler };
@@ -178,7 +180,7 @@ int vm_create(struct vm *vm, unsigned int ncpus, uint64_t mem_bytes, char *errbu
 		ret = -errno;
 		return errf(errbuf, errlen, ret, "KVM_CREATE_PIT2: %s", strerror(-ret));
 	}
-	ret = setup_ram(vm, mem_bytes, errbuf, errlen);
+	ret = setup_ram(vm, mem_bytes, thp, errbuf, errlen);
 	if (ret)
 		return ret;
 	vm->cpuid = get_supported_cpuid(vm->kvm_fd);

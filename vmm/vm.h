@@ -69,14 +69,16 @@ struct vm {
 
 	/* The guest init said its console is set up (see vmm/power.h). */
 	atomic_bool guest_ready;
+	int64_t ready_ns; /* CLOCK_MONOTONIC of that signal; valid once guest_ready */
 };
 
 /*
  * Open /dev/kvm, create the VM with ncpus vCPUs and mem_bytes of RAM (split
- * around the 32-bit MMIO hole), the in-kernel irqchip and PIT.  On failure
+ * around the 32-bit MMIO hole; with MADV_HUGEPAGE when thp), the in-kernel
+ * irqchip and PIT.  On failure
  * returns -errno with a one-line reason in errbuf.
  */
-int vm_create(struct vm *vm, unsigned int ncpus, uint64_t mem_bytes, char *errbuf,
+int vm_create(struct vm *vm, unsigned int ncpus, uint64_t mem_bytes, bool thp, char *errbuf,
 	      size_t errlen);
 
 /* Set the boot vCPU's registers from e and start every vCPU thread. */

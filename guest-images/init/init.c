@@ -502,10 +502,11 @@ static int run(const struct init *in)
 	/*
 	 * Tell the VMM the console is set up: it holds back host input until
 	 * now, so nothing is echoed or mangled by the tty's power-on modes.
-	 * A 1-byte write; the 4-byte write in finish() is the exit status.
+	 * Its own port, so QEMU's isa-debug-exit on the exit port (see
+	 * qemu-run.sh) does not take it for an exit status.
 	 */
-	if (ioperm(LAYOUT_EXIT_PORT, 4, 1) == 0)
-		outb(LAYOUT_EXIT_READY, LAYOUT_EXIT_PORT);
+	if (ioperm(LAYOUT_READY_PORT, 1, 1) == 0)
+		outb(1, LAYOUT_READY_PORT);
 	pid = fork();
 	if (pid < 0)
 		fatal(in, "fork: %s", strerror(errno));

@@ -5,7 +5,7 @@
 #   2. stderr stays separate from stdout; arguments with spaces and quotes
 #      and the caller's exported environment arrive verbatim;
 #   3. stdin from a file reaches the command;
-#   4. /dev/kvm exists where the command runs.
+#   4. /dev/kvm exists where the command runs, with /proc and /sys mounted.
 source "$(dirname "$0")/lib.sh"
 
 out=$(tests/kvm-host sh -c 'echo hi; exit 3' 2>/dev/null)
@@ -23,6 +23,9 @@ like "$(cat "$s/out")" '^tmp-writable$' "/tmp is writable"
 like "$(cat "$s/err")" '^to-stderr$' "stderr comes back on stderr"
 like "$(cat "$s/err")" '^c.* /dev/kvm' "/dev/kvm is there"
 ok "$(grep -c to-stderr "$s/out")" "stderr not mixed into stdout"
+
+out=$(tests/kvm-host sh -c 'grep -c ^VmHWM /proc/self/status; ls /sys/kernel >/dev/null && echo sys-ok; grep -qwE "svm|vmx" /proc/cpuinfo && echo hw-virt' 2>&1)
+is "$out" "$(printf '1\nsys-ok\nhw-virt')" "/proc and /sys are the real ones, the CPU has SVM or VMX"
 
 printf 'line1\nline2\n' >"$s/in"
 out=$(tests/kvm-host wc -l <"$s/in" 2>/dev/null)

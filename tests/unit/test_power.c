@@ -30,7 +30,7 @@ int main(void)
 	uint32_t st;
 
 	fresh();
-	is(vm.pio.nr, 3, "three port ranges registered");
+	is(vm.pio.nr, 4, "four port ranges registered");
 	out8(LAYOUT_ACPI_SLEEP_STS, ACPI_WAK_STS);
 	out8(LAYOUT_ACPI_SLEEP_CTL, (3 << 2) | ACPI_SLP_EN);
 	is(atomic_load(&vm.stop_reason), VM_RUNNING, "S3 request does not stop the VM");
@@ -56,7 +56,7 @@ int main(void)
 	bus_dispatch(&vm.pio, LAYOUT_EXIT_PORT, &st, 2, true);
 	is(atomic_load(&vm.stop_reason), VM_RUNNING, "2-byte write to the exit port ignored");
 	ok(!atomic_load(&vm.guest_ready), "guest not ready at first");
-	out8(LAYOUT_EXIT_PORT, LAYOUT_EXIT_READY);
+	out8(LAYOUT_READY_PORT, 1);
 	ok(atomic_load(&vm.guest_ready), "ready byte sets guest_ready");
 	is(atomic_load(&vm.stop_reason), VM_RUNNING, "ready byte does not stop the VM");
 	bus_dispatch(&vm.pio, LAYOUT_EXIT_PORT, &st, 4, true);

@@ -1,0 +1,64 @@
+/*
+ * stats.c - see stats.h.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "vmm/stats.h"
+
+int64_t stats_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+long stats_mapping_rss_kib(const void *addr)
+{
+	char line[512];
+	uintptr_t start, end;
+	bool in_mapping = false;
+	long rss = -ENOENT;
+	FILE *f;
+
+	f = fopen("/proc/self/smaps", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		long kib;
+
+		/* Mapping headers start with "start-end "; fields with a name. */
+		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " ", &start, &end) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			in_mapping = start == (uintptr_t)addr;
+			continue;
+		}
+		if (in_mapping && sscanf(line, "Rss: %ld kB", &kib) == 1) {
+			rss = kib;
+			break;
+		}
+	}
+	fclose(f);
+	return rss;
+}
+
+long stats_hwm_kib(void)
+{
+	char line[256];
+	long kib = -ENOENT;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
