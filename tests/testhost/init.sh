@@ -31,7 +31,19 @@ mount -t devtmpfs dev /host/dev
 mkdir -p /host/dev/pts /host/dev/shm
 mount -t devpts devpts /host/dev/pts
 mount -t tmpfs shm /host/dev/shm
+# A fresh writable /tmp, but folders the command needs from the host's /tmp
+# (a checkout under /tmp, say: listed in /x/binds) stay visible, read-only.
+mkdir -p /hosttmp
+mount --bind /host/tmp /hosttmp
 mount -t tmpfs -o mode=1777 tmp /host/tmp
+while read -r d; do
+	case "$d" in
+	/tmp/?*)
+		mkdir -p "/host$d"
+		mount --bind "/hosttmp${d#/tmp}" "/host$d" || fail "bind $d"
+		;;
+	esac
+done </x/binds
 mount -t tmpfs run /host/run
 mkdir -p /host/tmp/kvm-host-xchg
 mount --bind /x /host/tmp/kvm-host-xchg
