@@ -42,7 +42,7 @@ endif
 
 # Every .c under these folders is part of the VMM library; vmm/main.c is the
 # program.  New files need no Makefile change.
-LIB_SRCS := $(filter-out vmm/main.c,$(wildcard vmm/*.c boot/*.c devices/virtio_mmio/*.c devices/virtio_fs/*.c))
+LIB_SRCS := $(filter-out vmm/main.c,$(wildcard vmm/*.c boot/*.c devices/*/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libminivmm.a
 
@@ -60,7 +60,7 @@ $(BUILD)/minivmm: $(BUILD)/vmm/main.o $(LIB)
 
 $(LIB): $(LIB_OBJS)
 	$(vecho) "  AR      $@"
-	$(Q)rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcsP $@ $^  # P: keep paths, two modules may share a file name
 
 # The default guest lives in this checkout (made by `make guest`).
 $(BUILD)/vmm/main.o: override CFLAGS += -DMINIVMM_GUEST_DIR='"$(CURDIR)/guest-images/out/cloud"'

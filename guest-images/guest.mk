@@ -14,7 +14,7 @@ GUEST_DIR := guest-images
 GUEST_CACHE := $(GUEST_DIR)/cache
 GUEST_OUT := $(GUEST_DIR)/out
 GUEST_INIT := $(GUEST_OUT)/minivmm-init
-GUEST_MODULES := virtio virtio_ring virtio_mmio fuse virtiofs
+GUEST_MODULES := virtio virtio_ring virtio_mmio fuse virtiofs virtio_console
 GUEST_FLAVOURS := cloud generic
 GUEST_PKG_cloud := linux-image-cloud-amd64
 GUEST_PKG_generic := linux-image-amd64
@@ -52,7 +52,9 @@ $(GUEST_OUT)/%/vmlinuz: $(GUEST_CACHE)/%/extracted
 	$(Q)cp $(GUEST_CACHE)/$*/root/boot/vmlinuz-$$(cat $(GUEST_CACHE)/$*/kernel-version) $@.tmp
 	$(Q)mv -f $@.tmp $@
 
-$(GUEST_OUT)/%/initrd.img: $(GUEST_CACHE)/%/extracted $(GUEST_INIT) $(GUEST_DIR)/mkinitramfs.sh
+# guest.mk too: a change of GUEST_MODULES must rebuild the images.
+$(GUEST_OUT)/%/initrd.img: $(GUEST_CACHE)/%/extracted $(GUEST_INIT) $(GUEST_DIR)/mkinitramfs.sh \
+		$(GUEST_DIR)/guest.mk
 	$(vecho) "  INITRD  $@"
 	$(Q)$(GUEST_DIR)/mkinitramfs.sh -q -o $@ -i $(GUEST_INIT) \
 		-k $(GUEST_CACHE)/$*/root/lib/modules/$$(cat $(GUEST_CACHE)/$*/kernel-version) \

@@ -3,12 +3,15 @@
 # with the same initramfs protocol minivmm uses.  For testing the guest
 # images and the init where minivmm cannot run, and as a reference VMM.
 #
-# Usage: qemu-run.sh [-k cloud|generic] [-s TAG:DIR[:OPTS]]... [-v] [-m MEM]
+# Usage: qemu-run.sh [-k cloud|generic] [-s TAG:DIR[:OPTS]]... [-c] [-v] [-m MEM]
 #                    [-a APPEND] [-t SECONDS] [-- COMMAND [ARG]...]
 #
 #   -k FLAVOUR  guest-images/out/FLAVOUR/{vmlinuz,initrd.img} (default cloud)
 #   -s TAG:DIR[:OPTS]  share host DIR as virtio-fs TAG (guest /mnt/TAG),
 #               served by QEMU's virtiofsd (/usr/lib/qemu/virtiofsd)
+#   -c          the command's stdio on a virtio console (/dev/hvc0, flag "hvc")
+#               connected to QEMU's stdio; the serial console (kernel log,
+#               init's errors) then goes to stderr after QEMU exits
 #   -v          the init's "verbose" flag
 #   -m MEM      guest memory (default 512M)
 #   -a APPEND   extra kernel command line
@@ -22,17 +25,18 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-flavour=cloud mem=512M append='' timeout_s=300 verbose=0
+flavour=cloud mem=512M append='' timeout_s=300 verbose=0 hvc=0
 shares=()
-while getopts "k:s:vm:a:t:h" opt; do
+while getopts "k:s:cvm:a:t:h" opt; do
 	case $opt in
 	k) flavour=$OPTARG ;;
 	s) shares+=("$OPTARG") ;;
+	c) hvc=1 ;;
 	v) verbose=1 ;;
 	m) mem=$OPTARG ;;
 	a) append=$OPTARG ;;
 	t) timeout_s=$OPTARG ;;
-	*) sed -n '6,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+	*) sed -n '6,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -62,9 +66,18 @@ flags=()
 [ -t 1 ] || flags+=(rawout)
 [ -t 0 ] || flags+=(rawin)
 [ $verbose -eq 0 ] || flags+=(verbose)
+[ $hvc -eq 0 ] || flags+=(hvc)
 echo "${flags[*]:-}" >"$work/cfg/minivmm/flags"
 
-qemu_args=()
+qemu_args=(-nographic)
+if [ $hvc -eq 1 ]; then
+	# One port without MULTIPORT, like minivmm's device: it becomes hvc0.
+	# The serial port goes to a file, so stdio belongs to the console port.
+	qemu_args=(-display none -monitor none -serial "file:$work/serial.log"
+		-global virtio-mmio.force-legacy=false
+		-chardev stdio,id=hvc,signal=off
+		-device virtio-serial-device,max_ports=1 -device virtconsole,chardev=hvc)
+fi
 if [ ${#shares[@]} -gt 0 ]; then
 	vfsd=/usr/lib/qemu/virtiofsd
 	[ -x "$vfsd" ] || { echo "qemu-run: $vfsd not found (qemu-system-x86 7.2 ships it)" >&2; exit 125; }
@@ -114,11 +127,12 @@ loglevel=loglevel=3
 set +e
 timeout --foreground "$timeout_s" qemu-system-x86_64 "${accel[@]}" \
 	-M microvm,acpi=on,pit=on,pic=on,isa-serial=on,rtc=on -m "$mem" \
-	-nographic -no-reboot -device isa-debug-exit,iobase=0x610,iosize=4 \
+	-no-reboot -device isa-debug-exit,iobase=0x610,iosize=4 \
 	-kernel "$kernel" -initrd "$work/initrd.img" \
 	-append "console=ttyS0 quiet $loglevel panic=-1 $tsc $append" "${qemu_args[@]}"
 rc=$?
 set -e
+[ ! -s "$work/serial.log" ] || cat "$work/serial.log" >&2
 if [ $((rc & 1)) -eq 1 ]; then
 	# isa-debug-exit: (status << 1) | 1, so status 0 gives 1 - as does a
 	# QEMU start-up error (printed on stderr).

@@ -22,6 +22,7 @@
 #include "boot/cpio.h"
 #include "boot/layout.h"
 #include "boot/loader.h"
+#include "devices/virtio_console/console.h"
 #include "vmm/cli.h"
 #include "vmm/console.h"
 #include "vmm/log.h"
@@ -30,6 +31,7 @@
 #include "vmm/stats.h"
 #include "vmm/uart.h"
 #include "vmm/util.h"
+#include "vmm/vdev.h"
 #include "vmm/vm.h"
 
 #ifndef MINIVMM_VERSION
@@ -49,10 +51,30 @@
 	"i8042.nopnp i8042.dumbkbd 8250.nr_uarts=1"
 #define CMDLINE_QUIET " quiet loglevel=1"
 
+/*
+ * The command's stdio travels over virtio-console (/dev/hvc0 in the guest):
+ * a virtqueue moves a page per notification where the UART costs an exit
+ * per byte.  The kernel's own log stays on the UART (ttyS0).
+ */
+#define VCON_SLOT 0
+
+/*
+ * Queue notifications of the console are processed inline on the vCPU
+ * that writes QUEUE_NOTIFY rather than by an ioeventfd worker: Linux's hvc
+ * put_chars() spins until the host returns each buffer, so a hop to another
+ * thread only adds its wake-up latency.  Measured (nested KVM test host,
+ * 16 MiB of guest output, boot time subtracted, 3 runs each): inline
+ * 9.3-10.4 s, ioeventfd + worker thread 35-43 s.
+ */
+#define VCON_IOEVENTFD false
+
 struct vmm {
 	struct cli_opts opts;
 	struct vm vm;
 	struct uart uart;
+	struct vcon vcon;
+	struct vdev vdevs[LAYOUT_VIRTIO_MMIO_SLOTS];
+	unsigned int nvdevs;
 	struct console con;
 	struct panic_watch panic;
 	int64_t start_ns;
@@ -88,6 +110,32 @@ static const struct uart_ops vmm_uart_ops = {
 	.set_irq = uart_set_irq,
 	.tx = uart_tx,
 	.rx_ready = uart_rx_ready,
+};
+
+static ssize_t vcon_out(void *opaque, const struct iovec *iov, int n)
+{
+	struct vmm *v = opaque;
+	ssize_t total = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		ssize_t r = console_write(&v->con, iov[i].iov_base, iov[i].iov_len);
+
+		if (r < 0)
+			return r;
+		total += r;
+	}
+	return total;
+}
+
+static void vcon_rx_ready(void *opaque)
+{
+	uart_rx_ready(opaque);
+}
+
+static const struct vcon_host_ops vmm_vcon_ops = {
+	.out = vcon_out,
+	.rx_ready = vcon_rx_ready,
 };
 
 static int read_file(const char *path, uint8_t **buf, size_t *len, size_t extra, char *err,
@@ -166,6 +214,7 @@ static int build_initrd(const struct vmm *v, const char *path, uint8_t **out, si
 		memcpy(argv_buf + argv_len, v->opts.argv[i], l);
 		argv_len += l;
 	}
+	strcat(flags, "hvc ");
 	if (!isatty(STDOUT_FILENO))
 		strcat(flags, "rawout ");
 	if (v->opts.verbose)
@@ -228,14 +277,32 @@ static int setup_devices(struct vmm *v, char *err, size_t errlen)
 		snprintf(err, errlen, "serial port: %s", strerror(-ret));
 		return ret;
 	}
+	ret = vcon_init(&v->vcon, &vmm_vcon_ops, v);
+	if (ret) {
+		snprintf(err, errlen, "virtio-console: %s", strerror(-ret));
+		return ret;
+	}
+	ret = vdev_add(&v->vm, &v->vdevs[VCON_SLOT], VCON_SLOT, &vcon_dev_ops, &v->vcon,
+		       VCON_IOEVENTFD, err, errlen);
+	if (ret)
+		return ret;
+	v->nvdevs = VCON_SLOT + 1;
+	vcon_attach(&v->vcon, &v->vdevs[VCON_SLOT].t);
 	return 0;
 }
 
 static int setup_acpi(struct vmm *v, uint64_t *rsdp, char *err, size_t errlen)
 {
-	struct acpi_config cfg = { .ncpus = v->opts.cpus, .slots = NULL, .nslots = 0 };
+	struct acpi_virtio_slot slots[LAYOUT_VIRTIO_MMIO_SLOTS];
+	struct acpi_config cfg = { .ncpus = v->opts.cpus, .slots = slots, .nslots = v->nvdevs };
 	void *buf = gmem_ptr(&v->vm.mem, LAYOUT_ACPI, LAYOUT_ACPI_SIZE);
+	unsigned int i;
 	int ret;
+
+	for (i = 0; i < v->nvdevs; i++)
+		slots[i] = (struct acpi_virtio_slot){ .base = v->vdevs[i].base,
+						      .size = LAYOUT_VIRTIO_MMIO_SLOT,
+						      .gsi = v->vdevs[i].gsi };
 
 	ret = buf ? acpi_build(buf, LAYOUT_ACPI, LAYOUT_ACPI_SIZE, &cfg, rsdp) : -EFAULT;
 	if (ret < 0) {
@@ -245,12 +312,26 @@ static int setup_acpi(struct vmm *v, uint64_t *rsdp, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Also announce each virtio-mmio slot as virtio_mmio.device= for kernels
+ * built with CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES; the stock Debian kernels
+ * are not, and find the slots in the DSDT.
+ */
 static char *build_cmdline(const struct vmm *v)
 {
 	const char *extra = v->opts.cmdline ? v->opts.cmdline : "";
+	char devs[LAYOUT_VIRTIO_MMIO_SLOTS * 48] = "";
+	size_t off = 0;
+	unsigned int i;
 	char *s = NULL;
 
-	if (asprintf(&s, "%s%s%s%s", CMDLINE_BASE, v->opts.verbose ? "" : CMDLINE_QUIET,
+	for (i = 0; i < v->nvdevs; i++) {
+		devs[off++] = ' ';
+		if (vdev_cmdline_arg(&v->vdevs[i], devs + off, sizeof(devs) - off) < 0)
+			return NULL;
+		off += strlen(devs + off);
+	}
+	if (asprintf(&s, "%s%s%s%s%s", CMDLINE_BASE, devs, v->opts.verbose ? "" : CMDLINE_QUIET,
 		     *extra ? " " : "", extra) < 0)
 		return NULL;
 	return s;
@@ -301,7 +382,7 @@ static void input_read(struct vmm *v, struct input *in)
 static void input_push(struct vmm *v, struct input *in)
 {
 	if (in->len > in->off)
-		in->off += uart_rx_push(&v->uart, in->buf + in->off, in->len - in->off);
+		in->off += vcon_input(&v->vcon, in->buf + in->off, in->len - in->off);
 	if (in->off == in->len)
 		in->off = in->len = 0;
 }
@@ -442,6 +523,15 @@ static int stop_status(struct vmm *v)
 	}
 }
 
+static void destroy_devices(struct vmm *v)
+{
+	unsigned int i;
+
+	for (i = 0; i < v->nvdevs; i++)
+		vdev_destroy(&v->vdevs[i]);
+	v->nvdevs = 0;
+}
+
 static void print_stats(struct vmm *v)
 {
 	long hwm = stats_hwm_kib();
@@ -530,6 +620,13 @@ int main(int argc, char **argv)
 		snprintf(err, sizeof(err), "console: %s", strerror(-ret));
 		goto fail_vm;
 	}
+	for (unsigned int i = 0; i < v.nvdevs; i++) {
+		ret = vdev_start(&v.vdevs[i]);
+		if (ret) {
+			snprintf(err, sizeof(err), "virtio worker: %s", strerror(-ret));
+			goto fail_con;
+		}
+	}
 	ret = vm_start(&v.vm, &be, err, sizeof(err));
 	if (ret)
 		goto fail_con;
@@ -537,11 +634,14 @@ int main(int argc, char **argv)
 	if (ret)
 		vm_request_stop(&v.vm, VM_STOP_ERROR, 1, "event loop: %s", strerror(-ret));
 	vm_stop_vcpus(&v.vm);
+	/* Output the guest queued but whose notification was still in flight. */
+	vcon_tx_flush(&v.vcon);
 	uart_flush(&v.uart);
 	console_close(&v.con);
 	status = stop_status(&v);
 	if (v.opts.stats)
 		print_stats(&v);
+	destroy_devices(&v);
 	vm_destroy(&v.vm);
 	free(cmdline);
 	free(initrd);
@@ -550,6 +650,8 @@ int main(int argc, char **argv)
 fail_con:
 	console_close(&v.con);
 fail_vm:
+	vm_stop_vcpus(&v.vm);
+	destroy_devices(&v);
 	vm_destroy(&v.vm);
 fail:
 	fprintf(stderr, "minivmm: %s\n", err);

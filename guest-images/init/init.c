@@ -12,10 +12,13 @@
  *      mkinitramfs.sh) with finit_module(2);
  *   4. mounts each virtio-fs share TAG on /mnt/TAG, retrying for ~5 s while
  *      the device is not there yet;
- *   5. puts the console in raw mode if asked ("rawout", "rawin");
+ *   5. puts the console in raw mode if asked ("rawout", "rawin"); with the
+ *      "hvc" flag, opens /dev/hvc0 (the virtio console, waiting ~5 s for it)
+ *      and gives it the same modes;
  *   6. runs the command (or /bin/sh -l) in its own session with the console
- *      as controlling tty, and reaps every child until it exits;
- *   7. syncs, writes the status to the exit port (4 bytes at
+ *      (or /dev/hvc0) as controlling tty and stdio, and reaps every child
+ *      until it exits;
+ *   7. syncs, drains the tty, writes the status to the exit port (4 bytes at
  *      LAYOUT_EXIT_PORT), then powers off through reboot(2) - the fallback
  *      under VMMs that ignore the port, like QEMU.
  *
@@ -27,7 +30,8 @@
  * panic the kernel): every path ends in the power off.
  *
  * init prints nothing on success unless the "verbose" flag is set: users pipe
- * the command's output.  Errors always go to stderr (the console).
+ * the command's output.  Errors always go to init's stderr, the console
+ * (/dev/console, the UART), also when the command's stdio is /dev/hvc0.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +59,8 @@
 #define LOAD_ORDER "/lib/modules/load-order"
 #define CFG_MAX (1 << 20)  /* largest config file accepted */
 #define SHARE_WAIT_MS 5000 /* how long a share may take to show up */
+#define HVC_PATH "/dev/hvc0"
+#define HVC_WAIT_MS 5000 /* how long the virtio console may take to show up */
 #define PATH_DEFAULT "/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct init {
@@ -64,6 +70,7 @@ struct init {
 	struct initcfg_share *shares;
 	int nshares;
 	char *cwd;
+	int hvc_fd; /* /dev/hvc0 with the "hvc" flag, else -1 */
 	struct timespec t0;
 };
 
@@ -81,6 +88,18 @@ __attribute__((format(printf, 1, 2))) static void err(const char *fmt, ...)
 	va_start(ap, fmt);
 	say(fmt, ap);
 	va_end(ap);
+}
+
+/* err() to fd: in the child, once its stdio is /dev/hvc0, fd is the console. */
+__attribute__((format(printf, 2, 3))) static void err_fd(int fd, const char *fmt, ...)
+{
+	va_list ap;
+
+	dprintf(fd, "minivmm-init: ");
+	va_start(ap, fmt);
+	vdprintf(fd, fmt, ap);
+	va_end(ap);
+	dprintf(fd, "\n");
 }
 
 __attribute__((format(printf, 2, 3))) static void info(const struct init *in, const char *fmt, ...)
@@ -102,12 +121,25 @@ __attribute__((format(printf, 2, 3))) static void info(const struct init *in, co
  * Hand status to the VMM and stop.  sync() first, so that data written to
  * virtio-fs shares (and the page cache) reaches the host before the VMM tears
  * the VM down on the port write; tcdrain() so the console output is not cut.
+ *
+ * /dev/hvc0: tcdrain() waits until the hvc layer has handed everything to
+ * the virtio console's transmitq, and Linux's put_chars() (virtio_console.c)
+ * busy-waits until the device has returned each buffer, so every byte has
+ * reached the VMM's device before the exit port is written - provided the
+ * device returns a buffer only after taking its bytes (minivmm's does).  By
+ * now the command, the session leader, has exited and the kernel has hung
+ * its controlling tty up (disassociate_ctty), so tcdrain() usually fails
+ * with EIO: harmless, output already went out synchronously with write(2).
+ * A VMM serving notifications on another thread should still drain the
+ * transmitq when the status arrives (see guest-images/README.md).
  */
 __attribute__((noreturn)) static void finish(const struct init *in, int status)
 {
 	info(in, "exit status %d, powering off", status);
 	fflush(stdout);
 	fflush(stderr);
+	if (in->hvc_fd >= 0 && tcdrain(in->hvc_fd) < 0)
+		info(in, "tcdrain " HVC_PATH ": %s", strerror(errno));
 	tcdrain(STDOUT_FILENO);
 	tcdrain(STDERR_FILENO);
 	sync();
@@ -436,14 +468,14 @@ static void mount_shares(const struct init *in)
  * has no end-of-file; without "rawin" the VMM can still send VEOF (^D) to end
  * a canonical-mode read.
  */
-static void setup_tty_modes(const struct init *in)
+static void setup_tty_modes(const struct init *in, int fd, const char *name)
 {
 	struct termios t;
 
 	if (!(in->flags & (INITCFG_F_RAWOUT | INITCFG_F_RAWIN)))
 		return;
-	if (tcgetattr(STDIN_FILENO, &t) < 0) {
-		err("console is not a tty (%s); raw mode not set", strerror(errno));
+	if (tcgetattr(fd, &t) < 0) {
+		err("%s is not a tty (%s); raw mode not set", name, strerror(errno));
 		return;
 	}
 	if (in->flags & INITCFG_F_RAWOUT) {
@@ -457,35 +489,85 @@ static void setup_tty_modes(const struct init *in)
 		t.c_cc[VMIN] = 1;
 		t.c_cc[VTIME] = 0;
 	}
-	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) < 0)
-		err("cannot set console modes: %s", strerror(errno));
+	if (tcsetattr(fd, TCSANOW, &t) < 0)
+		err("cannot set %s modes: %s", name, strerror(errno));
 	else
-		info(in, "console modes set:%s%s", in->flags & INITCFG_F_RAWOUT ? " rawout" : "",
+		info(in, "%s modes set:%s%s", name, in->flags & INITCFG_F_RAWOUT ? " rawout" : "",
 		     in->flags & INITCFG_F_RAWIN ? " rawin" : "");
 }
 
-/* The child: a new session on the console, then exec.  Never returns. */
+/*
+ * The "hvc" flag: the command's stdio is the virtio console, so its output
+ * leaves the guest a page at a time instead of one UART exit per byte.
+ * virtio_console.ko was loaded with the others; binding the device found
+ * through ACPI makes hvc_alloc() create the tty and devtmpfs the node.  That
+ * is normally done by the time finit_module() returns, but give a late
+ * device the same grace as a share: ENOENT while there is no node, ENODEV
+ * (hvc_install) while the node has no port behind it.  No fallback to the
+ * console: the VMM asked for hvc0 and only reads the command's output there,
+ * so a missing device is an init failure (status 125).
+ */
+static void open_hvc(struct init *in)
+{
+	long deadline = elapsed_ms(in) + HVC_WAIT_MS, delay_ms = 5;
+	int fd, e;
+
+	for (;;) {
+		fd = open(HVC_PATH, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (fd >= 0)
+			break;
+		e = errno;
+		if ((e != ENOENT && e != ENODEV && e != ENXIO) || elapsed_ms(in) >= deadline)
+			fatal(in, "cannot open %s (flag \"hvc\": no virtio console?): %s", HVC_PATH,
+			      strerror(e));
+		usleep((useconds_t)delay_ms * 1000);
+		if (delay_ms < 100)
+			delay_ms *= 2;
+	}
+	if (!isatty(fd))
+		fatal(in, HVC_PATH " is not a tty");
+	in->hvc_fd = fd;
+	info(in, "opened " HVC_PATH " for the command");
+	setup_tty_modes(in, fd, HVC_PATH);
+}
+
+/*
+ * The child: a new session on the console (or /dev/hvc0), then exec.  Never
+ * returns.
+ */
 __attribute__((noreturn)) static void run_child(const struct init *in, char *const *argv)
 {
 	const char *name = argv[0];
+	int tty = in->hvc_fd >= 0 ? in->hvc_fd : STDIN_FILENO, con = STDERR_FILENO;
 
 	/*
-	 * A session leader with the console as controlling tty gets job control
+	 * A session leader with the tty as controlling tty gets job control
 	 * (^C/^Z reach its foreground group) and /dev/tty works.  The kernel
-	 * never makes /dev/console a controlling tty on open; TIOCSCTTY must ask.
+	 * never makes /dev/console a controlling tty on open, and hvc0 was
+	 * opened O_NOCTTY by pid 1: TIOCSCTTY must ask.
 	 */
-	if (setsid() < 0 || ioctl(STDIN_FILENO, TIOCSCTTY, 1) < 0)
+	if (setsid() < 0 || ioctl(tty, TIOCSCTTY, 1) < 0)
 		info(in, "no controlling tty: %s", strerror(errno));
 	if (chdir(in->cwd) < 0) {
 		err("cannot change directory to %s: %s", in->cwd, strerror(errno));
 		_exit(INITCFG_STATUS_INIT_FAILED);
 	}
+	if (in->hvc_fd >= 0) {
+		/* The command's stdio is hvc0; our last words still go to the console. */
+		con = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+		if (con < 0 || dup2(in->hvc_fd, STDIN_FILENO) < 0 ||
+		    dup2(in->hvc_fd, STDOUT_FILENO) < 0 || dup2(in->hvc_fd, STDERR_FILENO) < 0) {
+			err_fd(con < 0 ? STDERR_FILENO : con,
+			       "cannot redirect stdio to " HVC_PATH ": %s", strerror(errno));
+			_exit(INITCFG_STATUS_INIT_FAILED);
+		}
+	}
 	execvp(name, argv);
 	if (errno == ENOENT || errno == ENOTDIR) {
-		err("%s: not found", name);
+		err_fd(con, "%s: not found", name);
 		_exit(INITCFG_STATUS_NOTFOUND);
 	}
-	err("%s: %s", name, strerror(errno));
+	err_fd(con, "%s: %s", name, strerror(errno));
 	_exit(INITCFG_STATUS_NOEXEC);
 }
 
@@ -530,7 +612,7 @@ static int run(const struct init *in)
 
 int main(void)
 {
-	struct init in = {0};
+	struct init in = {.hvc_fd = -1};
 
 	clock_gettime(CLOCK_MONOTONIC, &in.t0);
 	if (getpid() != 1) {
@@ -545,13 +627,15 @@ int main(void)
 	setenv("TERM", "linux", 0); /* keep TERM= from the kernel command line */
 	read_config(&in);
 	/* Raw before anything else is printed, so init's own messages pass unchanged too. */
-	setup_tty_modes(&in);
+	setup_tty_modes(&in, STDIN_FILENO, "console");
 	info(&in, "minivmm-init starting");
 	mount_basics(&in);
 	if (sethostname("minivmm", 7) < 0)
 		info(&in, "sethostname: %s", strerror(errno));
 
 	load_modules(&in);
+	if (in.flags & INITCFG_F_HVC)
+		open_hvc(&in);
 	mount_shares(&in);
 	finish(&in, run(&in));
 }

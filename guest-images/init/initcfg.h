@@ -9,8 +9,8 @@
  *   /minivmm/shares  one virtio-fs share per line, "TAG OPTS": OPTS is a
  *                    comma separated mount option list for virtiofs, or "-"
  *                    (or nothing) for none; blank lines and '#' lines skipped
- *   /minivmm/flags   whitespace separated words: "rawout", "rawin", "verbose";
- *                    unknown words are ignored (newer VMM, older image)
+ *   /minivmm/flags   whitespace separated words: "rawout", "rawin", "verbose",
+ *                    "hvc"; unknown words are ignored (newer VMM, older image)
  *   /minivmm/env     extra environment, each "KEY=VALUE" NUL-terminated
  *   /minivmm/cwd     the working directory of the command (default "/")
  *
@@ -34,6 +34,7 @@
 #define INITCFG_F_RAWOUT (1u << 0)  /* host stdout not a tty: no \n -> \r\n, no echo */
 #define INITCFG_F_RAWIN (1u << 1)   /* host stdin not a tty: input passed byte-exact */
 #define INITCFG_F_VERBOSE (1u << 2) /* init reports what it does on stderr */
+#define INITCFG_F_HVC (1u << 3)	    /* the command's stdio is /dev/hvc0 (virtio console) */
 
 /* The longest virtio-fs tag: the config field is 36 bytes (virtio 1.2, 5.11.4). */
 #define INITCFG_TAG_MAX 36

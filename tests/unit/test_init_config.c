@@ -105,6 +105,12 @@ static void test_flags(void)
 	is(f, INITCFG_F_RAWOUT | INITCFG_F_RAWIN | INITCFG_F_VERBOSE, "three bits");
 	is(initcfg_parse_flags("rawoutx raw", &f), 2, "prefixes do not match");
 	is(f, 0, "no bits from prefixes");
+	is(initcfg_parse_flags("rawout hvc\n", &f), 0, "hvc is known");
+	is(f, INITCFG_F_RAWOUT | INITCFG_F_HVC, "hvc bit");
+	is(initcfg_parse_flags("hvc0 hv", &f), 2, "hvc0 and hv are not hvc");
+	is(f, 0, "no hvc bit from near misses");
+	ok((INITCFG_F_HVC & (INITCFG_F_RAWOUT | INITCFG_F_RAWIN | INITCFG_F_VERBOSE)) == 0,
+	   "hvc has a bit of its own");
 }
 
 static void test_status(void)

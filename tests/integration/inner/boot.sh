@@ -14,6 +14,15 @@ is "$out" "$(printf 'out\nerr')" "command output arrives byte-exact (no CR)"
 $m -- /no/such/cmd >/dev/null 2>&1; rc=$?
 is "$rc" 127 "a missing command exits 127"
 
+# 1b. Bulk output goes through virtio-console (/dev/hvc0) complete and in order.
+out=$($m -- tty 2>&1)
+is "$out" "/dev/hvc0" "the command's stdio is the virtio console"
+n=$($m -- head -c 8388608 /dev/zero 2>/dev/null | wc -c)
+is "$n" 8388608 "8 MiB of output arrive complete"
+$m -- seq 1 200000 >"${TMPDIR:-/tmp}/seq.guest" 2>&1
+seq 1 200000 >"${TMPDIR:-/tmp}/seq.host"
+ok "$(cmp -s "${TMPDIR:-/tmp}/seq.guest" "${TMPDIR:-/tmp}/seq.host"; echo $?)" "200000 lines arrive identical and in order"
+
 # 2. CPUs and memory are what was asked for.
 out=$($m --cpus 2 --mem 1G -- sh -c 'grep -c ^processor /proc/cpuinfo; grep MemTotal /proc/meminfo' 2>&1)
 like "$(echo "$out" | head -1)" '^2$' "--cpus 2 shows 2 CPUs in /proc/cpuinfo"
