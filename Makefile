@@ -5,6 +5,7 @@
 #   make test       install missing packages, build, run unit + sanitizer + integration tests
 #   make check      unit tests only (no KVM, no root)
 #   make check-asan unit tests under ASan + UBSan
+#   make fuzz       libFuzzer targets, bounded runs (FUZZ_RUNS)
 #   make integration  integration tests (boot real guests; through tests/kvm-host)
 #   make guest      build the default guest kernel + initramfs (guest-images/out)
 #   make bench      benchmarks (boot time, VMM memory, console throughput)
@@ -76,6 +77,30 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
 
 unit-bins: $(UNIT_BINS)
 
+# libFuzzer targets (clang), run a bounded number of iterations by
+# tests/fuzz/fuzz.t under ASan + UBSan.
+FUZZ_CC := clang
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-std=gnu11 -D_GNU_SOURCE -I. -pthread
+FUZZ_vq_SRCS := devices/virtio_mmio/virtqueue.c vmm/gmem.c vmm/log.c
+FUZZ_BINS := build/fuzz/fuzz_virtqueue build/fuzz/fuzz_transport
+
+build/fuzz/fuzz_virtqueue: tests/fuzz/fuzz_virtqueue.c $(FUZZ_vq_SRCS)
+	@mkdir -p $(dir $@)
+	$(vecho) "  FUZZCC  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+
+build/fuzz/fuzz_transport: tests/fuzz/fuzz_transport.c devices/virtio_mmio/transport.c \
+		$(FUZZ_vq_SRCS) vmm/bus.c
+	@mkdir -p $(dir $@)
+	$(vecho) "  FUZZCC  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+
+fuzz-bins: $(FUZZ_BINS)
+
+fuzz: fuzz-bins
+	$(Q)prove -f tests/fuzz/fuzz.t
+
 # Unit tests: TAP, summarised by prove.
 check: $(UNIT_BINS)
 	$(Q)prove -f $(UNIT_BINS)
@@ -95,10 +120,10 @@ integration: minivmm guest testhost
 
 # The README's test command: everything CI runs.
 test: deps
-	$(Q)$(MAKE) --no-print-directory minivmm unit-bins guest testhost
+	$(Q)$(MAKE) --no-print-directory minivmm unit-bins guest testhost fuzz-bins
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 unit-bins
 	$(Q)prove -f $(UNIT_BINS) $(UNIT_SRCS:tests/unit/%.c=build/asan/tests/unit/%) \
-		tests/integration/*.t </dev/null
+		tests/fuzz/fuzz.t tests/integration/*.t </dev/null
 
 # The README's first command: boot the default stock guest.  Where /dev/kvm
 # cannot boot a stock kernel (no VMX/SVM), go through the KVM test host.
@@ -117,7 +142,8 @@ lint:
 clean:
 	rm -rf build minivmm
 
-.PHONY: all minivmm unit-bins check check-asan deps guest integration test run bench lint clean
+.PHONY: all minivmm unit-bins check check-asan deps guest integration test run bench lint clean \
+	fuzz fuzz-bins
 .SECONDARY:
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -46,7 +46,7 @@ bool log_ratelimit_ok(struct log_ratelimit *rl)
 	now = ts.tv_sec * 1000000000LL + ts.tv_nsec;
 	pthread_mutex_lock(&lock);
 	if (now - rl->window_start_ns > RATELIMIT_INTERVAL_NS) {
-		if (rl->suppressed)
+		if (rl->suppressed && log_level >= LOG_WARN)
 			fprintf(stderr, "minivmm: %u similar messages suppressed\n",
 				rl->suppressed);
 		rl->window_start_ns = now;

@@ -613,6 +613,9 @@ int main(int argc, char **argv)
 	bc.initrd = initrd;
 	bc.initrd_size = initrd_len;
 	ret = boot_load(&v.vm.mem, &bc, &be, err, sizeof(err));
+	/* The guest has its copy: do not carry a second one for the VM's life. */
+	free(initrd);
+	initrd = NULL;
 	if (ret)
 		goto fail_vm;
 	ret = console_open(&v.con, STDIN_FILENO, STDOUT_FILENO, 0);

@@ -15,6 +15,9 @@ $m -- /no/such/cmd >/dev/null 2>&1; rc=$?
 is "$rc" 127 "a missing command exits 127"
 
 # 1b. Bulk output goes through virtio-console (/dev/hvc0) complete and in order.
+out=$($m -- sh -c 'readlink -f /sys/bus/virtio/devices/virtio0; cat /sys/bus/virtio/devices/virtio0/device' 2>&1)
+like "$out" 'LNRO0005:00/virtio0' "the stock kernel binds the virtio-mmio slot found through ACPI"
+like "$out" '^0x0003$' "and sees a virtio console (device ID 3)"
 out=$($m -- tty 2>&1)
 is "$out" "/dev/hvc0" "the command's stdio is the virtio console"
 n=$($m -- head -c 8388608 /dev/zero 2>/dev/null | wc -c)
