@@ -22,6 +22,10 @@ const char cli_usage[] =
 	"                   (default: the stock Debian cloud kernel from guest-images/)\n"
 	"  --initrd PATH    initramfs (default: guest-images/ initramfs with minivmm's init)\n"
 	"  --cmdline ARGS   extra kernel command-line arguments\n"
+	"  --share DIR:TAG[,OPT...]\n"
+	"                   share host directory DIR with the guest as virtio-fs TAG; the\n"
+	"                   default guest mounts it on /mnt/TAG.  OPT: ro, cache=none|auto|always\n"
+	"                   (default auto), writeback, xattr, queues=N (1-8).  Repeatable.\n"
 	"  --cpus N         number of vCPUs (default 1, at most 64)\n"
 	"  --mem SIZE       guest RAM, with K/M/G suffix; bare numbers are MiB (default 512M)\n"
 	"  --timeout SECS   stop the guest and fail after SECS seconds (default: none)\n"
@@ -86,7 +90,7 @@ static int parse_uint(const char *s, unsigned int max, unsigned int *out)
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEM, OPT_TIMEOUT, OPT_VERBOSE,
-       OPT_VERSION, OPT_STATS, OPT_NO_THP };
+       OPT_VERSION, OPT_STATS, OPT_NO_THP, OPT_SHARE };
 
 int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
 {
@@ -99,6 +103,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "share", required_argument, NULL, OPT_SHARE },
 		{ "no-thp", no_argument, NULL, OPT_NO_THP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, 'h' },
@@ -150,6 +155,13 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 			break;
 		case OPT_VERBOSE:
 			o->verbose = true;
+			break;
+		case OPT_SHARE:
+			if (o->nshares >= CLI_MAX_SHARES) {
+				snprintf(err, errlen, "at most %d --share options", CLI_MAX_SHARES);
+				return -EINVAL;
+			}
+			o->shares[o->nshares++] = optarg;
 			break;
 		case OPT_NO_THP:
 			o->no_thp = true;

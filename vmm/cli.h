@@ -14,6 +14,7 @@
 
 #define CLI_DEFAULT_MEM (512ULL << 20)
 #define CLI_MAX_CPUS 64 /* == VM_MAX_CPUS */
+#define CLI_MAX_SHARES 16
 #define CLI_MIN_MEM (64ULL << 20)
 #define CLI_MAX_MEM (1ULL << 40)
 
@@ -29,6 +30,8 @@ struct cli_opts {
 	bool stats;            /* print boot time and VMM memory at exit */
 	bool help;
 	bool version;
+	const char *shares[CLI_MAX_SHARES]; /* --share specs, parsed by vmm/share.h */
+	unsigned int nshares;
 	char **argv;          /* the guest command after "--", or NULL: shell */
 	int argc;
 };

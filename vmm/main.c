@@ -23,11 +23,14 @@
 #include "boot/layout.h"
 #include "boot/loader.h"
 #include "devices/virtio_console/console.h"
+#include "devices/virtio_fs/fuse_server.h"
+#include "devices/virtio_fs/virtio_fs.h"
 #include "vmm/cli.h"
 #include "vmm/console.h"
 #include "vmm/log.h"
 #include "vmm/panic_watch.h"
 #include "vmm/power.h"
+#include "vmm/share.h"
 #include "vmm/stats.h"
 #include "vmm/uart.h"
 #include "vmm/util.h"
@@ -57,6 +60,7 @@
  * per byte.  The kernel's own log stays on the UART (ttyS0).
  */
 #define VCON_SLOT 0
+#define VFS_FIRST_SLOT 1
 
 /*
  * Queue notifications of the console are processed inline on the vCPU
@@ -75,6 +79,11 @@ struct vmm {
 	struct vcon vcon;
 	struct vdev vdevs[LAYOUT_VIRTIO_MMIO_SLOTS];
 	unsigned int nvdevs;
+	/* --share i: virtio-fs device in slot VFS_FIRST_SLOT + i. */
+	struct share shares[CLI_MAX_SHARES];
+	struct fsrv *fsrv[CLI_MAX_SHARES];
+	struct vfs vfs[CLI_MAX_SHARES];
+	unsigned int nshares;
 	struct console con;
 	struct panic_watch panic;
 	int64_t start_ns;
@@ -224,6 +233,21 @@ static int build_initrd(const struct vmm *v, const char *path, uint8_t **out, si
 		ret = cpio_add_file(&cb, "minivmm/argv", 0644, argv_buf, argv_len);
 	if (!ret)
 		ret = cpio_add_file(&cb, "minivmm/flags", 0644, flags, strlen(flags));
+	if (!ret && v->nshares) {
+		char lines[CLI_MAX_SHARES * 64];
+		size_t off = 0;
+
+		for (unsigned int s = 0; s < v->nshares && !ret; s++) {
+			int n = share_guest_line(&v->shares[s], lines + off, sizeof(lines) - off);
+
+			if (n < 0)
+				ret = n;
+			else
+				off += (size_t)n;
+		}
+		if (!ret)
+			ret = cpio_add_file(&cb, "minivmm/shares", 0644, lines, off);
+	}
 	if (!ret)
 		ret = cpio_finish(&cb);
 	if (ret)
@@ -253,6 +277,43 @@ fail:
 	free(img);
 	cpio_free(&cb);
 	return ret;
+}
+
+/*
+ * One virtio-fs device per --share, each with its own in-process FUSE
+ * server.  Its queues are served by an ioeventfd worker thread, so a vCPU
+ * never waits on host file I/O.
+ */
+static int setup_shares(struct vmm *v, char *err, size_t errlen)
+{
+	unsigned int i, slot;
+	int ret;
+
+	for (i = 0; i < v->nshares; i++) {
+		struct share *s = &v->shares[i];
+		struct fsrv_config cfg;
+		char why[256];
+
+		share_fsrv_config(s, &cfg);
+		ret = fsrv_create(&v->fsrv[i], &cfg, why, sizeof(why));
+		if (ret) {
+			snprintf(err, errlen, "--share %s: %s", s->tag, why);
+			return ret;
+		}
+		ret = vfs_init(&v->vfs[i], v->fsrv[i], s->tag, s->queues);
+		if (ret) {
+			snprintf(err, errlen, "--share %s: %s", s->tag, strerror(-ret));
+			return ret;
+		}
+		slot = VFS_FIRST_SLOT + i;
+		ret = vdev_add(&v->vm, &v->vdevs[slot], slot, &v->vfs[i].ops, &v->vfs[i], true, err,
+			       errlen);
+		if (ret)
+			return ret;
+		v->nvdevs = slot + 1;
+		vfs_attach(&v->vfs[i], &v->vdevs[slot].t);
+	}
+	return 0;
 }
 
 static int setup_devices(struct vmm *v, char *err, size_t errlen)
@@ -288,7 +349,7 @@ static int setup_devices(struct vmm *v, char *err, size_t errlen)
 		return ret;
 	v->nvdevs = VCON_SLOT + 1;
 	vcon_attach(&v->vcon, &v->vdevs[VCON_SLOT].t);
-	return 0;
+	return setup_shares(v, err, errlen);
 }
 
 static int setup_acpi(struct vmm *v, uint64_t *rsdp, char *err, size_t errlen)
@@ -527,9 +588,19 @@ static void destroy_devices(struct vmm *v)
 {
 	unsigned int i;
 
+	/* Workers first: nothing may be inside a device when it goes away. */
 	for (i = 0; i < v->nvdevs; i++)
 		vdev_destroy(&v->vdevs[i]);
 	v->nvdevs = 0;
+	for (i = 0; i < v->nshares; i++) {
+		vfs_destroy(&v->vfs[i]);
+		if (v->fsrv[i])
+			fsrv_destroy(v->fsrv[i]);
+		v->fsrv[i] = NULL;
+		share_free(&v->shares[i]);
+	}
+	v->nshares = 0;
+	vcon_destroy(&v->vcon);
 }
 
 static void print_stats(struct vmm *v)
@@ -575,6 +646,17 @@ int main(int argc, char **argv)
 	}
 	if (v.opts.verbose)
 		log_level = LOG_INFO;
+	for (unsigned int i = 0; i < v.opts.nshares; i++) {
+		if (share_parse(v.opts.shares[i], &v.shares[i], err, sizeof(err))) {
+			fprintf(stderr, "minivmm: %s\n", err);
+			return 1;
+		}
+		v.nshares = i + 1;
+	}
+	if (share_check_unique(v.shares, v.nshares, err, sizeof(err))) {
+		fprintf(stderr, "minivmm: %s\n", err);
+		return 1;
+	}
 	if (!v.opts.kernel)
 		v.opts.kernel = MINIVMM_GUEST_DIR "/vmlinuz";
 	if (!v.opts.initrd)

@@ -66,6 +66,9 @@ int main(void)
 	ok(strstr(err, "needs an argument") != NULL, "missing-argument message: %s", err);
 	is(parse(&o, err, "uname", NULL), -EINVAL, "command without --");
 	ok(strstr(err, "--") != NULL, "hint about --: %s", err);
+	is(parse(&o, err, "--share", "/a:x", "--share", "/b:y,ro", NULL), 0, "two shares");
+	is(o.nshares, 2, "both kept");
+	ok(!strcmp(o.shares[1], "/b:y,ro"), "in order, verbatim");
 	is(parse(&o, err, "--help", NULL), 0, "help");
 	ok(o.help, "help flag");
 

@@ -1,0 +1,320 @@
+/*
+ * share.c - the --share option; see share.h.
+ */
+#include "vmm/share.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Option bits, to refuse an option given twice. */
+enum {
+	OPT_RO = 1 << 0,
+	OPT_CACHE = 1 << 1,
+	OPT_WRITEBACK = 1 << 2,
+	OPT_XATTR = 1 << 3,
+	OPT_QUEUES = 1 << 4,
+	OPT_DAX = 1 << 5,
+};
+
+static int fail(char *err, size_t errlen, const char *spec, int ret, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static int fail(char *err, size_t errlen, const char *spec, int ret, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (errlen)
+		snprintf(err, errlen, "--share %s: %s", spec, why);
+	return ret;
+}
+
+/* The tag rules of guest-images/init/initcfg.c (initcfg_tag_ok), plus '#'. */
+static const char *tag_problem(const char *tag, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return "empty tag";
+	if (n > SHARE_TAG_MAX)
+		return "tag longer than 36 bytes";
+	if ((n == 1 && tag[0] == '.') || (n == 2 && tag[0] == '.' && tag[1] == '.'))
+		return "tag may not be \".\" or \"..\"";
+	if (tag[0] == '#')
+		return "tag may not start with '#'";
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)tag[i];
+
+		/* The guest mounts it on /mnt/TAG; a space ends it in /minivmm/shares. */
+		if (c <= ' ' || c >= 0x7f)
+			return "tag must be printable ASCII without spaces";
+		if (c == '/')
+			return "tag may not contain '/'";
+	}
+	return NULL;
+}
+
+/* Decimal with an optional K/M/G (binary) suffix; 0 or -EINVAL. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL; /* strtoull would take "-1" and " 1" */
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*end && end[1])
+		return -EINVAL;
+	if (v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* One option (NUL-terminated); 0 or -EINVAL with err filled. */
+static int parse_opt(const char *spec, char *opt, struct share *s, unsigned int *seen, char *err,
+		     size_t errlen)
+{
+	char *val = strchr(opt, '=');
+	unsigned int bit;
+
+	if (val)
+		*val++ = '\0';
+	if (!strcmp(opt, "ro"))
+		bit = OPT_RO;
+	else if (!strcmp(opt, "cache"))
+		bit = OPT_CACHE;
+	else if (!strcmp(opt, "writeback"))
+		bit = OPT_WRITEBACK;
+	else if (!strcmp(opt, "xattr"))
+		bit = OPT_XATTR;
+	else if (!strcmp(opt, "queues"))
+		bit = OPT_QUEUES;
+	else if (!strcmp(opt, "dax"))
+		bit = OPT_DAX;
+	else if (!*opt)
+		return fail(err, errlen, spec, -EINVAL, "empty option");
+	else
+		return fail(err, errlen, spec, -EINVAL,
+			    "unknown option \"%s\" (ro, cache=none|auto|always, writeback, xattr, "
+			    "queues=N, dax[=SIZE])",
+			    opt);
+	if (*seen & bit)
+		return fail(err, errlen, spec, -EINVAL, "option %s given twice", opt);
+	*seen |= bit;
+
+	/* Flags take no value; cache and queues need one; dax may have one. */
+	if (val && (bit == OPT_RO || bit == OPT_WRITEBACK || bit == OPT_XATTR))
+		return fail(err, errlen, spec, -EINVAL, "option %s takes no value", opt);
+	if (!val && (bit == OPT_CACHE || bit == OPT_QUEUES))
+		return fail(err, errlen, spec, -EINVAL, "option %s needs a value", opt);
+
+	switch (bit) {
+	case OPT_RO:
+		s->ro = true;
+		break;
+	case OPT_WRITEBACK:
+		s->writeback = true;
+		break;
+	case OPT_XATTR:
+		s->xattr = true;
+		break;
+	case OPT_CACHE:
+		if (!strcmp(val, "none"))
+			s->cache = FSRV_CACHE_NONE;
+		else if (!strcmp(val, "auto"))
+			s->cache = FSRV_CACHE_AUTO;
+		else if (!strcmp(val, "always"))
+			s->cache = FSRV_CACHE_ALWAYS;
+		else
+			return fail(err, errlen, spec, -EINVAL,
+				    "cache=%s: expected none, auto or always", val);
+		break;
+	case OPT_QUEUES: {
+		char *end;
+		unsigned long n;
+
+		errno = 0;
+		n = strtoul(val, &end, 10);
+		if (*val < '0' || *val > '9' || *end || errno || n < 1 || n > SHARE_QUEUES_MAX)
+			return fail(err, errlen, spec, -EINVAL,
+				    "queues=%s: expected a number from 1 to %d", val,
+				    SHARE_QUEUES_MAX);
+		s->queues = (unsigned int)n;
+		break;
+	}
+	case OPT_DAX:
+		s->dax = true;
+		s->dax_size = SHARE_DAX_DEFAULT;
+		if (val && (parse_size(val, &s->dax_size) || s->dax_size == 0 ||
+			    s->dax_size % SHARE_DAX_ALIGN || s->dax_size > SHARE_DAX_MAX))
+			return fail(err, errlen, spec, -EINVAL,
+				    "dax=%s: expected a nonzero multiple of 2M up to 64G", val);
+		break;
+	}
+	return 0;
+}
+
+int share_parse(const char *spec, struct share *out, char *err, size_t errlen)
+{
+	struct share s = {.cache = FSRV_CACHE_AUTO, .queues = 1};
+	char *copy, *colon, *tag, *opts, *opt, *canon = NULL;
+	const char *why;
+	unsigned int seen = 0;
+	struct stat st;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	copy = strdup(spec);
+	if (!copy)
+		return fail(err, errlen, spec, -ENOMEM, "%s", strerror(ENOMEM));
+	colon = strrchr(copy, ':');
+	if (!colon) {
+		ret = fail(err, errlen, spec, -EINVAL, "expected HOSTDIR:TAG[,option...]");
+		goto out;
+	}
+	*colon = '\0';
+	tag = colon + 1;
+	opts = strchr(tag, ',');
+	if (opts)
+		*opts++ = '\0';
+
+	if (!*copy) {
+		ret = fail(err, errlen, spec, -EINVAL, "empty host directory");
+		goto out;
+	}
+	why = tag_problem(tag, strlen(tag));
+	if (why) {
+		ret = fail(err, errlen, spec, -EINVAL, "%s", why);
+		goto out;
+	}
+	/* Options before the directory check: syntax errors need no filesystem. */
+	while (opts) {
+		opt = opts;
+		opts = strchr(opts, ',');
+		if (opts)
+			*opts++ = '\0';
+		ret = parse_opt(spec, opt, &s, &seen, err, errlen);
+		if (ret)
+			goto out;
+	}
+	if (s.writeback && s.cache == FSRV_CACHE_NONE) {
+		ret = fail(err, errlen, spec, -EINVAL,
+			   "writeback needs cache=auto or cache=always (cache=none is direct I/O)");
+		goto out;
+	}
+
+	canon = realpath(copy, NULL);
+	if (!canon) {
+		ret = fail(err, errlen, spec, -errno, "%s: %s", copy, strerror(errno));
+		goto out;
+	}
+	if (stat(canon, &st) < 0) {
+		ret = fail(err, errlen, spec, -errno, "%s: %s", copy, strerror(errno));
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		ret = fail(err, errlen, spec, -EINVAL, "%s: %s", copy, strerror(ENOTDIR));
+		goto out;
+	}
+	/*
+	 * Checked last so that a bad dax size or directory is still reported
+	 * first; the DAX window (shared memory region 0) is not implemented.
+	 */
+	if (s.dax) {
+		ret = fail(err, errlen, spec, -EINVAL, "dax: not supported yet");
+		goto out;
+	}
+
+	s.tag = strdup(tag);
+	if (!s.tag) {
+		ret = fail(err, errlen, spec, -ENOMEM, "%s", strerror(ENOMEM));
+		goto out;
+	}
+	s.dir = canon;
+	canon = NULL;
+	*out = s;
+	ret = 0;
+out:
+	free(canon);
+	free(copy);
+	return ret;
+}
+
+int share_check_unique(const struct share *s, unsigned int n, char *err, size_t errlen)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < i; j++) {
+			if (!strcmp(s[i].tag, s[j].tag)) {
+				if (errlen)
+					snprintf(err, errlen,
+						 "--share: tag \"%s\" used twice (%s and %s)",
+						 s[i].tag, s[j].dir, s[i].dir);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+void share_free(struct share *s)
+{
+	free(s->dir);
+	free(s->tag);
+	memset(s, 0, sizeof(*s));
+}
+
+void share_fsrv_config(const struct share *s, struct fsrv_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->root = s->dir;
+	cfg->readonly = s->ro;
+	cfg->cache = s->cache;
+	cfg->writeback = s->writeback;
+	cfg->xattr = s->xattr;
+	cfg->max_fds = 0;
+}
+
+int share_guest_line(const struct share *s, char *buf, size_t len)
+{
+	/*
+	 * "ro" is a generic superblock flag the guest kernel takes in the
+	 * mount data; mounting read-only makes the guest fail writes with
+	 * EROFS itself, before they reach the server (which refuses them too).
+	 */
+	int n = snprintf(buf, len, "%s %s\n", s->tag, s->ro ? "ro" : "-");
+
+	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
+}

@@ -1,0 +1,89 @@
+/*
+ * share.h - the --share HOSTDIR:TAG[,option...] command-line option: parse
+ * and validate one virtio-fs share, check a set of shares for clashes, and
+ * describe a share to the guest's init.
+ *
+ * Syntax.  The spec is split at its LAST ':' (so HOSTDIR may contain ':',
+ * TAG may not); what follows is TAG, then comma-separated options (so TAG
+ * may not contain ','):
+ *   ro             the guest may not modify anything (the server answers
+ *                  EROFS; the guest also mounts it read-only)
+ *   cache=MODE     none | auto | always (default auto), enum fsrv_cache
+ *   writeback      FUSE writeback cache (refused with cache=none: direct I/O
+ *                  bypasses the page cache it would use)
+ *   xattr          serve extended attributes (else ENOSYS)
+ *   queues=N       request queues of the device, 1..SHARE_QUEUES_MAX
+ *                  (default 1; Linux 6.1 uses only the first)
+ *   dax[=SIZE]     DAX window (virtio 1.2 5.11.5), SIZE with optional K/M/G
+ *                  suffix (binary), a nonzero multiple of 2 MiB up to
+ *                  SHARE_DAX_MAX, default SHARE_DAX_DEFAULT.  Parsed and
+ *                  checked, but the window is not implemented yet, so
+ *                  share_parse() then fails with "dax: not supported yet"
+ *                  instead of silently ignoring it.
+ * Each option at most once; an unknown option is an error.
+ *
+ * Validation: HOSTDIR must exist and be a directory (it is stored
+ * canonicalised by realpath(3)); TAG is 1..SHARE_TAG_MAX bytes of printable
+ * non-space ASCII without '/', not "." or ".." (it names /mnt/TAG in the
+ * guest) and not starting with '#' (a comment line in /minivmm/shares) - the
+ * rules of guest-images/init/initcfg.c.  Tags must be unique across shares.
+ *
+ * Errors are one line, "--share SPEC: reason", written to err.
+ */
+#ifndef MINIVMM_VMM_SHARE_H
+#define MINIVMM_VMM_SHARE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "devices/virtio_fs/fuse_server.h"
+
+#define SHARE_TAG_MAX 36 /* struct virtio_fs_config.tag (virtio 1.2 5.11.4) */
+#define SHARE_QUEUES_MAX 8
+#define SHARE_DAX_ALIGN (2ull << 20)   /* FUSE_SETUPMAPPING granularity of Linux's driver */
+#define SHARE_DAX_DEFAULT (1ull << 30) /* 1 GiB: guest address space only, not RAM */
+#define SHARE_DAX_MAX (64ull << 30)
+
+struct share {
+	char *dir; /* canonical absolute host path (malloc'd) */
+	char *tag; /* malloc'd */
+	bool ro, writeback, xattr, dax;
+	uint64_t dax_size; /* 0 unless dax */
+	enum fsrv_cache cache;
+	unsigned int queues; /* request queues, 1..SHARE_QUEUES_MAX */
+};
+
+/*
+ * Parse and validate spec into *out (which the caller then owns: free with
+ * share_free()).  Returns 0, or -EINVAL (bad syntax or value, not a
+ * directory, dax requested), -ENOENT/-EACCES/... (HOSTDIR unusable, the
+ * errno of realpath(3)), or -ENOMEM, with a one-line reason in err; *out
+ * is then zeroed and owns nothing.
+ */
+int share_parse(const char *spec, struct share *out, char *err, size_t errlen);
+
+/*
+ * 0 if no two of s[0..n) have the same tag, else -EINVAL with the reason
+ * in err.
+ */
+int share_check_unique(const struct share *s, unsigned int n, char *err, size_t errlen);
+
+/* Free what share_parse() allocated and zero *s; a zeroed *s is fine. */
+void share_free(struct share *s);
+
+/*
+ * Fill cfg for fsrv_create() from s (cfg->root points into s, which must
+ * outlive the server setup; max_fds 0: the server's default).
+ */
+void share_fsrv_config(const struct share *s, struct fsrv_config *cfg);
+
+/*
+ * The share's line of /minivmm/shares (guest-images/README.md), with its
+ * newline: "TAG OPTS\n", OPTS being the virtiofs mount data: "ro" for a
+ * read-only share, "-" for none ("dax" once the window exists).  Returns
+ * the length written (excluding the NUL), or -ENOSPC if len is too small.
+ */
+int share_guest_line(const struct share *s, char *buf, size_t len);
+
+#endif
