@@ -114,13 +114,14 @@ deps:
 # The default guest (kernel, initramfs) and the test host's images.
 include guest-images/guest.mk
 include tests/testhost/testhost.mk
+include tests/fuse_host/fuse_host.mk
 
-integration: minivmm guest testhost
+integration: minivmm guest testhost fuse-host-bins
 	$(Q)prove -f tests/integration/*.t </dev/null
 
 # The README's test command: everything CI runs.
 test: deps
-	$(Q)$(MAKE) --no-print-directory minivmm unit-bins guest testhost fuzz-bins
+	$(Q)$(MAKE) --no-print-directory minivmm unit-bins guest testhost fuzz-bins fuse-host-bins
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 unit-bins
 	$(Q)prove -f $(UNIT_BINS) $(UNIT_SRCS:tests/unit/%.c=build/asan/tests/unit/%) \
 		tests/fuzz/fuzz.t tests/integration/*.t </dev/null

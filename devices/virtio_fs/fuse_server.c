@@ -870,6 +870,9 @@ size_t fsrv_handle(struct fsrv *s, const struct iovec *in, unsigned int nin,
 	if (ret > 0 && (size_t)ret > r->out_avail)
 		ret = -ERANGE;
 reply:
+	/* FORGET/BATCH_FORGET never get a reply, not even for a malformed request. */
+	if (op && op->noreply)
+		goto out;
 	if (op && op->name)
 		log_dbg("%s unique %llu nodeid %llu -> %d", op->name,
 			(unsigned long long)r->h.unique, (unsigned long long)r->h.nodeid,

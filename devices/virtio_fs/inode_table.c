@@ -295,9 +295,11 @@ int itab_add(struct itab *t, const struct it_key *key, mode_t mode, int fd, void
 	n->in_lru = false;
 	t->open_fds++;
 	t->count++;
+	/* hash_grow() re-inserts every live inode, this one included. */
 	if (t->count > t->nbuckets)
 		hash_grow(t);
-	hash_insert(t, i);
+	else
+		hash_insert(t, i);
 	if (n->h)
 		lru_push(t, i);
 out:

@@ -92,7 +92,7 @@ static void set_timeouts(struct pt *p, uint64_t *sec, uint32_t *nsec)
 /* A name_to_handle_at() handle when fd is on the root's mount, else NULL. */
 static void *make_handle(struct pt *p, int fd, uint64_t mnt)
 {
-	struct file_handle *h;
+	struct file_handle *h, *small;
 	int mnt_id;
 
 	/* Only the root's mount: a handle is decoded against that filesystem. */
@@ -106,7 +106,9 @@ static void *make_handle(struct pt *p, int fd, uint64_t mnt)
 		free(h);
 		return NULL;
 	}
-	return h;
+	/* Keep only the bytes used: one handle per inode the guest holds. */
+	small = realloc(h, sizeof(*h) + h->handle_bytes);
+	return small ? small : h;
 }
 
 /* Register fd (consumed) as an inode and fill e; raises the lookup count. */
@@ -632,9 +634,10 @@ int pt_setattr(struct pt *p, uint64_t nodeid, const struct fuse_setattr_in *in,
 	/*
 	 * Operations through /proc/self/fd/N follow the magic link to the
 	 * inode itself, which is safe for everything but a symlink (it would
-	 * follow the symlink's target): those get EOPNOTSUPP like lchmod.
+	 * follow the symlink's target): mode and size changes of a symlink get
+	 * EOPNOTSUPP like lchmod; times go through the O_PATH fd itself.
 	 */
-	if (S_ISLNK(r.mode) && (v & (FATTR_MODE | FATTR_SIZE | FATTR_ATIME | FATTR_MTIME))) {
+	if (S_ISLNK(r.mode) && (v & (FATTR_MODE | FATTR_SIZE))) {
 		ret = -EOPNOTSUPP;
 		goto out;
 	}
@@ -672,7 +675,9 @@ int pt_setattr(struct pt *p, uint64_t nodeid, const struct fuse_setattr_in *in,
 
 		ts[0] = ts_of(v, FATTR_ATIME, FATTR_ATIME_NOW, in->atime, in->atimensec);
 		ts[1] = ts_of(v, FATTR_MTIME, FATTR_MTIME_NOW, in->mtime, in->mtimensec);
-		if (utimensat(AT_FDCWD, path, ts, 0) < 0) {
+		/* AT_EMPTY_PATH on the O_PATH fd (Linux >= 5.8) never follows. */
+		if ((S_ISLNK(r.mode) ? utimensat(r.fd, "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)
+				     : utimensat(AT_FDCWD, path, ts, 0)) < 0) {
 			ret = -errno;
 			goto out;
 		}
@@ -967,6 +972,7 @@ int pt_readdir(struct pt *p, uint64_t nodeid, uint64_t fh, uint64_t off, void *b
 	       bool plus)
 {
 	size_t used = 0, cap = MIN(MAX(size, (size_t)4096), (size_t)(256 * KiB));
+	off_t prev_off = (off_t)off;
 	struct it_fh f;
 	struct it_ref dref = {0};
 	char *dents;
@@ -988,17 +994,33 @@ int pt_readdir(struct pt *p, uint64_t nodeid, uint64_t fh, uint64_t off, void *b
 		ret = -ENOMEM;
 		goto out_ref;
 	}
-	/* seek + getdents must not interleave with another READDIR on this fh */
+	/*
+	 * seek + getdents must not interleave with another READDIR on this fh.
+	 * Seek only when the guest asks for another position than where the
+	 * stream is: on filesystems whose offsets are positions (tmpfs before
+	 * Linux 6.6), a seek recounts entries and skips some after deletions,
+	 * which breaks `rm -rf` of a large directory.
+	 */
 	pthread_mutex_lock(f.lock);
-	if (lseek(f.fd, (off_t)off, SEEK_SET) < 0) {
+	if (lseek(f.fd, 0, SEEK_CUR) != (off_t)off && lseek(f.fd, (off_t)off, SEEK_SET) < 0) {
 		ret = -errno;
 		goto out_unlock;
 	}
 	for (;;) {
 		size_t pos = 0;
+		/*
+		 * Read no more host entries than the reply can hold, so the
+		 * stream stays exactly after the last entry sent: a FUSE record
+		 * is at most 4/3 (plain) or 160/24 (plus) of the host's.
+		 */
+		size_t room = size - used;
+		size_t lcap = MIN(cap, plus ? room * 24 / 160 : room * 3 / 4);
 
-		n = syscall(SYS_getdents64, f.fd, dents, cap);
+		if (lcap < 24)
+			break;
+		n = syscall(SYS_getdents64, f.fd, dents, lcap);
 		if (n < 0) {
+			/* EINVAL: the next entry needs a bigger buffer; send what we have. */
 			ret = used ? 0 : -errno;
 			break;
 		}
@@ -1013,8 +1035,11 @@ int pt_readdir(struct pt *p, uint64_t nodeid, uint64_t fh, uint64_t off, void *b
 			struct fuse_dirent *de;
 			char *out = (char *)buf + used;
 
-			if (rec > size - used)
-				goto done; /* the next READDIR restarts at this entry */
+			if (rec > size - used) {
+				/* Cannot happen with lcap above; never lose the entry. */
+				lseek(f.fd, prev_off, SEEK_SET);
+				goto done;
+			}
 			memset(out, 0, rec);
 			if (plus) {
 				struct fuse_direntplus *dp = (void *)out;
@@ -1034,6 +1059,7 @@ int pt_readdir(struct pt *p, uint64_t nodeid, uint64_t fh, uint64_t off, void *b
 			}
 			de->ino = d->d_ino;
 			de->off = (uint64_t)d->d_off;
+			prev_off = d->d_off;
 			de->namelen = (uint32_t)nl;
 			de->type = d->d_type;
 			memcpy(de->name, d->d_name, nl);

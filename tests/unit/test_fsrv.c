@@ -271,7 +271,7 @@ static void test_args(struct fsrv *s)
 	r = call2(s, FUSE_LOOKUP, 1, "ab\0", 3, NULL, 0, OUTCAP);
 	is(r.err, -ENOENT, "name with NUL inside the argument is the name up to it");
 	r = call(s, FUSE_BATCH_FORGET, 0, "1234", 4);
-	is(r.err, -EINVAL, "truncated BATCH_FORGET: EINVAL reply");
+	is(r.n, 0, "truncated BATCH_FORGET: still no reply");
 	r = call(s, FUSE_MKNOD, 1, &mi, sizeof(mi));
 	is(r.err, -EINVAL, "MKNOD shorter than fuse_mknod_in: EINVAL");
 	is(lookup(s, 1, "..", &e), 0, "LOOKUP '..' at root ok");
@@ -900,12 +900,12 @@ static void test_fd_bound(void)
 {
 	struct fuse_getattr_in ga = {0};
 	struct fsrv *s;
-	uint64_t ids[200];
+	uint64_t ids[1500];
 	char name[32];
 	int base, ok_all = 1, after;
 
 	mkdir(hpath("many"), 0755);
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < 1500; i++) {
 		snprintf(name, sizeof(name), "many/%d", i);
 		close(open(hpath(name), O_CREAT | O_WRONLY, 0644));
 	}
@@ -918,12 +918,12 @@ static void test_fd_bound(void)
 		struct fuse_entry_out e;
 
 		lookup(s, 1, "many", &e);
-		for (int i = 0; i < 200; i++) {
+		for (int i = 0; i < 1500; i++) {
 			snprintf(name, sizeof(name), "%d", i);
 			if (lookup(s, e.nodeid, name, NULL) != 0)
 				ok_all = 0;
 		}
-		for (int i = 0; i < 200; i++) {
+		for (int i = 0; i < 1500; i++) {
 			struct fuse_entry_out c;
 
 			snprintf(name, sizeof(name), "%d", i);
@@ -932,9 +932,9 @@ static void test_fd_bound(void)
 		}
 	}
 	after = count_fds();
-	ok(ok_all, "200 lookups with max_fds 16 (file handles)");
+	ok(ok_all, "1500 lookups with max_fds 16 (file handles, hash growth)");
 	ok(after - base <= 16 + 4, "host fds stay bounded (%d extra)", after - base);
-	for (int i = 0; i < 200; i++)
+	for (int i = 0; i < 1500; i++)
 		if (call(s, FUSE_GETATTR, ids[i], &ga, sizeof(ga)).err != 0)
 			ok_all = 0;
 	ok(ok_all, "every inode still served after its fd was closed");
