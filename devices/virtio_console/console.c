@@ -167,20 +167,14 @@ void vcon_tx_flush(struct vcon *c)
 	/* No notifications while we are draining anyway (2.7.10). */
 	vq_set_notify(vq, false);
 	for (;;) {
-		got = vq_pop(vq, r);
+		got = vq_pop_drain(vq, r);
 		if (got < 0) {
 			broken = true;
 			c->txq = NULL;
 			break;
 		}
-		if (got == 0) {
-			vq_set_notify(vq, true);
-			if (vq_has_avail(vq)) {
-				vq_set_notify(vq, false);
-				continue;
-			}
-			break;
-		}
+		if (got == 0)
+			break; /* empty, notifications back on */
 		/*
 		 * transmitq buffers are device-readable (5.3.6.2): one host
 		 * write per chain, straight from guest memory.  Writable

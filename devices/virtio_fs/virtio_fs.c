@@ -70,7 +70,7 @@ static void vfs_notify(void *dev, unsigned int qidx)
 	/* No notifications while we drain the ring anyway (2.7.10). */
 	vq_set_notify(vq, false);
 	for (;;) {
-		got = vq_pop(vq, r);
+		got = vq_pop_drain(vq, r);
 		if (got < 0) {
 			/*
 			 * Malformed ring or chain: the queue is dead until the driver
@@ -82,14 +82,8 @@ static void vfs_notify(void *dev, unsigned int qidx)
 				vmmio_set_needs_reset(d->t);
 			break;
 		}
-		if (got == 0) {
-			/* Empty: notifications on, then look again for a late add. */
-			vq_set_notify(vq, true);
-			if (!vq_has_avail(vq))
-				break;
-			vq_set_notify(vq, false);
-			continue;
-		}
+		if (got == 0)
+			break; /* empty, notifications back on */
 		/*
 		 * vq_req's "out" segments are the device-readable ones: the
 		 * FUSE request, the server's "in".  The server returns 0 for

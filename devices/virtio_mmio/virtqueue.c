@@ -394,3 +394,16 @@ size_t vq_iov_write(const struct iovec *iov, unsigned int n, size_t off, const v
 {
 	return iov_copy(iov, n, off, (void *)src, len, true);
 }
+
+int vq_pop_drain(struct virtqueue *vq, struct vq_req *r)
+{
+	int got = vq_pop(vq, r);
+
+	if (got != 0)
+		return got;
+	vq_set_notify(vq, true);
+	if (!vq_has_avail(vq))
+		return 0;
+	vq_set_notify(vq, false);
+	return vq_pop(vq, r);
+}

@@ -119,6 +119,15 @@ void vq_set_notify(struct virtqueue *vq, bool enable);
 bool vq_has_avail(struct virtqueue *vq);
 
 /*
+ * vq_pop() for a device draining the ring with notifications off (it
+ * called vq_set_notify(vq, false) before its loop, virtio 1.2 2.7.10): when
+ * the ring is empty, turn notifications back on and look once more, so a
+ * buffer the driver added in between is never missed.  Returns as vq_pop();
+ * on 0 notifications are on again.
+ */
+int vq_pop_drain(struct virtqueue *vq, struct vq_req *r);
+
+/*
  * Copy helpers over a request's segments: len bytes from byte offset off of
  * the concatenated segments.  Return the bytes copied, less than len when
  * the segments end first (0 if off is past the end).
