@@ -87,6 +87,7 @@ struct vmm {
 	struct console con;
 	struct panic_watch panic;
 	int64_t start_ns;
+	bool custom_initrd; /* --initrd given: no minivmm init protocol */
 	int rx_efd; /* the UART has room for input again */
 	bool host_quit;
 };
@@ -509,8 +510,13 @@ static int run_loop(struct vmm *v, sigset_t *sigs)
 	}
 
 	while (!vm_stopping(&v->vm)) {
-		/* With a command, input waits for the guest init (power.h). */
-		bool flowing = !v->opts.argc || atomic_load(&v->vm.guest_ready);
+		/*
+		 * Input waits for minivmm's init to say the console is set up
+		 * (power.h): the guest's virtio_console driver drops what
+		 * arrives while it probes, and the tty would echo it.  A
+		 * custom --initrd has no such init: its input flows at once.
+		 */
+		bool flowing = v->custom_initrd || atomic_load(&v->vm.guest_ready);
 		bool eager = flowing && in.open && !in.pollable && in.len == 0;
 		int i, n;
 
@@ -659,6 +665,7 @@ int main(int argc, char **argv)
 	}
 	if (!v.opts.kernel)
 		v.opts.kernel = MINIVMM_GUEST_DIR "/vmlinuz";
+	v.custom_initrd = v.opts.initrd != NULL;
 	if (!v.opts.initrd)
 		v.opts.initrd = MINIVMM_GUEST_DIR "/initrd.img";
 

@@ -7,8 +7,9 @@
  * device: the guest init writes the 32-bit exit status of the command it ran
  * to LAYOUT_EXIT_PORT, and the VM stops at once with that status.  Before
  * it starts the command it writes a byte to LAYOUT_READY_PORT, which
- * sets vm->guest_ready: host input is held back until then, so the tty's
- * power-on echo never copies piped input into the output.  A plain
+ * sets vm->guest_ready: host input is held back until then (vmm/main.c), so
+ * the tty's power-on echo never copies piped input into the output and the
+ * guest's virtio_console driver never drops input it gets while probing.  A plain
  * `poweroff` ends with status 0 and `reboot` is reported as a reboot.
  */
 #ifndef MINIVMM_VMM_POWER_H

@@ -54,6 +54,15 @@ like "$out" 'timed out after 3 s' "the timeout is reported"
 out=$(printf 'a\nb\nc\n' | $m -- wc -l 2>&1)
 is "$out" "3" "piped stdin reaches the guest command, with EOF"
 
+# 5b. An interactive shell on a terminal (script(1) gives minivmm a pty).
+if command -v script >/dev/null; then
+	out=$( (sleep 20; printf 'echo INTERACTIVE-$((6*7))\nexit 3\n') | script -qec "$m --timeout 120" /dev/null 2>&1); rc=$?
+	like "$out" 'INTERACTIVE-42' "interactive shell on a terminal runs what is typed"
+	is "$rc" 3 "and its exit status is minivmm's"
+else
+	ok 1 "script(1) (bsdutils) is missing: cannot test the interactive shell"
+fi
+
 # 6. The generic Debian kernel boots too.
 out=$($m --kernel guest-images/out/generic/vmlinuz --initrd guest-images/out/generic/initrd.img \
 	-- uname -r 2>&1); rc=$?
