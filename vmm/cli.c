@@ -9,7 +9,6 @@
 
 #include "vmm/cli.h"
 
-
 const char cli_usage[] =
 	"usage: minivmm [options] [-- COMMAND [ARGS...]]\n"
 	"\n"
@@ -38,8 +37,9 @@ const char cli_usage[] =
 	"  -h, --help       print this help and exit\n"
 	"\n"
 	"Console: on a terminal, press Ctrl-A x to quit, Ctrl-A Ctrl-A to send Ctrl-A.\n"
-	"Exit status: the command's; 0 after a guest poweroff; 1 for a VMM error, a kernel\n"
-	"panic or a guest reboot (minivmm does not restart guests); 124 on --timeout.\n";
+	"Exit status: the command's (127: not found, 125: the guest init failed); 0 after a\n"
+	"guest poweroff or reboot (minivmm does not restart guests); 1 for a VMM error or a\n"
+	"guest kernel panic; 124 on --timeout; 128+N when signal N stopped minivmm.\n";
 
 int cli_parse_size(const char *s, uint64_t *out)
 {
