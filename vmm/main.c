@@ -728,6 +728,10 @@ int main(int argc, char **argv)
 	vm_stop_vcpus(&v.vm);
 	/* Output the guest queued but whose notification was still in flight. */
 	vcon_tx_flush(&v.vcon);
+	/* Likewise file requests (e.g. writeback WRITEs) already on the rings. */
+	for (unsigned int i = 0; i < v.nshares; i++)
+		for (unsigned int q = 0; q < v.vfs[i].ops.num_queues; q++)
+			v.vfs[i].ops.notify(&v.vfs[i], q);
 	uart_flush(&v.uart);
 	console_close(&v.con);
 	status = stop_status(&v);

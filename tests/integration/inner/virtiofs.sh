@@ -16,7 +16,7 @@ for mode in cache=none cache=auto cache=always cache=auto,writeback; do
 	cp "$fstest" "$d/fstest"
 	printf 'host-data %s\n' "$mode" >"$d/from-host"
 	out=$($m --share "$d:t,$mode" -- sh -c \
-		'cat /mnt/t/from-host; /mnt/t/fstest /mnt/t/work; r=$?; echo "guest-data" >/mnt/t/from-guest; exit $r' 2>&1)
+		'cat /mnt/t/from-host; /mnt/t/fstest /mnt/t/work; r=$?; echo guest-data | dd of=/mnt/t/from-guest conv=fsync 2>/dev/null; exit $r' 2>&1)
 	rc=$?
 	like "$out" "^host-data $mode\$" "$mode: the guest reads what the host wrote"
 	is "$rc" 0 "$mode: fstest passes inside the guest"
