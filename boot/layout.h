@@ -36,6 +36,10 @@
 #define LAYOUT_IOAPIC 0xfec00000ULL
 #define LAYOUT_LAPIC 0xfee00000ULL
 #define LAYOUT_HIGH_RAM 0x100000000ULL /* RAM above the hole starts here */
+/*
+ * Above RAM (from the first 1 GiB boundary at or past max(4 GiB, end of
+ * RAM)): the virtio-fs DAX windows, placed by vmm/main.c, 1 GiB aligned.
+ */
 
 /* Port I/O. */
 #define LAYOUT_COM1_PORT 0x3f8

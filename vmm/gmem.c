@@ -2,45 +2,71 @@
  * gmem.c - see gmem.h.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "vmm/gmem.h"
 #include "vmm/util.h"
 
-int gmem_add_region(struct gmem *m, uint64_t gpa, uint64_t size, void *hva)
+static bool overlaps(const struct gmem_region *r, unsigned int n, uint64_t gpa, uint64_t size)
 {
 	unsigned int i;
 
-	if (m->nr >= GMEM_MAX_REGIONS)
+	for (i = 0; i < n; i++)
+		if (gpa < r[i].gpa + r[i].size && r[i].gpa < gpa + size)
+			return true;
+	return false;
+}
+
+/* Append to one of the two tables; RAM and device memory never overlap. */
+static int add(struct gmem *m, struct gmem_region *tab, unsigned int *n, unsigned int max,
+	       uint64_t gpa, uint64_t size, void *hva)
+{
+	if (*n >= max)
 		return -ENOSPC;
 	if (size == 0 || gpa + size < gpa)
 		return -EINVAL;
-	for (i = 0; i < m->nr; i++) {
-		const struct gmem_region *r = &m->r[i];
-
-		if (gpa < r->gpa + r->size && r->gpa < gpa + size)
-			return -EINVAL;
-	}
-	m->r[m->nr].gpa = gpa;
-	m->r[m->nr].size = size;
-	m->r[m->nr].hva = hva;
-	m->nr++;
-	m->ram_size += size;
+	if (overlaps(m->r, m->nr, gpa, size) || overlaps(m->dev, m->ndev, gpa, size))
+		return -EINVAL;
+	tab[*n] = (struct gmem_region){.gpa = gpa, .size = size, .hva = hva};
+	(*n)++;
 	return 0;
+}
+
+static void *find(const struct gmem_region *tab, unsigned int n, uint64_t gpa, uint64_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		/* BOUNDS: range_within never computes gpa + len. */
+		if (range_within(gpa, len, tab[i].gpa, tab[i].size))
+			return tab[i].hva + (gpa - tab[i].gpa);
+	}
+	return NULL;
+}
+
+int gmem_add_region(struct gmem *m, uint64_t gpa, uint64_t size, void *hva)
+{
+	int ret = add(m, m->r, &m->nr, GMEM_MAX_REGIONS, gpa, size, hva);
+
+	if (!ret)
+		m->ram_size += size;
+	return ret;
+}
+
+int gmem_add_dev_region(struct gmem *m, uint64_t gpa, uint64_t size, void *hva)
+{
+	return add(m, m->dev, &m->ndev, GMEM_MAX_DEV_REGIONS, gpa, size, hva);
+}
+
+void *gmem_dev_ptr(const struct gmem *m, uint64_t gpa, uint64_t len)
+{
+	return find(m->dev, m->ndev, gpa, len);
 }
 
 void *gmem_ptr(const struct gmem *m, uint64_t gpa, uint64_t len)
 {
-	unsigned int i;
-
-	for (i = 0; i < m->nr; i++) {
-		const struct gmem_region *r = &m->r[i];
-
-		/* BOUNDS: range_within never computes gpa + len. */
-		if (range_within(gpa, len, r->gpa, r->size))
-			return r->hva + (gpa - r->gpa);
-	}
-	return NULL;
+	return find(m->r, m->nr, gpa, len);
 }
 
 int gmem_read(const struct gmem *m, uint64_t gpa, void *dst, size_t len)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #define GMEM_MAX_REGIONS 4
+#define GMEM_MAX_DEV_REGIONS 16
 
 struct gmem_region {
 	uint64_t gpa;  /* first guest-physical address */
@@ -25,6 +26,16 @@ struct gmem {
 	struct gmem_region r[GMEM_MAX_REGIONS];
 	unsigned int nr;
 	uint64_t ram_size; /* sum of the region sizes */
+	/*
+	 * Device memory the guest may also hand to devices as buffers (the
+	 * virtio-fs DAX windows: a guest process can write() from a mapping
+	 * of a DAX file).  Its pages can be file pages that raise SIGBUS when
+	 * touched (a file truncated under the mapping), so the VMM must only
+	 * copy them with system calls that fail with EFAULT instead
+	 * (process_vm_readv/writev), never dereference them.
+	 */
+	struct gmem_region dev[GMEM_MAX_DEV_REGIONS];
+	unsigned int ndev;
 };
 
 /*
@@ -39,6 +50,18 @@ int gmem_add_region(struct gmem *m, uint64_t gpa, uint64_t size, void *hva);
  * region.  The pointer stays valid for the VM's lifetime.
  */
 void *gmem_ptr(const struct gmem *m, uint64_t gpa, uint64_t len);
+
+/*
+ * Add a device memory region (see struct gmem).  Must not overlap RAM or
+ * another device region.  0, -ENOSPC when full, -EINVAL on overlap or wrap.
+ */
+int gmem_add_dev_region(struct gmem *m, uint64_t gpa, uint64_t size, void *hva);
+
+/*
+ * Host address for [gpa, gpa + len) inside one device region, or NULL.
+ * Not to be dereferenced: for process_vm_readv/writev only.
+ */
+void *gmem_dev_ptr(const struct gmem *m, uint64_t gpa, uint64_t len);
 
 /* Copy between guest and host memory.  0, or -EFAULT if out of RAM. */
 int gmem_read(const struct gmem *m, uint64_t gpa, void *dst, size_t len);

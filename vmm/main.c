@@ -23,6 +23,7 @@
 #include "boot/layout.h"
 #include "boot/loader.h"
 #include "devices/virtio_console/console.h"
+#include "devices/virtio_fs/dax.h"
 #include "devices/virtio_fs/fuse_server.h"
 #include "devices/virtio_fs/virtio_fs.h"
 #include "vmm/cli.h"
@@ -82,6 +83,7 @@ struct vmm {
 	/* --share i: virtio-fs device in slot VFS_FIRST_SLOT + i. */
 	struct share shares[CLI_MAX_SHARES];
 	struct fsrv *fsrv[CLI_MAX_SHARES];
+	struct dax_window *dax[CLI_MAX_SHARES]; /* NULL: the share has no DAX window */
 	struct vfs vfs[CLI_MAX_SHARES];
 	unsigned int nshares;
 	struct console con;
@@ -285,8 +287,53 @@ fail:
  * server.  Its queues are served by an ioeventfd worker thread, so a vCPU
  * never waits on host file I/O.
  */
+/* Every vCPU's EFAULT path (vm.h): a file truncated under some DAX window. */
+static long repair_dax_windows(void *opaque)
+{
+	struct vmm *v = opaque;
+	long pages = 0;
+	unsigned int i;
+
+	for (i = 0; i < v->nshares; i++)
+		if (v->dax[i])
+			pages += dax_repair(v->dax[i]);
+	return pages;
+}
+
+/*
+ * Place share i's DAX window (reserved with its server): a KVM memory slot
+ * at *gpa, shared memory region 0 of its device.  1 GiB alignment keeps each window on
+ * whole memory sections for the guest's memremap_pages().
+ */
+#define DAX_WINDOW_ALIGN (1ull << 30)
+
+static int setup_dax(struct vmm *v, unsigned int i, uint64_t *gpa, char *err, size_t errlen)
+{
+	struct share *s = &v->shares[i];
+	int ret;
+
+	ret = vm_add_memslot(&v->vm, *gpa, s->dax_size, dax_host(v->dax[i]));
+	if (ret) {
+		snprintf(err, errlen, "--share %s: DAX window at 0x%llx+0x%llx: %s", s->tag,
+			 (unsigned long long)*gpa, (unsigned long long)s->dax_size,
+			 ret == -EINVAL ? "beyond the guest's physical address width"
+					: strerror(-ret));
+		return ret;
+	}
+	/* Guest buffers may point into it; only copied EFAULT-safely (devmem.h). */
+	ret = gmem_add_dev_region(&v->vm.mem, *gpa, s->dax_size, dax_host(v->dax[i]));
+	if (ret) {
+		snprintf(err, errlen, "--share %s: DAX window: %s", s->tag, strerror(-ret));
+		return ret;
+	}
+	vfs_set_dax_window(&v->vfs[i], *gpa, s->dax_size);
+	*gpa = (*gpa + s->dax_size + DAX_WINDOW_ALIGN - 1) & ~(DAX_WINDOW_ALIGN - 1);
+	return 0;
+}
+
 static int setup_shares(struct vmm *v, char *err, size_t errlen)
 {
+	uint64_t dax_gpa = vm_device_mem_base(&v->vm, DAX_WINDOW_ALIGN);
 	unsigned int i, slot;
 	int ret;
 
@@ -296,6 +343,16 @@ static int setup_shares(struct vmm *v, char *err, size_t errlen)
 		char why[256];
 
 		share_fsrv_config(s, &cfg);
+		if (s->dax) {
+			ret = dax_create(&v->dax[i], s->dax_size);
+			if (ret) {
+				snprintf(err, errlen, "--share %s: DAX window of %llu MiB: %s",
+					 s->tag, (unsigned long long)(s->dax_size >> 20),
+					 strerror(-ret));
+				return ret;
+			}
+			cfg.dax = v->dax[i];
+		}
 		ret = fsrv_create(&v->fsrv[i], &cfg, why, sizeof(why));
 		if (ret) {
 			snprintf(err, errlen, "--share %s: %s", s->tag, why);
@@ -305,6 +362,13 @@ static int setup_shares(struct vmm *v, char *err, size_t errlen)
 		if (ret) {
 			snprintf(err, errlen, "--share %s: %s", s->tag, strerror(-ret));
 			return ret;
+		}
+		if (v->dax[i]) {
+			ret = setup_dax(v, i, &dax_gpa, err, errlen);
+			if (ret)
+				return ret;
+			v->vm.efault_repair = repair_dax_windows;
+			v->vm.efault_opaque = v;
 		}
 		slot = VFS_FIRST_SLOT + i;
 		ret = vdev_add(&v->vm, &v->vdevs[slot], slot, &v->vfs[i].ops, &v->vfs[i], true, err,
@@ -594,7 +658,13 @@ static void destroy_devices(struct vmm *v)
 {
 	unsigned int i;
 
-	/* Workers first: nothing may be inside a device when it goes away. */
+	/*
+	 * Workers first: nothing may be inside a device when it goes away.
+	 * The virtio-fs workers (which serve what is left on the rings
+	 * first) before the vdevs, whose irqfds they write.
+	 */
+	for (i = 0; i < v->nshares; i++)
+		vfs_stop(&v->vfs[i]);
 	for (i = 0; i < v->nvdevs; i++)
 		vdev_destroy(&v->vdevs[i]);
 	v->nvdevs = 0;
@@ -603,6 +673,8 @@ static void destroy_devices(struct vmm *v)
 		if (v->fsrv[i])
 			fsrv_destroy(v->fsrv[i]);
 		v->fsrv[i] = NULL;
+		dax_destroy(v->dax[i]); /* after the server, which maps into it */
+		v->dax[i] = NULL;
 		share_free(&v->shares[i]);
 	}
 	v->nshares = 0;

@@ -247,15 +247,6 @@ int share_parse(const char *spec, struct share *out, char *err, size_t errlen)
 		ret = fail(err, errlen, spec, -EINVAL, "%s: %s", copy, strerror(ENOTDIR));
 		goto out;
 	}
-	/*
-	 * Checked last so that a bad dax size or directory is still reported
-	 * first; the DAX window (shared memory region 0) is not implemented.
-	 */
-	if (s.dax) {
-		ret = fail(err, errlen, spec, -EINVAL, "dax: not supported yet");
-		goto out;
-	}
-
 	s.tag = strdup(tag);
 	if (!s.tag) {
 		ret = fail(err, errlen, spec, -ENOMEM, "%s", strerror(ENOMEM));
@@ -314,7 +305,8 @@ int share_guest_line(const struct share *s, char *buf, size_t len)
 	 * mount data; mounting read-only makes the guest fail writes with
 	 * EROFS itself, before they reach the server (which refuses them too).
 	 */
-	int n = snprintf(buf, len, "%s %s\n", s->tag, s->ro ? "ro" : "-");
+	const char *opts = s->ro && s->dax ? "ro,dax" : s->ro ? "ro" : s->dax ? "dax" : "-";
+	int n = snprintf(buf, len, "%s %s\n", s->tag, opts);
 
 	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
 }

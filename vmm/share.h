@@ -16,10 +16,8 @@
  *                  (default 1; Linux 6.1 uses only the first)
  *   dax[=SIZE]     DAX window (virtio 1.2 5.11.5), SIZE with optional K/M/G
  *                  suffix (binary), a nonzero multiple of 2 MiB up to
- *                  SHARE_DAX_MAX, default SHARE_DAX_DEFAULT.  Parsed and
- *                  checked, but the window is not implemented yet, so
- *                  share_parse() then fails with "dax: not supported yet"
- *                  instead of silently ignoring it.
+ *                  SHARE_DAX_MAX, default SHARE_DAX_DEFAULT; the guest
+ *                  mounts the share with -o dax (devices/virtio_fs/dax.h)
  * Each option at most once; an unknown option is an error.
  *
  * Validation: HOSTDIR must exist and be a directory (it is stored
@@ -57,7 +55,7 @@ struct share {
 /*
  * Parse and validate spec into *out (which the caller then owns: free with
  * share_free()).  Returns 0, or -EINVAL (bad syntax or value, not a
- * directory, dax requested), -ENOENT/-EACCES/... (HOSTDIR unusable, the
+ * directory), -ENOENT/-EACCES/... (HOSTDIR unusable, the
  * errno of realpath(3)), or -ENOMEM, with a one-line reason in err; *out
  * is then zeroed and owns nothing.
  */
@@ -81,7 +79,7 @@ void share_fsrv_config(const struct share *s, struct fsrv_config *cfg);
 /*
  * The share's line of /minivmm/shares (guest-images/README.md), with its
  * newline: "TAG OPTS\n", OPTS being the virtiofs mount data: "ro" for a
- * read-only share, "-" for none ("dax" once the window exists).  Returns
+ * read-only share, "dax" with a DAX window, "ro,dax", or "-".  Returns
  * the length written (excluding the NUL), or -ENOSPC if len is too small.
  */
 int share_guest_line(const struct share *s, char *buf, size_t len);

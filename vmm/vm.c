@@ -77,6 +77,42 @@ static int set_memslot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size
 	return 0;
 }
 
+uint64_t vm_device_mem_base(const struct vm *vm, uint64_t align)
+{
+	uint64_t end = vm->ram_hi_size ? LAYOUT_HIGH_RAM + vm->ram_hi_size : LAYOUT_HIGH_RAM;
+
+	return (end + align - 1) & ~(align - 1);
+}
+
+/* Guest physical address width: CPUID 0x80000008 EAX[7:0], as the guest reads it. */
+static unsigned int phys_bits(const struct vm *vm)
+{
+	uint32_t i;
+
+	for (i = 0; vm->cpuid && i < vm->cpuid->nent; i++)
+		if (vm->cpuid->entries[i].function == 0x80000008)
+			return vm->cpuid->entries[i].eax & 0xff;
+	return 36; /* the architectural default without the leaf */
+}
+
+int vm_add_memslot(struct vm *vm, uint64_t gpa, uint64_t size, void *hva)
+{
+	int nslots = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+	int ret;
+
+	if (!size || gpa + size < gpa || gpa + size > 1ull << phys_bits(vm))
+		return -EINVAL;
+	if (nslots <= 0)
+		nslots = 32; /* the oldest KVM's fixed count */
+	if (vm->next_slot >= (uint32_t)nslots)
+		return -ENOSPC;
+	ret = set_memslot(vm, vm->next_slot, gpa, size, hva);
+	if (ret)
+		return ret;
+	vm->next_slot++;
+	return 0;
+}
+
 static int setup_ram(struct vm *vm, uint64_t mem, bool thp, char *errbuf, size_t errlen)
 {
 	int ret;
@@ -91,6 +127,7 @@ static int setup_ram(struct vm *vm, uint64_t mem, bool thp, char *errbuf, size_t
 	if (ret)
 		return errf(errbuf, errlen, ret, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-ret));
 	gmem_add_region(&vm->mem, 0, vm->ram_lo_size, vm->ram_lo);
+	vm->next_slot = 2;
 	if (!vm->ram_hi_size)
 		return 0;
 	vm->ram_hi = alloc_ram(vm->ram_hi_size, thp);
@@ -278,14 +315,31 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
+	unsigned int efaults = 0;
+
 	while (!vm_stopping(vm)) {
 		if (ioctl(c->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
+			/*
+			 * EFAULT: a host page behind a memory slot is gone (a file
+			 * the host truncated under a DAX mapping).  Repair and run
+			 * again; a few retries without a repair of our own cover
+			 * vCPUs racing on the same repair.  The 6.1 host KVM does
+			 * not say which address faulted (no KVM_EXIT_MEMORY_FAULT).
+			 */
+			if (errno == EFAULT && vm->efault_repair && efaults < 8) {
+				if (vm->efault_repair(vm->efault_opaque) > 0)
+					efaults = 0;
+				else
+					efaults++;
+				continue;
+			}
 			vm_request_stop(vm, VM_STOP_ERROR, 1, "vCPU %u: KVM_RUN: %s", c->index,
 					strerror(errno));
 			break;
 		}
+		efaults = 0;
 		switch (c->run->exit_reason) {
 		case KVM_EXIT_IO:
 			handle_io(c);

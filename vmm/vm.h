@@ -67,6 +67,16 @@ struct vm {
 	char stop_msg[256];
 	int stop_efd; /* eventfd the main loop waits on */
 
+	/* KVM memory slots: 0 and 1 are RAM; vm_add_memslot() takes the next. */
+	uint32_t next_slot;
+	/*
+	 * Called by a vCPU whose KVM_RUN failed with EFAULT (a host mapping
+	 * behind a memory slot went away, e.g. a file truncated under a DAX
+	 * window): returns how many pages it repaired, 0 if none.
+	 */
+	long (*efault_repair)(void *opaque);
+	void *efault_opaque;
+
 	/* The guest init said its console is set up (see vmm/power.h). */
 	atomic_bool guest_ready;
 	int64_t ready_ns; /* CLOCK_MONOTONIC of that signal; valid once guest_ready */
@@ -80,6 +90,20 @@ struct vm {
  */
 int vm_create(struct vm *vm, unsigned int ncpus, uint64_t mem_bytes, bool thp, char *errbuf,
 	      size_t errlen);
+
+/*
+ * The first guest-physical address above RAM, aligned to align (a power of
+ * two): where device memory (DAX windows) may go.
+ */
+uint64_t vm_device_mem_base(const struct vm *vm, uint64_t align);
+
+/*
+ * Back [gpa, gpa + size) with host memory at hva (page aligned) through a
+ * new KVM memory slot.  Not added to vm->mem: the VMM never dereferences
+ * it on the guest's behalf.  -EINVAL past the guest's physical address
+ * width, -ENOSPC without a free slot, or -errno from KVM.
+ */
+int vm_add_memslot(struct vm *vm, uint64_t gpa, uint64_t size, void *hva);
 
 /* Set the boot vCPU's registers from e and start every vCPU thread. */
 int vm_start(struct vm *vm, const struct boot_entry *e, char *errbuf, size_t errlen);

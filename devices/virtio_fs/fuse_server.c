@@ -16,10 +16,15 @@
 #include <limits.h>
 #include <linux/fuse.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "devices/virtio_fs/dax.h"
 #include "devices/virtio_fs/inode_table.h"
 #include "devices/virtio_fs/passthrough.h"
 #include "vmm/log.h"
@@ -35,6 +40,21 @@ _Static_assert(FUSE_KERNEL_MINOR_VERSION >= 36, "need FUSE_INIT_EXT (7.36)");
 /* Oldest minor we speak: all structs used here have had their current size since 7.23. */
 #define FSRV_MIN_MINOR 23u
 #define FSRV_SMALL_REPLY 256
+/* INTERRUPTs remembered for requests not waiting (yet): see fuse_server.h. */
+#define FSRV_INTR_RING 16
+/* A waiter is signalled again this often until it has left its wait... */
+#define FSRV_KICK_NS (2 * 1000 * 1000L)
+/* ...for at most this long (it cannot take longer unless the host hangs). */
+#define FSRV_KICK_MAX_S 5
+
+/* A request blocked in a lock wait (SETLKW), for INTERRUPT to find. */
+struct fsrv_waiter {
+	uint64_t unique;
+	uint64_t seq; /* tells the slot's successive occupants apart */
+	pthread_t thread;
+	atomic_bool cancel; /* set before the thread is signalled (pt_setlk's contract) */
+	bool used;
+};
 
 struct fsrv {
 	struct pt *pt;
@@ -42,6 +62,20 @@ struct fsrv {
 	pthread_mutex_t mu; /* protects the INIT state below */
 	bool inited;
 	uint32_t minor;
+	/*
+	 * Bumped when the guest's session ends (INIT, DESTROY, fsrv_reset) or
+	 * waits are cancelled: a request that started before must not start
+	 * waiting afterwards.  Changed under wmu.
+	 */
+	_Atomic uint64_t epoch;
+
+	pthread_mutex_t wmu; /* the waiters and the fields below */
+	pthread_cond_t wcv;  /* a waiter left (CLOCK_MONOTONIC) */
+	struct fsrv_waiter waiters[FSRV_MAX_WAITERS];
+	unsigned int nwaiters, max_waiters;
+	uint64_t wseq;
+	uint64_t intr[FSRV_INTR_RING]; /* uniques of INTERRUPTs that found no waiter */
+	unsigned int intr_next;
 };
 
 struct fsrv_req {
@@ -56,6 +90,7 @@ struct fsrv_req {
 	size_t out_avail; /* reply payload bytes that fit after the out header */
 	void *reply;	  /* payload to copy out (handlers point it at their result) */
 	bool direct;	  /* the payload is already in out (READ) */
+	uint64_t epoch;	  /* fsrv.epoch when the request arrived */
 	uint8_t small[FSRV_SMALL_REPLY] __attribute__((aligned(8)));
 	void *big; /* freed by the dispatcher */
 };
@@ -202,6 +237,179 @@ static struct pt_ctx req_ctx(const struct fsrv_req *r)
 
 #define ARG(r, type) ((const type *)(const void *)(r)->arg)
 
+/* ---- blocking requests and FUSE_INTERRUPT ----------------------------- */
+
+static void wake_handler(int sig)
+{
+	(void)sig; /* only there to make the blocked call return EINTR */
+}
+
+/*
+ * Install wake_handler for FSRV_WAKE_SIGNAL once per process, without
+ * SA_RESTART (fuse_server.h).  -EBUSY if someone else handles the signal.
+ */
+static int wake_signal_setup(void)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	struct sigaction sa = {.sa_handler = wake_handler}, old;
+	int ret = 0;
+
+	pthread_mutex_lock(&mu);
+	if (sigaction(FSRV_WAKE_SIGNAL, NULL, &old) < 0) {
+		ret = -errno;
+	} else if (old.sa_handler != wake_handler) {
+		if (!(old.sa_flags & SA_SIGINFO) &&
+		    (old.sa_handler == SIG_DFL || old.sa_handler == SIG_IGN)) {
+			sigemptyset(&sa.sa_mask);
+			if (sigaction(FSRV_WAKE_SIGNAL, &sa, NULL) < 0)
+				ret = -errno;
+		} else {
+			ret = -EBUSY;
+		}
+	}
+	pthread_mutex_unlock(&mu);
+	return ret;
+}
+
+static void deadline_in(struct timespec *t, long ns)
+{
+	clock_gettime(CLOCK_MONOTONIC, t);
+	t->tv_nsec += ns;
+	t->tv_sec += t->tv_nsec / 1000000000L;
+	t->tv_nsec %= 1000000000L;
+}
+
+static bool past(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
+
+/*
+ * Signal waiter w (or, w NULL, every waiter) until it has left its wait,
+ * re-sending every FSRV_KICK_NS: a signal that lands between the waiter's
+ * last look at its cancel flag and the blocking call is lost, the next one
+ * is not.  Called with wmu held; cancel flags already set.
+ */
+static void kick_locked(struct fsrv *s, struct fsrv_waiter *w)
+{
+	uint64_t seq = w ? w->seq : 0;
+	struct timespec t, until;
+
+	deadline_in(&until, FSRV_KICK_MAX_S * 1000000000L);
+	while (w ? w->used && w->seq == seq : s->nwaiters > 0) {
+		for (unsigned int i = 0; i < FSRV_MAX_WAITERS; i++) {
+			struct fsrv_waiter *x = &s->waiters[i];
+
+			if (x->used && (!w || x == w))
+				pthread_kill(x->thread, FSRV_WAKE_SIGNAL);
+		}
+		deadline_in(&t, FSRV_KICK_NS);
+		pthread_cond_timedwait(&s->wcv, &s->wmu, &t);
+		if (past(&until)) {
+			log_warn_ratelimited("a lock wait does not end; leaving it");
+			break;
+		}
+	}
+}
+
+/*
+ * End every wait and keep requests that arrived before from starting one;
+ * forget INTERRUPTs seen (the next session numbers its requests afresh).
+ */
+static void cancel_waits(struct fsrv *s)
+{
+	pthread_mutex_lock(&s->wmu);
+	atomic_fetch_add(&s->epoch, 1);
+	memset(s->intr, 0, sizeof(s->intr));
+	for (unsigned int i = 0; i < FSRV_MAX_WAITERS; i++)
+		if (s->waiters[i].used)
+			atomic_store(&s->waiters[i].cancel, true);
+	kick_locked(s, NULL);
+	pthread_mutex_unlock(&s->wmu);
+}
+
+/* The guest's session is over: no waits, ids, handles, locks or mappings of it survive. */
+static void session_end(struct fsrv *s)
+{
+	cancel_waits(s);
+	pt_forget_all(s->pt);
+	if (s->cfg.dax)
+		dax_unmap_all(s->cfg.dax);
+}
+
+/* Was an INTERRUPT for unique seen before its request waited?  Consumes it.  wmu held. */
+static bool intr_seen_locked(struct fsrv *s, uint64_t unique)
+{
+	for (unsigned int i = 0; unique && i < FSRV_INTR_RING; i++) {
+		if (s->intr[i] == unique) {
+			s->intr[i] = 0;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * The blocking half of SETLKW: register r as a waiter (bounded), wait for
+ * the lock with FSRV_WAKE_SIGNAL unblocked, unregister.  The lock call's
+ * result; -EINTR when woken or the session ended before; -ENOLCK when
+ * max_waiters requests wait already.
+ */
+static int wait_lock(struct fsrv_req *r, const struct fuse_lk_in *in)
+{
+	struct fsrv *s = r->s;
+	struct fsrv_waiter *w = NULL;
+	struct timespec zero = {0};
+	sigset_t wake, old;
+	int ret = 0;
+
+	pthread_mutex_lock(&s->wmu);
+	if (r->epoch != atomic_load(&s->epoch) || intr_seen_locked(s, r->h.unique)) {
+		ret = -EINTR;
+	} else if (s->nwaiters >= s->max_waiters) {
+		/* Every waiter holds a transport thread: keep some for the rest. */
+		ret = -ENOLCK;
+	} else {
+		for (unsigned int i = 0; !w && i < FSRV_MAX_WAITERS; i++)
+			if (!s->waiters[i].used)
+				w = &s->waiters[i];
+		w->used = true;
+		w->unique = r->h.unique;
+		w->seq = ++s->wseq;
+		w->thread = pthread_self();
+		atomic_store(&w->cancel, false);
+		s->nwaiters++;
+	}
+	pthread_mutex_unlock(&s->wmu);
+	if (ret < 0)
+		return ret;
+
+	sigemptyset(&wake);
+	sigaddset(&wake, FSRV_WAKE_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &wake, &old);
+	ret = pt_setlk(s->pt, r->h.nodeid, in->fh, in->owner, &in->lk, in->lk_flags & FUSE_LK_FLOCK,
+		       true, &w->cancel);
+	pthread_sigmask(SIG_BLOCK, &wake, NULL);
+
+	pthread_mutex_lock(&s->wmu);
+	w->used = false;
+	s->nwaiters--;
+	pthread_cond_broadcast(&s->wcv);
+	pthread_mutex_unlock(&s->wmu);
+	/*
+	 * A kick sent after the call returned is pending (blocked) now; no new
+	 * one can come (kick_locked only signals registered waiters).  Take it,
+	 * so it cannot interrupt this thread's next system call.
+	 */
+	while (sigtimedwait(&wake, NULL, &zero) > 0)
+		;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ret;
+}
+
 /* ---- handlers --------------------------------------------------------- */
 
 static int op_init(struct fsrv_req *r)
@@ -223,11 +431,18 @@ static int op_init(struct fsrv_req *r)
 	if ((in->flags & FUSE_INIT_EXT) && r->arglen >= sizeof(*in))
 		theirs |= (uint64_t)in->flags2 << 32;
 
-	/* Only what is really implemented; no locks (the guest keeps them local). */
+	/*
+	 * Only what is really implemented.  The lock flags make the guest
+	 * kernel send its POSIX and flock locks here instead of keeping them
+	 * local, so they conflict with the host's (fs/fuse/file.c).
+	 */
 	want = FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_ATOMIC_O_TRUNC | FUSE_DO_READDIRPLUS |
-	       FUSE_READDIRPLUS_AUTO | FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES | FUSE_INIT_EXT;
+	       FUSE_READDIRPLUS_AUTO | FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES | FUSE_INIT_EXT |
+	       FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS;
 	if (s->cfg.writeback)
 		want |= FUSE_WRITEBACK_CACHE;
+	if (s->cfg.dax)
+		want |= FUSE_MAP_ALIGNMENT;
 	want &= theirs;
 
 	o = reply_buf(r, sizeof(*o));
@@ -242,9 +457,15 @@ static int op_init(struct fsrv_req *r)
 	o->max_write = FSRV_MAX_WRITE;
 	o->time_gran = 1;
 	o->max_pages = FSRV_MAX_PAGES;
+	/*
+	 * Mappings start on 2 MiB granules (dax.h); Linux's own unit is the
+	 * same (FUSE_DAX_SHIFT), and it accepts any alignment up to it.
+	 */
+	if (want & FUSE_MAP_ALIGNMENT)
+		o->map_alignment = DAX_GRANULE_SHIFT;
 
-	/* A new session (guest reboot/reset without DESTROY): old ids are void. */
-	pt_forget_all(s->pt);
+	/* A new session (guest reboot/reset without DESTROY): old ids and locks are void. */
+	session_end(s);
 	pthread_mutex_lock(&s->mu);
 	s->inited = true;
 	s->minor = minor;
@@ -255,7 +476,7 @@ static int op_init(struct fsrv_req *r)
 
 static int op_destroy(struct fsrv_req *r)
 {
-	pt_forget_all(r->s->pt);
+	session_end(r->s);
 	pthread_mutex_lock(&r->s->mu);
 	r->s->inited = false;
 	pthread_mutex_unlock(&r->s->mu);
@@ -527,12 +748,15 @@ static int op_statfs(struct fsrv_req *r)
 
 static int op_release(struct fsrv_req *r)
 {
-	return pt_release(r->s->pt, r->h.nodeid, ARG(r, struct fuse_release_in)->fh, false);
+	const struct fuse_release_in *in = ARG(r, struct fuse_release_in);
+
+	return pt_release(r->s->pt, r->h.nodeid, in->fh, false,
+			  in->release_flags & FUSE_RELEASE_FLOCK_UNLOCK);
 }
 
 static int op_releasedir(struct fsrv_req *r)
 {
-	return pt_release(r->s->pt, r->h.nodeid, ARG(r, struct fuse_release_in)->fh, true);
+	return pt_release(r->s->pt, r->h.nodeid, ARG(r, struct fuse_release_in)->fh, true, false);
 }
 
 static int op_fsync(struct fsrv_req *r)
@@ -551,8 +775,104 @@ static int op_fsyncdir(struct fsrv_req *r)
 
 static int op_flush(struct fsrv_req *r)
 {
-	return pt_flush(r->s->pt, r->h.nodeid, ARG(r, struct fuse_flush_in)->fh);
+	const struct fuse_flush_in *in = ARG(r, struct fuse_flush_in);
+
+	return pt_flush(r->s->pt, r->h.nodeid, in->fh, in->lock_owner);
 }
+
+static int op_getlk(struct fsrv_req *r)
+{
+	const struct fuse_lk_in *in = ARG(r, struct fuse_lk_in);
+	struct fuse_lk_out *o = reply_buf(r, sizeof(*o));
+	int ret;
+
+	/* There is no flock query: Linux sends GETLK for POSIX locks only. */
+	if (in->lk_flags)
+		return -EINVAL;
+	ret = pt_getlk(r->s->pt, r->h.nodeid, in->fh, in->owner, &in->lk, &o->lk);
+	return ret < 0 ? ret : (int)sizeof(*o);
+}
+
+static int do_setlk(struct fsrv_req *r, bool sleep)
+{
+	const struct fuse_lk_in *in = ARG(r, struct fuse_lk_in);
+	bool is_flock = in->lk_flags & FUSE_LK_FLOCK;
+	struct fuse_file_lock un;
+	int ret;
+
+	if (in->lk_flags & ~FUSE_LK_FLOCK)
+		return -EINVAL;
+	/* Without waiting first: a free lock needs no waiter slot (the usual case). */
+	ret = pt_setlk(r->s->pt, r->h.nodeid, in->fh, in->owner, &in->lk, is_flock, false, NULL);
+	if (!sleep || ret != -EAGAIN)
+		return ret;
+	ret = wait_lock(r, in);
+	if (ret == 0 && r->epoch != atomic_load(&r->s->epoch)) {
+		/*
+		 * Granted after the session ended or the transport stopped
+		 * waiting for us: nobody will ever unlock it.  Drop it.
+		 */
+		un = in->lk;
+		un.type = F_UNLCK;
+		pt_setlk(r->s->pt, r->h.nodeid, in->fh, in->owner, &un, is_flock, false, NULL);
+		ret = -EINTR;
+	}
+	return ret;
+}
+
+static int op_setlk(struct fsrv_req *r)
+{
+	return do_setlk(r, false);
+}
+
+static int op_setlkw(struct fsrv_req *r)
+{
+	return do_setlk(r, true);
+}
+
+/*
+ * FUSE_INTERRUPT (fuse.rst "Interrupting filesystem operations"): wake the
+ * SETLKW waiting under that unique, which then replies EINTR.  Anything
+ * else runs to completion (no other request blocks); an INTERRUPT that
+ * finds no waiter is remembered in case its SETLKW has not started waiting
+ * yet (it arrives on another thread or queue, possibly first).  No reply.
+ */
+static int op_interrupt(struct fsrv_req *r)
+{
+	struct fsrv *s = r->s;
+	uint64_t unique = ARG(r, struct fuse_interrupt_in)->unique;
+	struct fsrv_waiter *w = NULL;
+
+	pthread_mutex_lock(&s->wmu);
+	for (unsigned int i = 0; !w && i < FSRV_MAX_WAITERS; i++)
+		if (s->waiters[i].used && s->waiters[i].unique == unique)
+			w = &s->waiters[i];
+	if (w) {
+		atomic_store(&w->cancel, true);
+		kick_locked(s, w);
+	} else if (unique) {
+		s->intr[s->intr_next++ % FSRV_INTR_RING] = unique;
+	}
+	pthread_mutex_unlock(&s->wmu);
+	return 0;
+}
+
+#if FUSE_KERNEL_MINOR_VERSION >= 37
+static int op_tmpfile(struct fsrv_req *r)
+{
+	const struct fuse_create_in *in = ARG(r, struct fuse_create_in);
+	struct {
+		struct fuse_entry_out e;
+		struct fuse_open_out o;
+	} *eo = reply_buf(r, sizeof(*eo));
+	struct pt_ctx c = req_ctx(r);
+	int ret;
+
+	/* The name Linux sends is its unnamed dentry's ("/"): meaningless, ignored. */
+	ret = pt_tmpfile(r->s->pt, &c, r->h.nodeid, in->flags, in->mode, &eo->e, &eo->o);
+	return ret < 0 ? ret : (int)sizeof(*eo);
+}
+#endif
 
 static int do_readdir(struct fsrv_req *r, bool plus)
 {
@@ -700,6 +1020,47 @@ static int op_removexattr(struct fsrv_req *r)
 	return pt_removexattr(r->s->pt, r->h.nodeid, name);
 }
 
+/*
+ * DAX (only with a window: fsrv_handle answers ENOSYS otherwise).  Linux sends fh = -1 and the inode in the header's nodeid, so the file is
+ * opened here, with the access the mapping asks for; the window keeps its
+ * own reference for the mapping's life.
+ */
+static int op_setupmapping(struct fsrv_req *r)
+{
+	const struct fuse_setupmapping_in *in = ARG(r, struct fuse_setupmapping_in);
+	const uint64_t known = FUSE_SETUPMAPPING_FLAG_READ | FUSE_SETUPMAPPING_FLAG_WRITE;
+	bool writable = in->flags & FUSE_SETUPMAPPING_FLAG_WRITE;
+	int fd, ret;
+
+	if (in->flags & ~known)
+		return -EINVAL;
+	fd = pt_open_fd(r->s->pt, r->h.nodeid, writable);
+	if (fd < 0)
+		return fd;
+	ret = dax_map(r->s->cfg.dax, fd, in->foffset, in->len, in->moffset, writable);
+	close(fd);
+	return ret;
+}
+
+static int op_removemapping(struct fsrv_req *r)
+{
+	const struct fuse_removemapping_in *in = ARG(r, struct fuse_removemapping_in);
+	struct fuse_removemapping_one m;
+	uint32_t i;
+	int ret;
+
+	if (in->count > (r->arglen - sizeof(*in)) / sizeof(m))
+		return -EINVAL;
+	for (i = 0; i < in->count; i++) {
+		/* The array follows a 4-byte count: copy, do not cast. */
+		memcpy(&m, r->arg + sizeof(*in) + (size_t)i * sizeof(m), sizeof(m));
+		ret = dax_unmap(r->s->cfg.dax, m.moffset, m.len);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* ---- table and dispatch ----------------------------------------------- */
 
 #define OP(opc, f, in, out, ...)                                                                   \
@@ -739,9 +1100,13 @@ static const struct fsrv_op fsrv_ops[] = {
     OP(FUSE_READDIR, op_readdir, sizeof(struct fuse_read_in), 0),
     OP(FUSE_RELEASEDIR, op_releasedir, sizeof(struct fuse_release_in), 0),
     OP(FUSE_FSYNCDIR, op_fsyncdir, sizeof(struct fuse_fsync_in), 0),
+    OP(FUSE_GETLK, op_getlk, sizeof(struct fuse_lk_in), sizeof(struct fuse_lk_out)),
+    OP(FUSE_SETLK, op_setlk, sizeof(struct fuse_lk_in), 0),
+    OP(FUSE_SETLKW, op_setlkw, sizeof(struct fuse_lk_in), 0),
     OP(FUSE_ACCESS, op_access, sizeof(struct fuse_access_in), 0),
     OP(FUSE_CREATE, op_create, sizeof(struct fuse_create_in),
        sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out), .modifies = true),
+    OP(FUSE_INTERRUPT, op_interrupt, sizeof(struct fuse_interrupt_in), 0, .noreply = true),
     OP(FUSE_DESTROY, op_destroy, 0, 0),
     OP(FUSE_BATCH_FORGET, op_batch_forget, sizeof(struct fuse_batch_forget_in), 0, .noreply = true),
     OP(FUSE_FALLOCATE, op_fallocate, sizeof(struct fuse_fallocate_in), 0, .modifies = true),
@@ -751,11 +1116,16 @@ static const struct fsrv_op fsrv_ops[] = {
     OP(FUSE_COPY_FILE_RANGE, op_copy_file_range, sizeof(struct fuse_copy_file_range_in),
        sizeof(struct fuse_write_out), .modifies = true),
     OP(FUSE_SYNCFS, op_syncfs, sizeof(struct fuse_syncfs_in), 0),
+    OP(FUSE_SETUPMAPPING, op_setupmapping, sizeof(struct fuse_setupmapping_in), 0),
+    OP(FUSE_REMOVEMAPPING, op_removemapping, sizeof(struct fuse_removemapping_in), 0),
+#if FUSE_KERNEL_MINOR_VERSION >= 37
+    OP(FUSE_TMPFILE, op_tmpfile, sizeof(struct fuse_create_in),
+       sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out), .modifies = true),
+#endif
     /*
-     * Not served (ENOSYS): GETLK/SETLK/SETLKW (locks stay in the guest
-     * kernel), INTERRUPT (requests are served synchronously; ENOSYS makes
-     * the kernel stop sending them), BMAP, IOCTL, POLL, NOTIFY_REPLY,
-     * SETUPMAPPING/REMOVEMAPPING (DAX not yet), TMPFILE.
+     * Not served (ENOSYS): BMAP (block devices only), IOCTL, POLL,
+     * NOTIFY_REPLY (no notifications are sent), SETUPMAPPING/REMOVEMAPPING
+     * without a DAX window, and anything newer than <linux/fuse.h>.
      */
 };
 
@@ -763,6 +1133,12 @@ static bool is_xattr_op(uint32_t opc)
 {
 	return opc == FUSE_SETXATTR || opc == FUSE_GETXATTR || opc == FUSE_LISTXATTR ||
 	       opc == FUSE_REMOVEXATTR;
+}
+
+/* Without a DAX window the mapping ops do not exist for the guest. */
+static bool is_dax_op(uint32_t opc)
+{
+	return opc == FUSE_SETUPMAPPING || opc == FUSE_REMOVEMAPPING;
 }
 
 static size_t write_reply(const struct fsrv_req *r, int ret, size_t payload)
@@ -818,7 +1194,8 @@ size_t fsrv_handle(struct fsrv *s, const struct iovec *in, unsigned int nin,
 	}
 	if (r->h.opcode < ARRAY_SIZE(fsrv_ops))
 		op = &fsrv_ops[r->h.opcode];
-	if (!op || !op->fn || (is_xattr_op(r->h.opcode) && !s->cfg.xattr)) {
+	if (!op || !op->fn || (is_xattr_op(r->h.opcode) && !s->cfg.xattr) ||
+	    (is_dax_op(r->h.opcode) && !s->cfg.dax)) {
 		ret = -ENOSYS;
 		goto reply;
 	}
@@ -834,6 +1211,7 @@ size_t fsrv_handle(struct fsrv *s, const struct iovec *in, unsigned int nin,
 	pthread_mutex_lock(&s->mu);
 	inited = s->inited;
 	pthread_mutex_unlock(&s->mu);
+	r->epoch = atomic_load(&s->epoch);
 	/* Nothing but INIT before INIT (libfuse answers EIO likewise). */
 	if (!inited && r->h.opcode != FUSE_INIT) {
 		ret = -EIO;
@@ -870,7 +1248,7 @@ size_t fsrv_handle(struct fsrv *s, const struct iovec *in, unsigned int nin,
 	if (ret > 0 && (size_t)ret > r->out_avail)
 		ret = -ERANGE;
 reply:
-	/* FORGET/BATCH_FORGET never get a reply, not even for a malformed request. */
+	/* FORGET/BATCH_FORGET/INTERRUPT never get a reply, not even when malformed. */
 	if (op && op->noreply)
 		goto out;
 	if (op && op->name)
@@ -894,6 +1272,12 @@ int fsrv_create(struct fsrv **out, const struct fsrv_config *cfg, char *err, siz
 	if (!cfg || !cfg->root) {
 		snprintf(err, errlen, "no shared directory");
 		return -EINVAL;
+	}
+	ret = wake_signal_setup();
+	if (ret < 0) {
+		snprintf(err, errlen, "signal %d (lock waits) has another handler: %s",
+			 FSRV_WAKE_SIGNAL, strerror(-ret));
+		return ret;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -925,6 +1309,16 @@ int fsrv_create(struct fsrv **out, const struct fsrv_config *cfg, char *err, siz
 		return ret;
 	}
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->wmu, NULL);
+	{
+		pthread_condattr_t ca;
+
+		/* Waits for waiters are timed: immune to wall-clock steps. */
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->wcv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	s->cfg.root = NULL; /* not owned; do not keep the caller's pointer */
 	*out = s;
 	return 0;
@@ -934,9 +1328,32 @@ void fsrv_destroy(struct fsrv *s)
 {
 	if (!s)
 		return;
+	cancel_waits(s);
 	pt_destroy(s->pt);
+	pthread_cond_destroy(&s->wcv);
+	pthread_mutex_destroy(&s->wmu);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
+}
+
+void fsrv_set_concurrency(struct fsrv *s, unsigned int n)
+{
+	pthread_mutex_lock(&s->wmu);
+	s->max_waiters = n <= 1 ? 0 : MIN(MAX(n / 4, 1u), (unsigned int)FSRV_MAX_WAITERS);
+	pthread_mutex_unlock(&s->wmu);
+}
+
+void fsrv_cancel_waits(struct fsrv *s)
+{
+	cancel_waits(s);
+}
+
+void fsrv_reset(struct fsrv *s)
+{
+	session_end(s);
+	pthread_mutex_lock(&s->mu);
+	s->inited = false;
+	pthread_mutex_unlock(&s->mu);
 }
 
 unsigned int fsrv_inode_count(struct fsrv *s)

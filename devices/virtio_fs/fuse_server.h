@@ -15,10 +15,24 @@
 #ifndef MINIVMM_DEVICES_VIRTIO_FS_FUSE_SERVER_H
 #define MINIVMM_DEVICES_VIRTIO_FS_FUSE_SERVER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
+
+/*
+ * The signal that wakes a thread blocked in the server (a SETLKW waiting
+ * for a host lock) when FUSE_INTERRUPT, DESTROY, a new INIT, fsrv_reset()
+ * or fsrv_cancel_waits() ends the wait.  fsrv_create() installs a handler
+ * that does nothing, without SA_RESTART, so the blocking call returns
+ * EINTR; the waiting thread unblocks the signal only around that call.
+ * SIGUSR1 is taken (vmm/vm.c kicks vCPUs out of KVM_RUN with it) and
+ * SIGINT/SIGTERM/SIGHUP/SIGQUIT go to vmm/main.c's signalfd; nothing else
+ * in minivmm may use SIGUSR2.  A standard signal, not a real-time one, so
+ * repeated wake-ups of one thread coalesce instead of queueing.
+ */
+#define FSRV_WAKE_SIGNAL SIGUSR2
 
 enum fsrv_cache {
 	FSRV_CACHE_NONE,   /* entry/attr timeouts 0, direct I/O */
@@ -33,13 +47,54 @@ struct fsrv_config {
 	bool writeback;	      /* offer FUSE_WRITEBACK_CACHE */
 	bool xattr;	      /* serve the xattr operations (else ENOSYS) */
 	unsigned int max_fds; /* bound on host fds the server keeps open (0: default) */
+	/* The device's DAX window (dax.h), or NULL: SETUPMAPPING/REMOVEMAPPING then ENOSYS. */
+	struct dax_window *dax;
 };
 
 struct fsrv;
+struct dax_window;
 
-/* Open the root and set up.  0, or -errno with a reason in err. */
+/*
+ * Open the root and set up.  0, or -errno with a reason in err (-EBUSY if
+ * FSRV_WAKE_SIGNAL already has another handler in this process).
+ */
 int fsrv_create(struct fsrv **out, const struct fsrv_config *cfg, char *err, size_t errlen);
+
+/*
+ * Free the server.  Requests blocked in it are woken first
+ * (fsrv_cancel_waits()), but no request may still be running or start.
+ */
 void fsrv_destroy(struct fsrv *s);
+
+/*
+ * How many requests the transport may have in fsrv_handle() at once (its
+ * worker threads).  Up to a quarter of them (at least one when there are 2
+ * or more, at most FSRV_MAX_WAITERS) may block waiting for a lock
+ * (SETLKW), so a guest can never tie up every thread: a blocking lock
+ * request beyond that, or any while n <= 1 (the default: a transport that
+ * serves requests one at a time would wait on itself), fails with ENOLCK
+ * if the lock is not free at once.  Call before serving, or at any time.
+ */
+#define FSRV_MAX_WAITERS 64
+void fsrv_set_concurrency(struct fsrv *s, unsigned int n);
+
+/*
+ * Wake every request blocked in the server (they reply EINTR, or success
+ * if they got the lock meanwhile) and wait until they have left the wait;
+ * requests already in the server cannot start a wait any more (EINTR),
+ * requests that arrive afterwards may.  For a transport that stops: call
+ * it before waiting for its requests in flight.
+ */
+void fsrv_cancel_waits(struct fsrv *s);
+
+/*
+ * The transport was reset (virtio device reset): the guest's session is
+ * over, as after DESTROY.  Wakes blocked requests (fsrv_cancel_waits()),
+ * drops every nodeid, file handle and host lock the guest held, and
+ * answers EIO until the next INIT.  Thread-safe; call it before waiting for
+ * requests in flight, which it lets finish.
+ */
+void fsrv_reset(struct fsrv *s);
 
 /*
  * Serve one request.  in[0..nin) holds the request (it may be split across
@@ -58,21 +113,48 @@ size_t fsrv_handle(struct fsrv *s, const struct iovec *in, unsigned int nin,
  * fuse_in_header gets an EINVAL reply with unique 0; in.len smaller than the
  * header or larger than the bytes in in[] gets EINVAL; unknown or
  * unimplemented opcodes get ENOSYS; an argument shorter than the opcode's
- * struct gets EINVAL; any request but INIT before INIT gets EIO.  FORGET and
- * BATCH_FORGET return 0 (no reply).  A READ returns min(size, space after
- * the header in out[]) bytes at most.
+ * struct gets EINVAL; any request but INIT before INIT gets EIO.  FORGET,
+ * BATCH_FORGET and INTERRUPT return 0 (no reply).  A READ returns
+ * min(size, space after the header in out[]) bytes at most.
  *
  * INIT offers (when the guest does): ASYNC_READ, BIG_WRITES, ATOMIC_O_TRUNC,
  * DO_READDIRPLUS, READDIRPLUS_AUTO, PARALLEL_DIROPS, MAX_PAGES (256),
- * INIT_EXT, and WRITEBACK_CACHE if cfg->writeback.  max_write is 1 MiB.
- * No lock flags: the guest kernel then keeps POSIX/flock locks local.
- * Protocol minors below 23 are refused (EPROTO).
+ * INIT_EXT, POSIX_LOCKS, FLOCK_LOCKS, and WRITEBACK_CACHE if
+ * cfg->writeback.  max_write is 1 MiB.  Protocol minors below 23 are
+ * refused (EPROTO).
+ *
+ * Locks are held on the host (passthrough.h, "Locks"): GETLK, SETLK and
+ * SETLKW (POSIX, or flock with FUSE_LK_FLOCK); a bad type, range or
+ * lk_flags is EINVAL.  SETLKW first tries without waiting; if the lock is
+ * taken it waits in the host kernel on the calling thread, within the
+ * bound of fsrv_set_concurrency() (else ENOLCK), until it gets the lock or
+ * is interrupted.  FUSE_INTERRUPT naming a waiting SETLKW wakes it
+ * (FSRV_WAKE_SIGNAL) and it replies EINTR (the guest kernel restarts the
+ * call or returns EINTR, as the signal's SA_RESTART says); an INTERRUPT
+ * for a request not waiting (yet) is remembered (the last 16), so a SETLKW
+ * that starts waiting after it returns EINTR at once; INTERRUPT never gets
+ * a reply of its own (the protocol's EAGAIN reply is for a server that
+ * wants it re-sent).  A lock that was granted is never reported as
+ * interrupted.  Linux's virtio-fs driver sends no INTERRUPT at all (up to
+ * 6.x it only has a TODO): a guest process waiting in F_SETLKW or
+ * flock() for a lock held elsewhere then waits, unkillable, until the
+ * holder lets go.  DESTROY, a new INIT and fsrv_reset() end every wait
+ * (EINTR) and drop every lock the guest held.
+ *
+ * TMPFILE (7.37, where <linux/fuse.h> has it): O_TMPFILE in the nodeid
+ * directory, replied like CREATE; the name argument is ignored.
+ *
+ * Inode numbers of files on other filesystems mounted inside the share are
+ * tagged so that they do not repeat the share's own (passthrough.h, "Inode
+ * numbers"); FUSE_SUBMOUNTS is not offered.
  *
  * Host fds: cfg->max_fds (0: a quarter of RLIMIT_NOFILE, which is raised
  * to its hard limit, at most 65536) bounds the O_PATH fds of idle inodes
  * (closed LRU and reopened by file handle when the host fs supports
  * name_to_handle_at; otherwise LOOKUP fails with ENFILE once the bound is
- * reached until the guest FORGETs) and, separately, the open file handles.
+ * reached until the guest FORGETs) and, separately, the open file handles
+ * and the host fds that hold the guest's POSIX locks (one per lock owner
+ * and file; ENOLCK beyond).
  */
 
 /* Live inodes (the root included) the server holds; for tests and stats. */

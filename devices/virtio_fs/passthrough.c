@@ -2,6 +2,8 @@
  * passthrough.c - host directory backend of the FUSE server (contract in
  * passthrough.h).
  */
+#define LOG_TAG "fsrv"
+
 #include "devices/virtio_fs/passthrough.h"
 
 #include <dirent.h>
@@ -9,9 +11,11 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -21,7 +25,33 @@
 #include <unistd.h>
 
 #include "devices/virtio_fs/inode_table.h"
+#include "vmm/log.h"
 #include "vmm/util.h"
+
+/* Other filesystems under the share get distinct inode numbers (passthrough.h). */
+#define PT_MAX_DEVS 256
+#define PT_INO_BITS 52
+
+#define PT_LK_BUCKETS 256
+
+/* What lk_drop() drops. */
+enum { LK_DROP_OWNER, LK_DROP_FH, LK_DROP_ALL };
+
+/*
+ * One POSIX lock owner's host fd on one file: its OFD holds all the owner's
+ * locks on the file (passthrough.h, "Locks").  refs counts requests using
+ * fd; an unlinked record (dropped by RELEASE or pt_forget_all while in use)
+ * is freed by the last of them.
+ */
+struct pt_lock {
+	struct pt_lock *next; /* hash chain */
+	uint64_t nodeid;
+	uint64_t owner;
+	uint64_t fh; /* the fh last locked through: its RELEASE drops the record */
+	int fd;
+	unsigned int refs;
+	bool linked; /* in the table */
+};
 
 struct pt {
 	struct pt_config cfg;
@@ -30,6 +60,14 @@ struct pt {
 	bool handles; /* name_to_handle_at/open_by_handle_at work on the root's mount */
 	mode_t umask; /* the process umask, undone on created files */
 	bool is_root;
+
+	pthread_mutex_t dev_mu;	    /* devs, ndevs */
+	uint64_t devs[PT_MAX_DEVS]; /* other filesystems seen: index -> st_dev */
+	unsigned int ndevs;
+
+	pthread_mutex_t lk_mu; /* the lock table and every record's fields but fd */
+	struct pt_lock *lk[PT_LK_BUCKETS];
+	unsigned int nlk; /* linked records, bounded by cfg.max_fds */
 };
 
 #define PROC_FD_PATH_LEN 32
@@ -53,10 +91,38 @@ static int open_beneath(int dirfd, const char *name, int flags)
 	return fd < 0 ? -errno : (int)fd;
 }
 
-static void attr_from_statx(struct fuse_attr *a, const struct statx *x)
+/*
+ * The inode number the guest sees (passthrough.h, "Inode numbers"): the
+ * host's on the share root's filesystem, else tagged with the device's
+ * index so that two filesystems' inode numbers never meet.
+ */
+static uint64_t guest_ino(struct pt *p, uint64_t dev, uint64_t ino)
+{
+	unsigned int i;
+
+	if (dev == p->root_dev)
+		return ino;
+	pthread_mutex_lock(&p->dev_mu);
+	for (i = 0; i < p->ndevs && p->devs[i] != dev; i++)
+		;
+	if (i == p->ndevs) {
+		if (p->ndevs < PT_MAX_DEVS) {
+			p->devs[p->ndevs++] = dev;
+		} else {
+			i = PT_MAX_DEVS - 1;
+			log_warn_ratelimited("more than %d filesystems under the share: "
+					     "inode numbers may repeat",
+					     PT_MAX_DEVS);
+		}
+	}
+	pthread_mutex_unlock(&p->dev_mu);
+	return ((uint64_t)(0xfff - i) << PT_INO_BITS) | (ino & ((1ULL << PT_INO_BITS) - 1));
+}
+
+static void attr_from_statx(struct pt *p, struct fuse_attr *a, const struct statx *x)
 {
 	memset(a, 0, sizeof(*a));
-	a->ino = x->stx_ino;
+	a->ino = guest_ino(p, makedev(x->stx_dev_major, x->stx_dev_minor), x->stx_ino);
 	a->size = x->stx_size;
 	a->blocks = x->stx_blocks;
 	a->atime = (uint64_t)x->stx_atime.tv_sec;
@@ -135,7 +201,7 @@ static int entry_from_fd(struct pt *p, int fd, struct fuse_entry_out *e)
 	e->generation = 0; /* the generation is already part of nodeid */
 	set_timeouts(p, &e->entry_valid, &e->entry_valid_nsec);
 	set_timeouts(p, &e->attr_valid, &e->attr_valid_nsec);
-	attr_from_statx(&e->attr, &x);
+	attr_from_statx(p, &e->attr, &x);
 	return 0;
 }
 
@@ -185,6 +251,8 @@ int pt_create(struct pt **out, const struct pt_config *cfg, char *err, size_t er
 	}
 	p->cfg = *cfg;
 	p->is_root = geteuid() == 0;
+	pthread_mutex_init(&p->dev_mu, NULL);
+	pthread_mutex_init(&p->lk_mu, NULL);
 	/* umask is process-wide; read it without a set/restore race. */
 	um = 022;
 	{
@@ -245,15 +313,22 @@ int pt_create(struct pt **out, const struct pt_config *cfg, char *err, size_t er
 err_it:
 	itab_destroy(p->it);
 err_free:
+	pthread_mutex_destroy(&p->lk_mu);
+	pthread_mutex_destroy(&p->dev_mu);
 	free(p);
 	return ret;
 }
+
+static void lk_drop(struct pt *p, int how, uint64_t nodeid, uint64_t owner, uint64_t fh);
 
 void pt_destroy(struct pt *p)
 {
 	if (!p)
 		return;
+	lk_drop(p, LK_DROP_ALL, 0, 0, 0);
 	itab_destroy(p->it);
+	pthread_mutex_destroy(&p->lk_mu);
+	pthread_mutex_destroy(&p->dev_mu);
 	free(p);
 }
 
@@ -313,6 +388,7 @@ void pt_forget(struct pt *p, uint64_t nodeid, uint64_t nlookup)
 
 void pt_forget_all(struct pt *p)
 {
+	lk_drop(p, LK_DROP_ALL, 0, 0, 0);
 	itab_forget_all(p->it);
 }
 
@@ -502,13 +578,35 @@ static void fill_open_out(struct pt *p, struct fuse_open_out *o, uint64_t fh, bo
 		o->open_flags |= dir ? FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE : FOPEN_KEEP_CACHE;
 }
 
+/*
+ * Register a file just created and opened: opath (its O_PATH fd) as an
+ * inode, fd as a file handle of it.  Both fds are consumed.
+ */
+static int register_open(struct pt *p, int fd, int opath, struct fuse_entry_out *e,
+			 struct fuse_open_out *o)
+{
+	uint64_t fh;
+	int ret = entry_from_fd(p, opath, e);
+
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	ret = itab_fh_add(p->it, e->nodeid, fd, false, &fh);
+	if (ret < 0) {
+		itab_forget(p->it, e->nodeid, 1);
+		return ret;
+	}
+	fill_open_out(p, o, fh, false);
+	return 0;
+}
+
 int pt_create_file(struct pt *p, const struct pt_ctx *c, uint64_t parent, const char *name,
 		   uint32_t flags, uint32_t mode, struct fuse_entry_out *e, struct fuse_open_out *o)
 {
 	char path[PROC_FD_PATH_LEN];
 	struct it_ref d;
 	struct statx x;
-	uint64_t fh;
 	int ret, fd, opath = -1, of;
 
 	EROFS_IF_RO(p);
@@ -564,17 +662,50 @@ int pt_create_file(struct pt *p, const struct pt_ctx *c, uint64_t parent, const 
 		ret = -errno;
 		goto out;
 	}
-	ret = entry_from_fd(p, opath, e);
-	if (ret < 0) {
+	ret = register_open(p, fd, opath, e, o);
+out:
+	itab_put(p->it, &d);
+	return ret;
+}
+
+int pt_tmpfile(struct pt *p, const struct pt_ctx *c, uint64_t parent, uint32_t flags, uint32_t mode,
+	       struct fuse_entry_out *e, struct fuse_open_out *o)
+{
+	char path[PROC_FD_PATH_LEN];
+	struct it_ref d;
+	int ret, fd, opath, of;
+
+	EROFS_IF_RO(p);
+	of = open_flags(p, flags);
+	if (of < 0)
+		return of;
+	/* open(2): O_TMPFILE needs write access; O_EXCL means "never linkable". */
+	if ((of & O_ACCMODE) == O_RDONLY)
+		return -EINVAL;
+	of = (of & ~O_TRUNC) | O_TMPFILE | (int)(flags & O_EXCL);
+	ret = itab_get(p->it, parent, &d);
+	if (ret < 0)
+		return ret;
+	if (!S_ISDIR(d.mode)) {
+		ret = -ENOTDIR;
+		goto out;
+	}
+	/* "." of the directory's own O_PATH fd: nothing to resolve, nothing to follow. */
+	fd = openat(d.fd, ".", of, (mode_t)(mode & 07777));
+	if (fd < 0) {
+		/* Filesystems without O_TMPFILE fail the O_DIRECTORY part: EISDIR. */
+		ret = errno == EISDIR ? -EOPNOTSUPP : -errno;
+		goto out;
+	}
+	proc_path(path, fd);
+	opath = open(path, O_PATH | O_CLOEXEC);
+	if (opath < 0) {
+		ret = -errno;
 		close(fd);
 		goto out;
 	}
-	ret = itab_fh_add(p->it, e->nodeid, fd, false, &fh);
-	if (ret < 0) {
-		itab_forget(p->it, e->nodeid, 1);
-		goto out;
-	}
-	fill_open_out(p, o, fh, false);
+	fix_new(p, c, d.fd, opath, mode);
+	ret = register_open(p, fd, opath, e, o);
 out:
 	itab_put(p->it, &d);
 	return ret;
@@ -594,7 +725,7 @@ int pt_getattr(struct pt *p, uint64_t nodeid, struct fuse_attr_out *a)
 		return ret;
 	memset(a, 0, sizeof(*a));
 	set_timeouts(p, &a->attr_valid, &a->attr_valid_nsec);
-	attr_from_statx(&a->attr, &x);
+	attr_from_statx(p, &a->attr, &x);
 	return 0;
 }
 
@@ -821,9 +952,41 @@ int pt_open(struct pt *p, uint64_t nodeid, uint32_t flags, bool dir, struct fuse
 	return 0;
 }
 
-int pt_release(struct pt *p, uint64_t nodeid, uint64_t fh, bool dir)
+int pt_open_fd(struct pt *p, uint64_t nodeid, bool writable)
 {
-	(void)dir;
+	char path[PROC_FD_PATH_LEN];
+	struct it_ref r;
+	int fd, ret;
+
+	if (writable && p->cfg.readonly)
+		return -EROFS;
+	ret = itab_get(p->it, nodeid, &r);
+	if (ret < 0)
+		return ret;
+	if (S_ISREG(r.mode)) {
+		proc_path(path, r.fd);
+		fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+		if (fd < 0)
+			fd = -errno;
+	} else {
+		fd = S_ISDIR(r.mode) ? -EISDIR : -EACCES;
+	}
+	itab_put(p->it, &r);
+	return fd;
+}
+
+int pt_release(struct pt *p, uint64_t nodeid, uint64_t fh, bool dir, bool flock_unlock)
+{
+	struct it_fh f;
+
+	if (!dir) {
+		/* Unlock now: a request still using fh would keep its fd open. */
+		if (flock_unlock && itab_fh_get(p->it, fh, nodeid, 0, &f) == 0) {
+			flock(f.fd, LOCK_UN);
+			itab_fh_put(p->it, &f);
+		}
+		lk_drop(p, LK_DROP_FH, nodeid, 0, fh);
+	}
 	return itab_fh_release(p->it, fh, nodeid);
 }
 
@@ -876,15 +1039,22 @@ int pt_fsync(struct pt *p, uint64_t nodeid, uint64_t fh, bool datasync, bool dir
 	return ret;
 }
 
-int pt_flush(struct pt *p, uint64_t nodeid, uint64_t fh)
+int pt_flush(struct pt *p, uint64_t nodeid, uint64_t fh, uint64_t owner)
 {
 	struct it_fh f;
 	int ret = itab_fh_get(p->it, fh, nodeid, 0, &f);
 
-	/* No locks are held for the guest, so there is nothing to drop. */
-	if (ret == 0)
-		itab_fh_put(p->it, &f);
-	return ret;
+	if (ret < 0)
+		return ret;
+	/*
+	 * The guest's close() of any fd of the file: POSIX drops all the
+	 * closing process's locks on it.  Linux sends the owner in FLUSH and
+	 * leaves the unlock to us (fs/fuse/file.c: fuse_setlk ignores
+	 * FL_CLOSE_POSIX, fuse_flush sends lock_owner).
+	 */
+	lk_drop(p, LK_DROP_OWNER, nodeid, owner, 0);
+	itab_fh_put(p->it, &f);
+	return 0;
 }
 
 int pt_fallocate(struct pt *p, uint64_t nodeid, uint64_t fh, uint32_t mode, uint64_t off,
@@ -960,6 +1130,297 @@ out_a:
 	return ret;
 }
 
+/* ---- locks (passthrough.h, "Locks") -------------------------------------- */
+
+/* Where (nodeid, owner)'s record is, or where it would be linked (a NULL link). */
+static struct pt_lock **lk_slot(struct pt *p, uint64_t nodeid, uint64_t owner)
+{
+	uint64_t h = nodeid * 0x9e3779b97f4a7c15ULL ^ owner * 0xc2b2ae3d27d4eb4fULL;
+	struct pt_lock **pp = &p->lk[(h ^ (h >> 29)) & (PT_LK_BUCKETS - 1)];
+
+	while (*pp && ((*pp)->nodeid != nodeid || (*pp)->owner != owner))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+/*
+ * A new open file description of fhfd's file for one owner's locks:
+ * O_RDWR when the server may (so read and write locks both work whatever
+ * guest fd they come through), else with fhfd's own access, which the
+ * guest kernel checked against the lock type.
+ */
+static int lk_open(struct pt *p, int fhfd)
+{
+	char path[PROC_FD_PATH_LEN];
+	int acc = fcntl(fhfd, F_GETFL), fd = -1;
+
+	if (acc < 0)
+		return -errno;
+	/* fh fds are regular files only (pt_open): the magic link is the file. */
+	proc_path(path, fhfd);
+	if (!p->cfg.readonly)
+		fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		fd = open(path, (acc & O_ACCMODE) | O_CLOEXEC | O_NOCTTY);
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * Borrow (nodeid, owner)'s record, making it (its fd a reopen of fhfd) if
+ * create and there is none.  0 and *out set, -ENOENT (none, !create),
+ * -ENOLCK (cfg.max_fds records exist), -ENOMEM or the reopen's -errno.
+ */
+static int lk_get(struct pt *p, uint64_t nodeid, uint64_t owner, int fhfd, bool create,
+		  struct pt_lock **out)
+{
+	struct pt_lock **pp, *l = NULL;
+	int fd = -1, ret = 0;
+
+	pthread_mutex_lock(&p->lk_mu);
+	pp = lk_slot(p, nodeid, owner);
+	if (!*pp && create) {
+		/* Open without the table lock: a reopen may be slow (NFS, FUSE). */
+		pthread_mutex_unlock(&p->lk_mu);
+		fd = lk_open(p, fhfd);
+		if (fd < 0)
+			return fd;
+		l = calloc(1, sizeof(*l));
+		if (!l) {
+			close(fd);
+			return -ENOMEM;
+		}
+		pthread_mutex_lock(&p->lk_mu);
+		pp = lk_slot(p, nodeid, owner); /* another request may have made it */
+		if (!*pp) {
+			/* A bound on host fds: each owner of each file holds one. */
+			if (p->nlk >= p->cfg.max_fds) {
+				ret = -ENOLCK;
+				goto out;
+			}
+			*l = (struct pt_lock){
+				.nodeid = nodeid, .owner = owner, .fd = fd, .linked = true};
+			*pp = l;
+			p->nlk++;
+			l = NULL;
+			fd = -1;
+		}
+	}
+	if (*pp) {
+		(*pp)->refs++;
+		*out = *pp;
+	} else {
+		ret = -ENOENT;
+	}
+out:
+	pthread_mutex_unlock(&p->lk_mu);
+	free(l);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+static void lk_put(struct pt *p, struct pt_lock *l)
+{
+	bool last;
+
+	pthread_mutex_lock(&p->lk_mu);
+	last = --l->refs == 0 && !l->linked;
+	pthread_mutex_unlock(&p->lk_mu);
+	if (last) {
+		close(l->fd);
+		free(l);
+	}
+}
+
+/*
+ * Drop records and their locks: LK_DROP_OWNER (nodeid, owner)'s (FLUSH),
+ * LK_DROP_FH those of nodeid last locked through fh (RELEASE), LK_DROP_ALL
+ * every one.  The locks go at once, even from a record a request still
+ * uses.  FLUSH keeps such a record in the table: the request is that
+ * owner's lock call racing its own close (another thread), which POSIX
+ * orders either way, and a lock it gets must stay held.  The others unlink
+ * it and its last user closes the fd.
+ */
+static void lk_drop(struct pt *p, int how, uint64_t nodeid, uint64_t owner, uint64_t fh)
+{
+	struct flock all = {.l_type = F_UNLCK, .l_whence = SEEK_SET}; /* l_len 0: to the end */
+	struct pt_lock *gone = NULL, **pp, *l;
+	unsigned int b = 0, nb = PT_LK_BUCKETS;
+
+	pthread_mutex_lock(&p->lk_mu);
+	if (how == LK_DROP_OWNER) {
+		/* One chain holds it: walk just that one. */
+		pp = lk_slot(p, nodeid, owner);
+		nb = 1;
+	} else {
+		pp = &p->lk[0];
+	}
+	for (;;) {
+		if (!*pp) {
+			if (how == LK_DROP_OWNER || ++b >= nb)
+				break;
+			pp = &p->lk[b];
+			continue;
+		}
+		l = *pp;
+		if (how != LK_DROP_ALL &&
+		    (l->nodeid != nodeid ||
+		     (how == LK_DROP_OWNER ? l->owner != owner : l->fh != fh))) {
+			pp = &l->next;
+			continue;
+		}
+		fcntl(l->fd, F_OFD_SETLK, &all);
+		if (how == LK_DROP_OWNER && l->refs) {
+			pp = &l->next;
+			continue;
+		}
+		*pp = l->next;
+		l->linked = false;
+		p->nlk--;
+		if (l->refs == 0) {
+			l->next = gone;
+			gone = l;
+		}
+	}
+	pthread_mutex_unlock(&p->lk_mu);
+	while (gone) {
+		l = gone;
+		gone = l->next;
+		close(l->fd);
+		free(l);
+	}
+}
+
+/*
+ * lk as a host struct flock.  The kernel's range is [start, end] with end
+ * OFFSET_MAX for "to the end of the file and beyond" (fs/locks.c), which
+ * l_len 0 says on the host; anything else out of [0, OFFSET_MAX] or
+ * reversed cannot come from a real lock.
+ */
+static int lk_to_flock(const struct fuse_file_lock *lk, bool unlock_ok, struct flock *fl)
+{
+	memset(fl, 0, sizeof(*fl)); /* l_pid 0: F_OFD_* refuse anything else */
+	if (lk->type != F_RDLCK && lk->type != F_WRLCK && !(unlock_ok && lk->type == F_UNLCK))
+		return -EINVAL;
+	if (lk->start > (uint64_t)INT64_MAX || lk->end > (uint64_t)INT64_MAX || lk->start > lk->end)
+		return -EINVAL;
+	fl->l_type = (short)lk->type;
+	fl->l_whence = SEEK_SET;
+	fl->l_start = (off_t)lk->start;
+	fl->l_len = lk->end == (uint64_t)INT64_MAX ? 0 : (off_t)(lk->end - lk->start + 1);
+	return 0;
+}
+
+/*
+ * One lock call (fcntl with fl, else flock), repeated when a signal ends it
+ * early, unless *cancel says the signal was sent to end the wait.
+ */
+static int lk_call(int fd, int cmd, struct flock *fl, int flock_op, const atomic_bool *cancel)
+{
+	for (;;) {
+		if (cancel && atomic_load(cancel))
+			return -EINTR;
+		if ((fl ? fcntl(fd, cmd, fl) : flock(fd, flock_op)) == 0)
+			return 0;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+int pt_getlk(struct pt *p, uint64_t nodeid, uint64_t fh, uint64_t owner,
+	     const struct fuse_file_lock *lk, struct fuse_file_lock *out)
+{
+	struct pt_lock *l = NULL;
+	struct flock fl;
+	struct it_fh f;
+	int ret = lk_to_flock(lk, false, &fl);
+
+	if (ret < 0)
+		return ret;
+	ret = itab_fh_get(p->it, fh, nodeid, 0, &f);
+	if (ret < 0)
+		return ret;
+	/*
+	 * Ask through the owner's own description, whose locks never conflict
+	 * with its own requests; without one, through fh's fd, which holds no
+	 * POSIX lock (F_OFD_GETLK does not see flocks).
+	 */
+	if (lk_get(p, nodeid, owner, f.fd, false, &l) < 0)
+		l = NULL;
+	ret = fcntl(l ? l->fd : f.fd, F_OFD_GETLK, &fl) < 0 ? -errno : 0;
+	if (l)
+		lk_put(p, l);
+	itab_fh_put(p->it, &f);
+	if (ret < 0)
+		return ret;
+	memset(out, 0, sizeof(*out));
+	out->type = (uint32_t)fl.l_type;
+	if (fl.l_type == F_UNLCK) {
+		out->start = lk->start;
+		out->end = lk->end;
+	} else {
+		out->start = (uint64_t)fl.l_start;
+		out->end = fl.l_len == 0 ? (uint64_t)INT64_MAX
+					 : (uint64_t)fl.l_start + (uint64_t)fl.l_len - 1;
+	}
+	out->pid = 0; /* see passthrough.h */
+	return 0;
+}
+
+int pt_setlk(struct pt *p, uint64_t nodeid, uint64_t fh, uint64_t owner,
+	     const struct fuse_file_lock *lk, bool is_flock, bool sleep, const atomic_bool *cancel)
+{
+	struct pt_lock *l = NULL;
+	struct flock fl;
+	struct it_fh f;
+	int ret, op = 0;
+
+	if (!sleep)
+		cancel = NULL;
+	if (is_flock) {
+		/* flock(2) through FUSE: whole-file F_RDLCK/F_WRLCK/F_UNLCK (fs/fuse/file.c). */
+		if (lk->type == F_RDLCK)
+			op = LOCK_SH;
+		else if (lk->type == F_WRLCK)
+			op = LOCK_EX;
+		else if (lk->type == F_UNLCK)
+			op = LOCK_UN;
+		else
+			return -EINVAL;
+		if (!sleep)
+			op |= LOCK_NB;
+	} else {
+		ret = lk_to_flock(lk, true, &fl);
+		if (ret < 0)
+			return ret;
+	}
+	ret = itab_fh_get(p->it, fh, nodeid, 0, &f);
+	if (ret < 0)
+		return ret;
+	if (is_flock) {
+		ret = lk_call(f.fd, 0, NULL, op, cancel);
+		goto out;
+	}
+	/* Unlocking for an owner that never locked this file: nothing is held. */
+	ret = lk_get(p, nodeid, owner, f.fd, fl.l_type != F_UNLCK, &l);
+	if (ret == -ENOENT) {
+		ret = 0;
+		goto out;
+	}
+	if (ret < 0)
+		goto out;
+	ret = lk_call(l->fd, sleep ? F_OFD_SETLKW : F_OFD_SETLK, &fl, 0, cancel);
+	if (ret == 0 && fl.l_type != F_UNLCK) {
+		pthread_mutex_lock(&p->lk_mu);
+		l->fh = fh;
+		pthread_mutex_unlock(&p->lk_mu);
+	}
+	lk_put(p, l);
+out:
+	itab_fh_put(p->it, &f);
+	return ret;
+}
+
 struct linux_dirent64_hdr {
 	uint64_t d_ino;
 	int64_t d_off;
@@ -975,6 +1436,8 @@ int pt_readdir(struct pt *p, uint64_t nodeid, uint64_t fh, uint64_t off, void *b
 	off_t prev_off = (off_t)off;
 	struct it_fh f;
 	struct it_ref dref = {0};
+	struct statx dx;
+	uint64_t ddev;
 	char *dents;
 	long n;
 	int ret;
@@ -984,6 +1447,11 @@ int pt_readdir(struct pt *p, uint64_t nodeid, uint64_t fh, uint64_t off, void *b
 	ret = itab_fh_get(p->it, fh, nodeid, 1, &f);
 	if (ret < 0)
 		return ret;
+	/* Entries are numbered like their attributes (guest_ino()): by the directory's device. */
+	ret = do_statx(f.fd, &dx);
+	if (ret < 0)
+		goto out_fh;
+	ddev = makedev(dx.stx_dev_major, dx.stx_dev_minor);
 	if (plus) {
 		ret = itab_get(p->it, nodeid, &dref);
 		if (ret < 0)
@@ -1057,7 +1525,7 @@ int pt_readdir(struct pt *p, uint64_t nodeid, uint64_t fh, uint64_t off, void *b
 			} else {
 				de = (void *)out;
 			}
-			de->ino = d->d_ino;
+			de->ino = guest_ino(p, ddev, d->d_ino);
 			de->off = (uint64_t)d->d_off;
 			prev_off = d->d_off;
 			de->namelen = (uint32_t)nl;

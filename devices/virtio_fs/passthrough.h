@@ -19,8 +19,39 @@
  * the host while the guest holds it stays reachable through its nodeid.
  * Files the guest creates are chown'ed to the caller's uid/gid after
  * creation (a short window where they belong to the server's user).
- * POSIX/flock locks are not implemented (INIT does not offer them, so the
- * guest kernel keeps locks local).
+ *
+ * Locks (pt_getlk/pt_setlk) are held on the host, so a guest's lock
+ * conflicts with host processes and other guests sharing the directory.
+ * POSIX locks belong to a FUSE lock owner (a guest process, or an open file
+ * for the guest's OFD locks) and are taken as host OFD locks on a host fd
+ * kept per (nodeid, owner): each owner has its own open file description,
+ * so two guest owners conflict with each other, and all of one owner's
+ * locks on a file live on one description, so they merge and convert as
+ * POSIX asks whatever guest fd they came through.  That fd is a reopen of
+ * the file O_RDWR (else with the fh's access), so one owner can hold read
+ * and write locks through fds of either mode; while it is open a host exec
+ * of the file fails with ETXTBSY and closing it raises IN_CLOSE_WRITE.
+ * The fd is dropped, with its locks, when the owner FLUSHes any fh of the
+ * inode (POSIX: a process closing any fd of a file loses its locks on it)
+ * and on RELEASE of the fh last used to lock (the guest's OFD locks), and
+ * at pt_forget_all().  flock locks (FUSE_LK_FLOCK) are flock() on the fh's
+ * own host fd: every guest open is its own host open, so flock semantics
+ * (per open file description, dropped at its last close) carry over.
+ *
+ * Inode numbers: the guest sees one st_dev for the whole share, so files
+ * on other host filesystems mounted inside it (a tmpfs under the share)
+ * could show the same st_ino as unrelated files of the share's own
+ * filesystem.  Inode numbers of the share root's filesystem are passed
+ * unchanged; those of any other device get the device's index (first seen
+ * first, up to 256; later devices share the last index) in their
+ * top 12 bits, counting down from 0xfff, and keep their low 52 bits.  So
+ * they cannot collide as long as the other filesystems' inode numbers fit
+ * in 52 bits and the root filesystem's stay below 0xf00 << 52 (true of
+ * ext4, xfs, btrfs, tmpfs; overlayfs' xino or NFS fileids could break it).
+ * READDIR reports d_ino the same way.  FUSE_SUBMOUNTS (a guest submount,
+ * and st_dev, per host mount) is not offered: it is virtio-fs only, so the
+ * host-kernel test mode could not test it, and Linux before 6.6 can drop a
+ * submount root's lookup count.
  *
  * Thread-safe: the id tables are locked (inode_table.h); host I/O runs
  * without any global lock.
@@ -29,6 +60,7 @@
 #define MINIVMM_DEVICES_VIRTIO_FS_PASSTHROUGH_H
 
 #include <linux/fuse.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,7 +98,10 @@ int pt_lookup(struct pt *p, uint64_t parent, const char *name, struct fuse_entry
  */
 int pt_lookup_dotdot(struct pt *p, uint64_t nodeid, struct fuse_entry_out *e);
 void pt_forget(struct pt *p, uint64_t nodeid, uint64_t nlookup);
-/* Drop every guest reference (DESTROY, or a new INIT after a reset). */
+/*
+ * Drop every guest reference (DESTROY, or a new INIT after a reset): ids,
+ * file handles and every lock the guest holds on the host.
+ */
 void pt_forget_all(struct pt *p);
 int pt_mknod(struct pt *p, const struct pt_ctx *c, uint64_t parent, const char *name, uint32_t mode,
 	     uint32_t rdev, struct fuse_entry_out *e);
@@ -94,14 +129,28 @@ int pt_syncfs(struct pt *p);
 
 /* Open files and directories. */
 int pt_open(struct pt *p, uint64_t nodeid, uint32_t flags, bool dir, struct fuse_open_out *o);
-int pt_release(struct pt *p, uint64_t nodeid, uint64_t fh, bool dir);
+/*
+ * RELEASE/RELEASEDIR: fh can no longer be used.  For a file, the POSIX
+ * lock owners that last locked through fh lose their locks (see above), and
+ * flock_unlock (FUSE_RELEASE_FLOCK_UNLOCK) drops fh's flock at once, even
+ * if a request still uses the fd.
+ */
+int pt_release(struct pt *p, uint64_t nodeid, uint64_t fh, bool dir, bool flock_unlock);
+/*
+ * A new host fd on regular file nodeid, O_RDONLY or O_RDWR, for the DAX
+ * window (FUSE_SETUPMAPPING carries a nodeid, not an fh).  The caller
+ * closes it.  -EROFS for writable on a read-only share, -EISDIR/-EACCES
+ * for anything but a regular file.
+ */
+int pt_open_fd(struct pt *p, uint64_t nodeid, bool writable);
 /* Read up to the total length of dst at off into dst; returns bytes read. */
 int pt_read(struct pt *p, uint64_t nodeid, uint64_t fh, uint64_t off, const struct iovec *dst,
 	    unsigned int ndst);
 int pt_write(struct pt *p, uint64_t nodeid, uint64_t fh, uint64_t off, const struct iovec *src,
 	     unsigned int nsrc);
 int pt_fsync(struct pt *p, uint64_t nodeid, uint64_t fh, bool datasync, bool dir);
-int pt_flush(struct pt *p, uint64_t nodeid, uint64_t fh);
+/* FLUSH (a guest close()): owner loses its POSIX locks on nodeid's file. */
+int pt_flush(struct pt *p, uint64_t nodeid, uint64_t fh, uint64_t owner);
 int pt_fallocate(struct pt *p, uint64_t nodeid, uint64_t fh, uint32_t mode, uint64_t off,
 		 uint64_t len);
 int pt_lseek(struct pt *p, uint64_t nodeid, uint64_t fh, uint64_t off, uint32_t whence,
@@ -116,6 +165,41 @@ int pt_copy_file_range(struct pt *p, uint64_t nin, const struct fuse_copy_file_r
  */
 int pt_readdir(struct pt *p, uint64_t nodeid, uint64_t fh, uint64_t off, void *buf, size_t size,
 	       bool plus);
+
+/*
+ * Locks.  lk is checked here: type F_RDLCK/F_WRLCK (or F_UNLCK for
+ * pt_setlk), start <= end <= OFFSET_MAX (INT64_MAX, "to the end of the
+ * file"), else -EINVAL; ranges are ignored for flock.  fh must be an open
+ * file (not directory) handle of nodeid (-EBADF).
+ *
+ * pt_getlk fills out with the first lock of another owner that conflicts
+ * (type, start, end), or type F_UNLCK and lk's range when none does.  Its
+ * pid is always 0: the host pid of a host process means nothing in the
+ * guest (it could name an unrelated guest process) and OFD locks have none;
+ * Linux reports 0 as "held remotely" (the guest's F_GETLK shows l_pid 0).
+ *
+ * pt_setlk takes, converts or drops (F_UNLCK) owner's POSIX lock, or with
+ * is_flock fh's flock.  Without sleep a conflict is -EAGAIN.  With sleep it
+ * waits for the lock in the host kernel (F_OFD_SETLKW, flock()) until it
+ * gets it (0), fails, or *cancel is true and the wait was interrupted by a
+ * signal: the caller sets *cancel and then signals the waiting thread,
+ * whose handler must not restart system calls (-EINTR; a wait that ends
+ * EINTR without *cancel is resumed).  No deadlock detection (OFD locks have
+ * none).  -ENOLCK when max_fds lock owners already hold fds.
+ */
+int pt_getlk(struct pt *p, uint64_t nodeid, uint64_t fh, uint64_t owner,
+	     const struct fuse_file_lock *lk, struct fuse_file_lock *out);
+int pt_setlk(struct pt *p, uint64_t nodeid, uint64_t fh, uint64_t owner,
+	     const struct fuse_file_lock *lk, bool is_flock, bool sleep, const atomic_bool *cancel);
+
+/*
+ * FUSE_TMPFILE: an unnamed regular file in directory parent (O_TMPFILE),
+ * opened with flags (O_WRONLY or O_RDWR; O_EXCL: it can never be linked),
+ * registered as an inode (nlink 0, LINK gives it a name) and an fh, like
+ * pt_create_file.  -EOPNOTSUPP where the host filesystem has no O_TMPFILE.
+ */
+int pt_tmpfile(struct pt *p, const struct pt_ctx *c, uint64_t parent, uint32_t flags, uint32_t mode,
+	       struct fuse_entry_out *e, struct fuse_open_out *o);
 
 /*
  * Extended attributes; size 0 probes the needed size (returned).  Only

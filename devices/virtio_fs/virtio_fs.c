@@ -2,16 +2,27 @@
  * virtio_fs.c - the virtio-fs device; see virtio_fs.h.
  */
 #include "devices/virtio_fs/virtio_fs.h"
+#include "devices/virtio_fs/devmem.h"
 
 #include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <linux/fuse.h>
 #include <linux/virtio_fs.h>
 #include <linux/virtio_ids.h>
 
 _Static_assert(sizeof(struct virtio_fs_config) == VFS_TAG_MAX + 4, "virtio-fs config layout");
 _Static_assert(sizeof(((struct virtio_fs_config *)0)->tag) == VFS_TAG_MAX, "tag size");
+
+/*
+ * Largest hiprio request served: Linux sends one FORGET (48 bytes) per
+ * chain; this allows a BATCH_FORGET of 250 entries.
+ */
+#define VFS_HIPRIO_MAX 4096
+/* How often reset and stop wake requests that (again) wait in the server. */
+#define VFS_CANCEL_MS 100
 
 static void vfs_config_read(void *dev, uint32_t off, void *data, uint32_t n)
 {
@@ -41,97 +52,343 @@ static int vfs_activate(void *dev, struct virtqueue *vqs, unsigned int n, uint64
 	for (i = 0; i < d->nq; i++) {
 		pthread_mutex_lock(&d->q[i].lock);
 		d->q[i].vq = vqs[i].num ? &vqs[i] : NULL;
+		/*
+		 * Request buffers may lie in the DAX window (a guest write()
+		 * from a DAX mapping with direct I/O): devmem.h copies those.
+		 * Never on hiprio, whose requests are read in place.
+		 */
+		vqs[i].devmem_ok = d->dax_len && i != VFS_HIPRIO_QUEUE;
 		pthread_mutex_unlock(&d->q[i].lock);
 	}
 	return 0;
 }
 
 /*
- * Serve every chain on queue qidx.  The queue mutex is held throughout:
- * requests of one queue are served in order, and reset waits for the run.
+ * Serve one request taken from a ring: vq_req's "out" segments are the
+ * device-readable ones, the FUSE request, which is the server's "in".  The
+ * server returns 0 for requests without a reply (FORGET, BATCH_FORGET on the
+ * hiprio queue, 5.11.6.1) and never more than the writable space.
  */
-static void vfs_notify(void *dev, unsigned int qidx)
+static uint32_t vfs_handle(struct vfs *d, const struct vq_req *r)
 {
-	struct vfs *d = dev;
-	struct vfs_queue *q;
-	struct virtqueue *vq;
-	struct vq_req *r;
+	size_t written = r->devmem ? devmem_serve(d->handle, d->srv, r)
+				   : d->handle(d->srv, r->out, r->n_out, r->in, r->n_in);
+
+	if (written > r->in_len)
+		written = r->in_len; /* cannot happen; keep the used ring honest */
+	return (uint32_t)written;
+}
+
+/*
+ * Serve a hiprio request.  5.11.6.1: that queue carries FUSE_FORGET,
+ * FUSE_BATCH_FORGET and FUSE_INTERRUPT, none of which has a reply or ever
+ * waits, and it is served on the notifying thread; anything else there
+ * (a SETLKW could wait for a lock for ever and stall the ioeventfd thread,
+ * reset and the VMM's exit) is not served and used with length 0.  The
+ * request is copied first and the server reads the copy: the guest cannot
+ * change the opcode after it was checked.  Larger requests are not served
+ * either.
+ */
+static uint32_t vfs_handle_hiprio(struct vfs *d, const struct vq_req *r)
+{
+	uint8_t buf[VFS_HIPRIO_MAX];
+	struct fuse_in_header h;
+	struct iovec in = {buf, r->out_len};
 	size_t written;
+
+	if (r->out_len < sizeof(h) || r->out_len > sizeof(buf))
+		return 0;
+	vq_iov_read(r->out, r->n_out, 0, buf, r->out_len);
+	memcpy(&h, buf, sizeof(h));
+	if (h.opcode != FUSE_FORGET && h.opcode != FUSE_BATCH_FORGET && h.opcode != FUSE_INTERRUPT)
+		return 0;
+	/* The reply space is the guest's; these opcodes write none. */
+	written = d->handle(d->srv, &in, 1, r->in, r->n_in);
+	return (uint32_t)(written > r->in_len ? r->in_len : written);
+}
+
+/* Called with q->lock held and q->vq set: give a chain back to the driver. */
+static void vfs_complete(struct vfs *d, struct vfs_queue *q, uint16_t head, uint32_t written)
+{
+	vq_push(q->vq, head, written);
+	q->requests++;
+	/*
+	 * Interrupt per reply (as the driver's flags/used_event allow), not
+	 * once per batch: a slow request must not delay the replies to the
+	 * quick ones around it.
+	 */
+	if (vq_needs_irq(q->vq) && d->t)
+		vmmio_signal_used(d->t);
+}
+
+/*
+ * Called with q->lock held: a malformed ring or chain.  The queue is dead
+ * until the driver resets the device (2.1.2); replies already pushed were
+ * signalled as they went, and requests still on workers are not pushed.
+ */
+static void vfs_break(struct vfs *d, struct vfs_queue *q)
+{
+	q->vq = NULL;
+	if (d->t)
+		vmmio_set_needs_reset(d->t);
+}
+
+/*
+ * Serve every chain of q on the calling thread, in order, with q->lock held
+ * throughout (so reset waits for the run): the hiprio queue always (its
+ * requests are quick and never wait), request queues when no worker runs
+ * (the server then lets no request wait for a lock: fsrv_set_concurrency()).
+ */
+static void vfs_serve_inline(struct vfs *d, struct vfs_queue *q)
+{
+	bool hiprio = q == &d->q[VFS_HIPRIO_QUEUE];
+	struct vq_req *r = q->req;
 	int got;
 
-	if (qidx >= d->nq)
-		return;
-	q = &d->q[qidx];
-	r = q->req;
 	pthread_mutex_lock(&q->lock);
-	vq = q->vq;
-	if (!vq)
+	if (!q->vq)
 		goto out;
 	/* No notifications while we drain the ring anyway (2.7.10). */
-	vq_set_notify(vq, false);
+	vq_set_notify(q->vq, false);
 	for (;;) {
-		got = vq_pop_drain(vq, r);
-		if (got < 0) {
-			/*
-			 * Malformed ring or chain: the queue is dead until the driver
-			 * resets the device (2.1.2); replies already pushed were
-			 * signalled as they went.
-			 */
-			q->vq = NULL;
-			if (d->t)
-				vmmio_set_needs_reset(d->t);
-			break;
-		}
-		if (got == 0)
-			break; /* empty, notifications back on */
-		/*
-		 * vq_req's "out" segments are the device-readable ones: the
-		 * FUSE request, the server's "in".  The server returns 0 for
-		 * requests without a reply (FORGET, BATCH_FORGET on the hiprio
-		 * queue, 5.11.6.1) and never more than the writable space.
-		 */
-		written = fsrv_handle(d->srv, r->out, r->n_out, r->in, r->n_in);
-		if (written > r->in_len)
-			written = r->in_len; /* cannot happen; keep the used ring honest */
-		vq_push(vq, r->head, (uint32_t)written);
-		q->requests++;
-		/*
-		 * Interrupt per reply (as the driver's flags/used_event allow),
-		 * not once per run: a slow request must not delay the replies
-		 * to the quick ones before it.
-		 */
-		if (vq_needs_irq(vq) && d->t)
-			vmmio_signal_used(d->t);
+		got = vq_pop_drain(q->vq, r);
+		if (got < 0)
+			vfs_break(d, q);
+		if (got <= 0)
+			break; /* broken, or empty with notifications back on */
+		vfs_complete(d, q, r->head, hiprio ? vfs_handle_hiprio(d, r) : vfs_handle(d, r));
 	}
 out:
 	pthread_mutex_unlock(&q->lock);
 }
 
-/* Taking every queue mutex waits for runs in progress: no queue is touched afterwards. */
+/*
+ * Called with q->lock held and vq == q->vq: take one chain into r for a
+ * worker.  Returns 1, 0 when the ring is empty, -EINVAL when malformed.
+ * *more says whether chains are left in the ring.  The guest is asked not
+ * to notify while chains are left (2.7.10): the caller then marks the queue
+ * pending, so a worker comes back for them however long every worker is
+ * busy.  Once the ring is empty notifications are on again, and the ring was
+ * checked once more after turning them on, so a chain added meanwhile is
+ * either seen here or announced by a notification.
+ */
+static int vfs_take(struct virtqueue *vq, struct vq_req *r, bool *more)
+{
+	int got;
+
+	*more = false;
+	vq_set_notify(vq, false);
+	got = vq_pop_drain(vq, r);
+	if (got <= 0)
+		return got;
+	*more = vq_has_avail(vq);
+	if (!*more) {
+		vq_set_notify(vq, true);
+		*more = vq_has_avail(vq);
+		if (*more)
+			vq_set_notify(vq, false);
+	}
+	return 1;
+}
+
+/* Called with p->lock held: queue qidx may hold chains nobody is taking. */
+static void vfs_kick(struct vfs_pool *p, unsigned int qidx)
+{
+	p->pending |= 1u << qidx;
+	if (p->idle)
+		pthread_cond_signal(&p->work);
+}
+
+/* Called with p->lock held: claim a pending queue, round robin; -1 if none. */
+static int vfs_pick(struct vfs_pool *p, unsigned int nq)
+{
+	unsigned int i, qidx;
+
+	for (i = 0; i < nq; i++) {
+		qidx = (p->next + i) % nq;
+		if (p->pending & (1u << qidx)) {
+			p->pending &= ~(1u << qidx);
+			p->next = qidx + 1;
+			return (int)qidx;
+		}
+	}
+	return -1;
+}
+
+/*
+ * A worker: claim a pending queue, take one chain from its ring under the
+ * queue lock, serve it without any lock, then push the reply and interrupt
+ * under the queue lock.  Replies go into the used ring in the order they
+ * finish, not the order the chains were made available: virtio 1.2 2.7.8
+ * lets the device use buffers in any order, and FUSE matches replies to
+ * requests by unique.  Lock order: p->lock and a queue lock are never held
+ * together.
+ */
+static void *vfs_worker(void *arg)
+{
+	struct vfs_worker *w = arg;
+	struct vfs *d = w->d;
+	struct vfs_pool *p = &d->pool;
+	struct vq_req *r = w->req;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		struct virtqueue *vq;
+		struct vfs_queue *q;
+		uint32_t written;
+		bool more;
+		int qidx, got;
+
+		qidx = vfs_pick(p, d->nq);
+		if (qidx < 0) {
+			/* Pending work is finished before stopping (vfs_stop()). */
+			if (p->stop)
+				break;
+			p->idle++;
+			if (p->idle == p->alive)
+				pthread_cond_broadcast(&p->quiet);
+			pthread_cond_wait(&p->work, &p->lock);
+			p->idle--;
+			continue;
+		}
+		pthread_mutex_unlock(&p->lock);
+
+		q = &d->q[qidx];
+		pthread_mutex_lock(&q->lock);
+		vq = q->vq;
+		got = vq ? vfs_take(vq, r, &more) : 0;
+		if (got < 0)
+			vfs_break(d, q);
+		if (got > 0)
+			q->inflight++;
+		pthread_mutex_unlock(&q->lock);
+		if (got > 0 && more) {
+			/* Another worker, if one is idle, takes the next chain. */
+			pthread_mutex_lock(&p->lock);
+			vfs_kick(p, (unsigned int)qidx);
+			pthread_mutex_unlock(&p->lock);
+		}
+		if (got > 0) {
+			written = vfs_handle(d, r);
+			pthread_mutex_lock(&q->lock);
+			/*
+			 * Reset (or a broken ring) since we took the chain: it is
+			 * no longer ours to return.  Reset waits for inflight to
+			 * drop to 0, so q->vq cannot be a new ring here.
+			 */
+			if (q->vq == vq)
+				vfs_complete(d, q, r->head, written);
+			if (--q->inflight == 0)
+				pthread_cond_broadcast(&q->drained);
+			pthread_mutex_unlock(&q->lock);
+		}
+		pthread_mutex_lock(&p->lock);
+	}
+	p->alive--;
+	pthread_cond_broadcast(&p->quiet);
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/*
+ * The driver notified queue qidx.  A request queue is handed to the
+ * workers: it is marked pending and an idle worker woken; when every worker
+ * is busy the chains stay in the ring, and the pending mark makes the next
+ * worker that frees up take them (the guest will not notify again for
+ * chains already there).  Without workers, and always for the hiprio queue,
+ * the chains are served here.
+ */
+static void vfs_notify(void *dev, unsigned int qidx)
+{
+	struct vfs *d = dev;
+	struct vfs_pool *p = &d->pool;
+
+	if (qidx >= d->nq)
+		return;
+	if (qidx != VFS_HIPRIO_QUEUE) {
+		pthread_mutex_lock(&p->lock);
+		if (p->alive) {
+			vfs_kick(p, qidx);
+			pthread_mutex_unlock(&p->lock);
+			return;
+		}
+		pthread_mutex_unlock(&p->lock);
+	}
+	vfs_serve_inline(d, &d->q[qidx]);
+}
+
+/* abs = now + ms on the clock of pthread_cond_timedwait() (realtime). */
+static void vfs_deadline(struct timespec *abs, long ms)
+{
+	clock_gettime(CLOCK_REALTIME, abs);
+	abs->tv_nsec += ms * 1000000;
+	abs->tv_sec += abs->tv_nsec / 1000000000;
+	abs->tv_nsec %= 1000000000;
+}
+
+/*
+ * Wait until no worker holds a chain of q.  Every VFS_CANCEL_MS, wake
+ * requests waiting in the server: one taken before the reset may wait for a
+ * lock (an INIT taken with it reopened the session), and would otherwise
+ * hold up the reset, and the vCPU in it, as long as the lock is held.
+ */
+static void vfs_wait_inflight(struct vfs *d, struct vfs_queue *q)
+{
+	struct timespec abs;
+
+	pthread_mutex_lock(&q->lock);
+	while (q->inflight) {
+		vfs_deadline(&abs, VFS_CANCEL_MS);
+		if (pthread_cond_timedwait(&q->drained, &q->lock, &abs) != ETIMEDOUT)
+			continue;
+		pthread_mutex_unlock(&q->lock);
+		fsrv_cancel_waits(d->srv);
+		pthread_mutex_lock(&q->lock);
+	}
+	pthread_mutex_unlock(&q->lock);
+}
+
+/*
+ * No queue is touched once this returns: an inline run holds the queue lock
+ * (and never waits: the hiprio queue serves no lock requests, and the
+ * server lets none wait without workers), and chains on workers are waited
+ * for; they see q->vq changed and do not push into the old ring, which the
+ * transport clears after we return.
+ */
 static void vfs_reset(void *dev)
 {
 	struct vfs *d = dev;
 	unsigned int i;
 
+	/* First no chain is taken any more: the requests in flight are all. */
 	for (i = 0; i < d->nq; i++) {
 		pthread_mutex_lock(&d->q[i].lock);
 		d->q[i].vq = NULL;
 		pthread_mutex_unlock(&d->q[i].lock);
 	}
+	/*
+	 * The guest's FUSE session ends with the device: the server drops its
+	 * nodeids, handles and locks and wakes requests waiting for a lock,
+	 * so they finish (fuse_server.h).
+	 */
+	fsrv_reset(d->srv);
+	for (i = 0; i < d->nq; i++)
+		vfs_wait_inflight(d, &d->q[i]);
 }
 
 /*
  * Shared memory region 0 is the DAX window (VIRTIO_FS_SHMCAP_ID_CACHE,
- * 5.11.5): not implemented yet, so there is no region at all.  Linux then
- * refuses the "dax" mount option and works without it.
+ * 5.11.5), when there is one; no other region exists.
  */
 static int vfs_shm_region(void *dev, unsigned int id, uint64_t *gpa, uint64_t *len)
 {
-	(void)dev;
-	(void)id;
-	(void)gpa;
-	(void)len;
-	return -ENOENT;
+	struct vfs *d = dev;
+
+	if (id != VIRTIO_FS_SHMCAP_ID_CACHE || !d->dax_len)
+		return -ENOENT;
+	*gpa = d->dax_gpa;
+	*len = d->dax_len;
+	return 0;
 }
 
 static const struct virtio_dev_ops vfs_ops_template = {
@@ -145,6 +402,35 @@ static const struct virtio_dev_ops vfs_ops_template = {
     .reset = vfs_reset,
     .shm_region = vfs_shm_region,
 };
+
+static int vfs_pool_init(struct vfs_pool *p)
+{
+	int ret;
+
+	ret = -pthread_mutex_init(&p->lock, NULL);
+	if (ret)
+		return ret;
+	ret = -pthread_cond_init(&p->work, NULL);
+	if (ret)
+		goto err_lock;
+	ret = -pthread_cond_init(&p->quiet, NULL);
+	if (ret)
+		goto err_work;
+	return 0;
+
+err_work:
+	pthread_cond_destroy(&p->work);
+err_lock:
+	pthread_mutex_destroy(&p->lock);
+	return ret;
+}
+
+static void vfs_pool_fini(struct vfs_pool *p)
+{
+	pthread_cond_destroy(&p->quiet);
+	pthread_cond_destroy(&p->work);
+	pthread_mutex_destroy(&p->lock);
+}
 
 int vfs_init(struct vfs *d, struct fsrv *srv, const char *tag, unsigned int num_request_queues)
 {
@@ -164,28 +450,50 @@ int vfs_init(struct vfs *d, struct fsrv *srv, const char *tag, unsigned int num_
 	d->nq = 1 + num_request_queues;
 	d->ops = vfs_ops_template;
 	d->ops.num_queues = d->nq;
+	d->handle = fsrv_handle;
 
 	for (i = 0; i < d->nq; i++) {
 		d->q[i].req = malloc(sizeof(*d->q[i].req));
 		if (!d->q[i].req) {
 			ret = -ENOMEM;
-			goto err;
+			goto err_queues;
 		}
 		ret = -pthread_mutex_init(&d->q[i].lock, NULL);
 		if (ret) {
 			free(d->q[i].req);
-			goto err;
+			goto err_queues;
+		}
+		ret = -pthread_cond_init(&d->q[i].drained, NULL);
+		if (ret) {
+			pthread_mutex_destroy(&d->q[i].lock);
+			free(d->q[i].req);
+			goto err_queues;
 		}
 	}
+	ret = vfs_pool_init(&d->pool);
+	if (ret)
+		goto err_queues;
+	ret = vfs_set_threads(d, VFS_DEFAULT_THREADS);
+	if (ret)
+		goto err_pool;
 	return 0;
 
-err:
+err_pool:
+	vfs_pool_fini(&d->pool);
+err_queues:
 	while (i-- > 0) {
+		pthread_cond_destroy(&d->q[i].drained);
 		pthread_mutex_destroy(&d->q[i].lock);
 		free(d->q[i].req);
 	}
 	memset(d, 0, sizeof(*d));
 	return ret;
+}
+
+void vfs_set_dax_window(struct vfs *d, uint64_t gpa, uint64_t len)
+{
+	d->dax_gpa = gpa;
+	d->dax_len = len;
 }
 
 void vfs_attach(struct vfs *d, struct vmmio_dev *t)
@@ -197,11 +505,124 @@ void vfs_destroy(struct vfs *d)
 {
 	unsigned int i;
 
+	if (!d->nq)
+		return; /* zeroed, failed vfs_init() or destroyed already */
+	vfs_stop(d);
+	vfs_pool_fini(&d->pool);
 	for (i = 0; i < d->nq; i++) {
+		pthread_cond_destroy(&d->q[i].drained);
 		pthread_mutex_destroy(&d->q[i].lock);
 		free(d->q[i].req);
 	}
 	memset(d, 0, sizeof(*d));
+}
+
+int vfs_set_threads(struct vfs *d, unsigned int n)
+{
+	struct vfs_pool *p = &d->pool;
+	struct vfs_worker *w;
+	unsigned int i;
+	int ret = 0;
+
+	if (n > VFS_MAX_THREADS)
+		return -EINVAL;
+	vfs_stop(d); /* which also lets no request wait in the server */
+	if (!n)
+		return 0;
+	p->workers = calloc(n, sizeof(*p->workers));
+	if (!p->workers)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		w = &p->workers[i];
+		w->d = d;
+		/* One request per worker, allocated now: the guest cannot make us hold more. */
+		w->req = malloc(sizeof(*w->req));
+		if (!w->req) {
+			ret = -ENOMEM;
+			break;
+		}
+		/* Counted first, so vfs_stop() waits for it even if it has not run yet. */
+		pthread_mutex_lock(&p->lock);
+		p->alive++;
+		pthread_mutex_unlock(&p->lock);
+		ret = -pthread_create(&w->thread, NULL, vfs_worker, w);
+		if (ret) {
+			pthread_mutex_lock(&p->lock);
+			p->alive--;
+			pthread_mutex_unlock(&p->lock);
+			free(w->req);
+			w->req = NULL;
+			break;
+		}
+		p->nworkers++;
+	}
+	if (ret)
+		vfs_stop(d); /* all or nothing; requests are served inline meanwhile */
+	/* How many requests may wait for a lock at once depends on it. */
+	fsrv_set_concurrency(d->srv, p->nworkers);
+	return ret;
+}
+
+void vfs_stop(struct vfs *d)
+{
+	struct vfs_pool *p = &d->pool;
+	struct timespec abs;
+	unsigned int i;
+
+	if (!d->nq || !p->workers)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	/*
+	 * Serve what the guest left on the rings first (e.g. writeback
+	 * WRITEs at exit): workers only exit with nothing pending.
+	 */
+	for (i = VFS_REQUEST_QUEUE; i < d->nq; i++)
+		p->pending |= 1u << i;
+	pthread_cond_broadcast(&p->work);
+	/*
+	 * A request waiting for a lock would wait for ever (the guest is
+	 * gone at exit): wake it, and any that starts waiting meanwhile.
+	 */
+	while (p->alive) {
+		pthread_mutex_unlock(&p->lock);
+		fsrv_cancel_waits(d->srv);
+		pthread_mutex_lock(&p->lock);
+		vfs_deadline(&abs, VFS_CANCEL_MS);
+		if (p->alive)
+			pthread_cond_timedwait(&p->quiet, &p->lock, &abs);
+	}
+	pthread_mutex_unlock(&p->lock);
+	for (i = 0; i < p->nworkers; i++) {
+		pthread_join(p->workers[i].thread, NULL);
+		free(p->workers[i].req);
+	}
+	free(p->workers);
+	p->workers = NULL;
+	p->nworkers = 0;
+	/* Requests are served inline from now on: none may wait for a lock. */
+	fsrv_set_concurrency(d->srv, 0);
+	pthread_mutex_lock(&p->lock);
+	p->stop = false;
+	p->pending = 0;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void vfs_wait_idle(struct vfs *d)
+{
+	struct vfs_pool *p = &d->pool;
+
+	if (!d->nq)
+		return;
+	pthread_mutex_lock(&p->lock);
+	while (p->alive && (p->pending || p->idle < p->alive))
+		pthread_cond_wait(&p->quiet, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void vfs_set_handler(struct vfs *d, vfs_handler_fn fn)
+{
+	d->handle = fn ? fn : fsrv_handle;
 }
 
 uint64_t vfs_requests(struct vfs *d, unsigned int qidx)

@@ -12,27 +12,49 @@
  * (fuse_in_header and arguments), its device-writable segments receive the
  * reply; the server's reply length goes into the used ring.  The hiprio
  * queue carries FORGET/BATCH_FORGET (and INTERRUPT, which Linux does not
- * send), requests without a reply: they are used with length 0.  A malformed
- * chain (vq_pop() fails) sets DEVICE_NEEDS_RESET and the queue is dropped
- * until the driver resets the device; malformed FUSE requests are the
- * server's business (an error reply).
+ * send), requests without a reply: they are used with length 0, and so is
+ * anything else put there, unserved (it could wait for a lock on the
+ * notifying thread; see virtio_fs.c).  A malformed chain (vq_pop() fails)
+ * sets DEVICE_NEEDS_RESET and the queue is dropped until the driver resets
+ * the device; malformed FUSE requests are the server's business (an error
+ * reply).
  *
- * Shared memory region 0, the DAX cache window (5.11.5), is not implemented
- * yet: shm_region answers -ENOENT for every id, so the guest's "dax" mount
- * option fails with the driver's "no DAX window" error.
+ * Shared memory region 0 is the DAX cache window (5.11.5,
+ * VIRTIO_FS_SHMCAP_ID_CACHE) when the VMM gave the device one
+ * (vfs_set_dax_window()): the guest-physical range the guest's driver
+ * maps file ranges into with FUSE_SETUPMAPPING (devices/virtio_fs/dax.h).
+ * Without one, shm_region answers -ENOENT for every id and the guest's
+ * "dax" mount option fails with the driver's "no DAX window" error.
  *
  * Threads: ops->notify may run on any thread (the VMM's ioeventfd worker,
- * a vCPU).  Each queue has its own mutex, held while its chains are served,
- * so queues are processed concurrently when notified from different threads
- * and the server (thread-safe) sees requests from several queues at once;
- * within one queue requests are served in order.  A queue run turns guest
- * notifications off while it drains the ring and on again before it stops,
- * re-checking the ring (virtio 1.2 2.7.10), and interrupts the guest after
- * each reply as the ring's suppression settings ask, so a long request does
- * not hold back the replies before it.  vmmio_signal_used() and
- * vmmio_set_needs_reset() are lock-free (transport.h) and called with the
- * queue mutex held.  ops->reset takes every queue mutex, so it waits for
- * requests in progress.
+ * a vCPU) and does not serve request queues itself: each device has a pool
+ * of worker threads (VFS_DEFAULT_THREADS, vfs_set_threads()) shared by its
+ * request queues, so a slow request (an fsync, a lock wait) holds back only
+ * its own worker, not the requests behind it.  notify marks the queue
+ * pending and wakes an idle worker; a worker takes one chain from the ring
+ * under the queue's mutex (the ring is only ever touched under it), serves
+ * it with no lock held, then pushes the reply and interrupts the guest (as
+ * the ring's suppression settings ask) under the mutex again.  Replies are
+ * used in the order they finish: virtio 1.2 2.7.8 allows any order, and
+ * FUSE matches replies to requests by unique.  A worker holds one chain at
+ * a time in a vq_req allocated with it, so the chains taken from the rings
+ * are bounded by the pool size.  When every worker is busy the other chains
+ * stay in the avail ring, with guest notifications off, and the queue stays
+ * pending until a worker frees up (the guest does not notify again for
+ * chains already in the ring); once a ring is empty, notifications are on
+ * again and the ring is checked once more (2.7.10).  The hiprio queue
+ * (FORGETs: quick, never blocking) is served in order by notify itself,
+ * under its mutex; so are request queues while no worker runs
+ * (vfs_set_threads(d, 0), or after vfs_stop()).  vmmio_signal_used() and
+ * vmmio_set_needs_reset() are lock-free (transport.h) and called with a
+ * queue mutex held.  ops->reset ends the guest's FUSE session in the
+ * server (fsrv_reset(): the device's state goes with the device, and
+ * requests waiting for a lock are woken) and waits for the requests in
+ * progress, inline or on workers; one that finishes after the reset began
+ * is not pushed (its ring is gone).  vfs_stop() wakes lock waits too
+ * (fsrv_cancel_waits()), so neither waits for ever on a guest's lock; the
+ * server is told the number of workers (fsrv_set_concurrency()), which
+ * bounds how many may wait for a lock at once.
  */
 #ifndef MINIVMM_DEVICES_VIRTIO_FS_VIRTIO_FS_H
 #define MINIVMM_DEVICES_VIRTIO_FS_VIRTIO_FS_H
@@ -56,12 +78,45 @@
  */
 #define VFS_QUEUE_MAX 128
 
+#define VFS_DEFAULT_THREADS 4 /* workers per device (vfs_set_threads()) */
+#define VFS_MAX_THREADS 64
+
+/*
+ * What serves one FUSE request: fsrv_handle() unless a test substitutes its
+ * own with vfs_set_handler().  Same contract as fsrv_handle().
+ */
+typedef size_t (*vfs_handler_fn)(struct fsrv *s, const struct iovec *in, unsigned int nin,
+				 const struct iovec *out, unsigned int nout);
+
 /* Private to virtio_fs.c. */
 struct vfs_queue {
-	pthread_mutex_t lock;
-	struct virtqueue *vq; /* the transport's queue while activated, else NULL */
-	struct vq_req *req;   /* ~32 KiB: allocated by vfs_init() */
-	uint64_t requests;    /* chains served since vfs_init() */
+	pthread_mutex_t lock;	/* the ring (every vq_*() call), vq, inflight */
+	pthread_cond_t drained; /* inflight dropped to 0: reset waits on it */
+	struct virtqueue *vq;	/* the transport's queue while activated, else NULL */
+	struct vq_req *req;	/* ~32 KiB, for inline runs: allocated by vfs_init() */
+	unsigned int inflight;	/* chains taken by workers, not answered yet */
+	uint64_t requests;	/* chains served since vfs_init() */
+};
+
+/* Private to virtio_fs.c: a worker thread and the one chain it serves. */
+struct vfs_worker {
+	pthread_t thread;
+	struct vfs *d;
+	struct vq_req *req;
+};
+
+/* Private to virtio_fs.c: the request queues' workers. */
+struct vfs_pool {
+	pthread_mutex_t lock;	/* the fields below; never held with a queue lock */
+	pthread_cond_t work;	/* idle workers wait for pending work or stop */
+	pthread_cond_t quiet;	/* all workers idle, nothing pending (vfs_wait_idle()) */
+	uint32_t pending;	/* bit i: queue i may hold chains no worker is taking */
+	unsigned int next;	/* where the round robin over pending queues resumes */
+	unsigned int alive;	/* workers running */
+	unsigned int idle;	/* of those, waiting on work */
+	bool stop;		/* workers exit once nothing is pending */
+	unsigned int nworkers;	/* threads started in workers[] */
+	struct vfs_worker *workers;
 };
 
 /*
@@ -74,18 +129,22 @@ struct vfs {
 	struct virtio_dev_ops ops;
 	struct fsrv *srv;
 	struct vmmio_dev *t;	  /* NULL until vfs_attach() */
+	uint64_t dax_gpa, dax_len; /* shared memory region 0; dax_len 0: none */
 	uint8_t tag[VFS_TAG_MAX]; /* NUL-padded */
 	unsigned int num_request_queues;
 	unsigned int nq; /* 1 + num_request_queues */
 	struct vfs_queue q[VIRTIO_DEV_MAX_QUEUES];
+	struct vfs_pool pool;
+	vfs_handler_fn handle; /* fsrv_handle() but in tests */
 };
 
 /*
  * Set d up to serve the guest from srv (which must outlive d) under tag
  * (1..VFS_TAG_MAX bytes; the caller validates its characters, see
  * vmm/share.h) with num_request_queues request queues
- * (1..VFS_MAX_REQUEST_QUEUES).  Returns 0, -EINVAL (no srv, bad tag length
- * or queue count), -ENOMEM, or -errno from the mutexes.
+ * (1..VFS_MAX_REQUEST_QUEUES), and start VFS_DEFAULT_THREADS workers
+ * (vfs_set_threads()).  Returns 0, -EINVAL (no srv, bad tag length or
+ * queue count), -ENOMEM, or -errno from the mutexes or threads.
  */
 int vfs_init(struct vfs *d, struct fsrv *srv, const char *tag, unsigned int num_request_queues);
 
@@ -97,11 +156,49 @@ int vfs_init(struct vfs *d, struct fsrv *srv, const char *tag, unsigned int num_
 void vfs_attach(struct vfs *d, struct vmmio_dev *t);
 
 /*
- * Free what vfs_init() allocated (not the server); the device must be reset
- * or never activated, and nothing may use d concurrently or afterwards.
+ * Stop and join the workers (vfs_stop()) and free what vfs_init() allocated
+ * (not the server); the device must be reset, never activated, or
+ * vfs_stop() called while the transport was still there, and nothing may
+ * use d concurrently or afterwards.
  * Harmless on a zeroed or already destroyed d.
  */
 void vfs_destroy(struct vfs *d);
+
+/*
+ * Expose [gpa, gpa + len) as shared memory region 0, the DAX window (the
+ * caller backs it with a KVM memory slot).  Call before the guest runs.
+ */
+void vfs_set_dax_window(struct vfs *d, uint64_t gpa, uint64_t len);
+
+/*
+ * Serve the request queues with n worker threads (0..VFS_MAX_THREADS;
+ * vfs_init() starts VFS_DEFAULT_THREADS).  With n == 0 notify serves each
+ * queue itself, in order, on the notifying thread.  The current workers are
+ * stopped first, as by vfs_stop().  Call before the guest runs (or at least
+ * not concurrently with the other functions here; notify may run).  The
+ * workers inherit the caller's signal mask.  Returns 0, -EINVAL (n too
+ * large), or -ENOMEM/-errno from creating a thread, and then no worker runs
+ * (notify serves the queues itself).
+ */
+int vfs_set_threads(struct vfs *d, unsigned int n);
+
+/*
+ * Serve the chains left on the request queues' rings, then end and join the
+ * workers; notify serves the queues itself from then on.  For the VMM's
+ * exit: call it before the transport and its interrupt fds go away, since
+ * workers signal the guest through them.  Waits as long as the slowest
+ * request.  Harmless without workers; vfs_destroy() calls it.
+ */
+void vfs_stop(struct vfs *d);
+
+/*
+ * Wait until no queue is pending and every worker is idle: every chain a
+ * notification announced has been answered.  For tests.
+ */
+void vfs_wait_idle(struct vfs *d);
+
+/* For tests: serve requests with fn (NULL: fsrv_handle()).  Call before the guest runs. */
+void vfs_set_handler(struct vfs *d, vfs_handler_fn fn);
 
 /* Chains served so far on queue qidx (0 if out of range).  Thread-safe. */
 uint64_t vfs_requests(struct vfs *d, unsigned int qidx);

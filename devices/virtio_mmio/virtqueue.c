@@ -152,6 +152,10 @@ static int chain_add(struct virtqueue *vq, struct chain *c, const struct vring_d
 	if (d->len == 0)
 		return 0;
 	p = gmem_ptr(vq->mem, d->addr, d->len);
+	if (!p && vq->devmem_ok) {
+		p = gmem_dev_ptr(vq->mem, d->addr, d->len);
+		r->devmem |= p != NULL;
+	}
 	if (!p)
 		return vq_bad(vq, "buffer 0x%llx+0x%x outside guest RAM",
 			      (unsigned long long)d->addr, d->len);
@@ -234,6 +238,7 @@ int vq_pop(struct virtqueue *vq, struct vq_req *r)
 
 	r->head = head;
 	r->n_out = r->n_in = 0;
+	r->devmem = false;
 	r->out_len = r->in_len = 0;
 	c = (struct chain){.table = vq->desc, .size = vq->num};
 	i = head;

@@ -40,6 +40,12 @@ struct virtqueue {
 	bool event_idx;  /* VIRTIO_RING_F_EVENT_IDX negotiated */
 	bool indirect;   /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
 	bool broken;     /* a malformed chain was seen: stop using the queue */
+	/*
+	 * Set by the device after vq_init() when it can take buffers in
+	 * device memory (gmem.h: copied only with EFAULT-safe system calls);
+	 * otherwise such a buffer makes the chain malformed.
+	 */
+	bool devmem_ok;
 	/* Private to virtqueue.c. */
 	struct vring_desc *desc;
 	struct vring_avail *avail;
@@ -55,6 +61,7 @@ struct vq_req {
 	uint16_t head;             /* chain head, for vq_push() */
 	unsigned int n_out, n_in;  /* segments used in out[] / in[] */
 	size_t out_len, in_len;    /* total bytes, each fits in uint32_t */
+	bool devmem;               /* some segment is device memory (devmem_ok queues) */
 	struct iovec out[VQ_MAX_SEGS]; /* readable by the device */
 	struct iovec in[VQ_MAX_SEGS];  /* writable by the device */
 };

@@ -2,7 +2,8 @@
  * fstest - filesystem semantics test, printing TAP.
  *
  *   fstest [--escape-checks CANARY] [--expect-file NAME:CONTENT]...
- *          [--write-file NAME:CONTENT]... [--keep] DIR
+ *          [--write-file NAME:CONTENT]... [--blocking-locks] [--keep] DIR
+ *   fstest --lockop OP FILE [SECS]
  *
  * Runs POSIX/Linux file semantics checks in a fresh work directory
  * DIR/fstest.PID (removed at the end unless --keep) against any directory:
@@ -19,6 +20,19 @@
  * must apply those to the links, never to CANARY.  Where CANARY is visible
  * to fstest too (the host FUSE mode) fstest checks it is unchanged; the
  * caller should check it on the host in any case.
+ *
+ * --blocking-locks adds waits for locks held by another process: F_SETLKW
+ * and flock() waits ended by a signal (EINTR) and granted when the holder
+ * exits.  Off by default: a virtio-fs guest kernel sends no FUSE_INTERRUPT,
+ * so there a signal cannot end a wait for a lock (fuse_server.h).
+ *
+ * --lockop is a helper for scripts that check locks across a mount: one
+ * lock operation on FILE, printing its outcome ("ok" or the errno name):
+ * try-posix (F_SETLK F_WRLCK on [0, 100)), try-flock (LOCK_EX|LOCK_NB),
+ * getlk (F_GETLK F_WRLCK on [0, 100): prints F_UNLCK/F_RDLCK/F_WRLCK),
+ * hold-posix / hold-flock (take the lock, print "held", keep it SECS
+ * seconds, then exit), wait-posix / wait-flock (F_SETLKW / LOCK_EX:
+ * wait for the lock, at most SECS seconds).
  *
  * Exit status 0 iff every check passed (skips pass), 2 on bad usage.
  */
@@ -64,6 +78,7 @@ struct ft {
 	int wfd;          /* the work directory */
 	bool root;
 	const char *canary;
+	bool blocking_locks; /* --blocking-locks */
 };
 
 static void skip(const char *desc, const char *why)
@@ -745,6 +760,7 @@ static void t_locks(struct ft *t)
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 100 };
 	struct lock_probe lp;
 	int fd, fd2;
+	long r;
 
 	put(t->wfd, "plock", "lock", 4, O_EXCL);
 	fd = openat(t->wfd, "plock", O_RDWR | O_CLOEXEC);
@@ -772,6 +788,163 @@ static void t_locks(struct ft *t)
 	close(fd2);
 	is(SYS(flock(fd, LOCK_SH | LOCK_NB)), 0, "closing the holder releases the flock");
 	close(fd);
+
+	/*
+	 * POSIX locks belong to the process, whatever fd they came through:
+	 * no conflict with itself, and closing any fd of the file drops them
+	 * all (through FUSE: one lock owner per process, FLUSH on close).
+	 */
+	fd = openat(t->wfd, "plock", O_RDWR | O_CLOEXEC);
+	fd2 = openat(t->wfd, "plock", O_RDWR | O_CLOEXEC);
+	fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 100 };
+	is(SYS(fcntl(fd, F_SETLK, &fl)), 0, "F_SETLK [0, 100) through one fd");
+	fl.l_start = 50;
+	is(SYS(fcntl(fd2, F_SETLK, &fl)), 0, "the same process locks [50, 150) through another fd");
+	probe_lock(t, &lp);
+	ok(lp.conflict == -EAGAIN || lp.conflict == -EACCES,
+	   "another process still conflicts (%ld)", lp.conflict);
+	close(fd2);
+	probe_lock(t, &lp);
+	is(lp.conflict, 0, "closing the other fd released all the process's locks on the file");
+	is(lp.getlk, F_UNLCK, "F_GETLK agrees");
+	close(fd);
+
+	/* OFD locks belong to the open file and go with its last close. */
+	fd = openat(t->wfd, "plock", O_RDWR | O_CLOEXEC);
+	fd2 = openat(t->wfd, "plock", O_RDWR | O_CLOEXEC);
+	fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 10 };
+	is(SYS(fcntl(fd, F_OFD_SETLK, &fl)), 0, "F_OFD_SETLK through one open file");
+	r = SYS(fcntl(fd2, F_OFD_SETLK, &fl));
+	ok(r == -EAGAIN || r == -EACCES,
+	   "F_OFD_SETLK through another open file of the same process conflicts (%ld)", r);
+	close(fd);
+	/* A FUSE client may send the RELEASE of the first open file asynchronously. */
+	for (int i = 0; i < 300 && (r = SYS(fcntl(fd2, F_OFD_SETLK, &fl))) != 0; i++)
+		usleep(10000);
+	is(r, 0, "closing the first open file released its OFD lock");
+	close(fd2);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * Waiting for a lock another process holds: a signal ends the wait with
+ * EINTR (its handler has no SA_RESTART), the holder's exit grants it.
+ */
+static void t_blocking_locks(struct ft *t)
+{
+	struct sigaction sa = { .sa_handler = on_alarm }, old;
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 100 };
+	struct timespec t0;
+	int go[2], ready[2], fd, st;
+	long r, ms;
+	pid_t pid;
+	char c;
+
+	if (!t->blocking_locks) {
+		skip("blocking locks", "no --blocking-locks");
+		return;
+	}
+	put(t->wfd, "blk", "b", 1, O_EXCL);
+	if (pipe(go) || pipe(ready)) {
+		ok(0, "pipe: %s", strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		int cfd = openat(t->wfd, "blk", O_RDWR | O_CLOEXEC);
+
+		if (cfd < 0 || fcntl(cfd, F_SETLK, &fl) || flock(cfd, LOCK_EX | LOCK_NB) ||
+		    write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(1);
+		usleep(300 * 1000);
+		_exit(0); /* releases both */
+	}
+	close(ready[1]);
+	close(go[0]);
+	ok(pid > 0 && read(ready[0], &c, 1) == 1, "a child holds a POSIX lock and a flock on blk");
+	fd = openat(t->wfd, "blk", O_RDWR | O_CLOEXEC);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	alarm(1);
+	r = SYS(fcntl(fd, F_SETLKW, &fl));
+	alarm(0);
+	ms = ms_since(&t0);
+	is(r, -EINTR, "F_SETLKW on the held range waits until a signal: EINTR");
+	ok(ms >= 800, "...after waiting (%ld ms)", ms);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	alarm(1);
+	r = SYS(flock(fd, LOCK_EX));
+	alarm(0);
+	ms = ms_since(&t0);
+	is(r, -EINTR, "flock LOCK_EX on the held file waits until a signal: EINTR");
+	ok(ms >= 800, "...after waiting (%ld ms)", ms);
+
+	/* The holder exits 300 ms after "go": both waits are granted then. */
+	if (write(go[1], "g", 1) != 1)
+		diag("write go: %s", strerror(errno));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	alarm(20); /* a hang fails the check instead of the run */
+	r = SYS(fcntl(fd, F_SETLKW, &fl));
+	ms = ms_since(&t0);
+	is(r, 0, "F_SETLKW is granted when the holder exits");
+	ok(ms >= 200, "...after waiting for it (%ld ms)", ms);
+	is(SYS(flock(fd, LOCK_EX)), 0, "flock LOCK_EX is granted too");
+	alarm(0);
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	sigaction(SIGALRM, &old, NULL);
+	close(go[1]);
+	close(ready[0]);
+	close(fd);
+}
+
+/* O_TMPFILE: an unnamed file, named later with linkat (FUSE_TMPFILE). */
+static void t_tmpfile(struct ft *t)
+{
+	char path[64];
+	struct stat st;
+	int fd = openat(t->wfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0640);
+
+	/* Not every kernel or FUSE server has it; filesystems without it say EISDIR. */
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) {
+		skip("O_TMPFILE", strerror(errno));
+		return;
+	}
+	ok(fd >= 0, "O_TMPFILE opens an unnamed file (%s)", fd < 0 ? strerror(errno) : "ok");
+	if (fd < 0)
+		return;
+	is(SYS(write(fd, "unnamed", 7)), 7, "write to it");
+	ok(!fstat(fd, &st) && st.st_nlink == 0 && S_ISREG(st.st_mode) &&
+	   (st.st_mode & 07777) == 0640, "it has no name, mode 0640");
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	is(SYS(t->root ? linkat(fd, "", t->wfd, "tmpnamed", AT_EMPTY_PATH)
+		       : linkat(AT_FDCWD, path, t->wfd, "tmpnamed", AT_SYMLINK_FOLLOW)),
+	   0, "linkat gives it a name");
+	ok(holds(t->wfd, "tmpnamed", "unnamed"), "the name holds its data");
+	close(fd);
+	unlinkat(t->wfd, "tmpnamed", 0);
+
+	fd = openat(t->wfd, ".", O_TMPFILE | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+	ok(fd >= 0, "O_TMPFILE|O_EXCL");
+	is(SYS(t->root ? linkat(fd, "", t->wfd, "never", AT_EMPTY_PATH)
+		       : linkat(AT_FDCWD, path, t->wfd, "never", AT_SYMLINK_FOLLOW)),
+	   -ENOENT, "an O_EXCL one can never be linked");
+	if (fd >= 0)
+		close(fd);
 }
 
 static void t_statfs(struct ft *t)
@@ -945,7 +1118,66 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 static void usage(void)
 {
 	fprintf(stderr, "usage: fstest [--escape-checks CANARY] [--expect-file NAME:CONTENT]... "
-			"[--write-file NAME:CONTENT]... [--keep] DIR\n");
+			"[--write-file NAME:CONTENT]... [--blocking-locks] [--keep] DIR\n"
+			"       fstest --lockop try-posix|try-flock|getlk|hold-posix|hold-flock|"
+			"wait-posix|wait-flock FILE [SECS]\n");
+}
+
+static const char *errname(long r)
+{
+	static char buf[64];
+
+	if (r == 0)
+		return "ok";
+	if (r == -EAGAIN)
+		return "EAGAIN";
+	if (r == -EACCES)
+		return "EACCES";
+	snprintf(buf, sizeof(buf), "%s", strerror((int)-r));
+	return buf;
+}
+
+/* --lockop (see the top of the file).  Exit status 0 unless FILE cannot be opened. */
+static int lockop(const char *op, const char *file, int secs)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 100 };
+	int fd = open(file, O_RDWR | O_CLOEXEC);
+	bool hold = !strncmp(op, "hold-", 5);
+	long r;
+
+	if (fd < 0) {
+		printf("%s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	if (!strcmp(op, "try-posix") || !strcmp(op, "hold-posix")) {
+		r = SYS(fcntl(fd, F_SETLK, &fl));
+	} else if (!strcmp(op, "try-flock") || !strcmp(op, "hold-flock")) {
+		r = SYS(flock(fd, LOCK_EX | LOCK_NB));
+	} else if (!strcmp(op, "wait-posix") || !strcmp(op, "wait-flock")) {
+		struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART: EINTR */
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGALRM, &sa, NULL);
+		alarm((unsigned int)secs);
+		r = op[5] == 'p' ? SYS(fcntl(fd, F_SETLKW, &fl)) : SYS(flock(fd, LOCK_EX));
+		alarm(0);
+	} else if (!strcmp(op, "getlk")) {
+		r = SYS(fcntl(fd, F_GETLK, &fl));
+		if (r == 0) {
+			printf("%s\n", fl.l_type == F_UNLCK   ? "F_UNLCK"
+					: fl.l_type == F_RDLCK ? "F_RDLCK"
+							       : "F_WRLCK");
+			return 0;
+		}
+	} else {
+		usage();
+		return 2;
+	}
+	printf("%s\n", hold && r == 0 ? "held" : errname(r));
+	fflush(stdout);
+	if (hold && r == 0)
+		sleep((unsigned int)secs);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -955,8 +1187,12 @@ int main(int argc, char **argv)
 	int nexp = 0, nwr = 0, dfd;
 	bool keep = false;
 
+	if (argc >= 3 && !strcmp(argv[1], "--lockop"))
+		return lockop(argv[2], argc > 3 ? argv[3] : "", argc > 4 ? atoi(argv[4]) : 60);
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--escape-checks") && i + 1 < argc) {
+		if (!strcmp(argv[i], "--blocking-locks")) {
+			t.blocking_locks = true;
+		} else if (!strcmp(argv[i], "--escape-checks") && i + 1 < argc) {
 			t.canary = argv[++i];
 		} else if (!strcmp(argv[i], "--expect-file") && i + 1 < argc && nexp < 16) {
 			expect[nexp++] = argv[++i];
@@ -1020,7 +1256,8 @@ int main(int argc, char **argv)
 	void (*const checks[])(struct ft *) = {
 		t_basic, t_append_trunc, t_offsets, t_large, t_sparse, t_rename,
 		t_links, t_dirs, t_readdir, t_attrs, t_xattr, t_fallocate,
-		t_seek, t_mmap, t_locks, t_statfs, t_unlink_open, t_many_open,
+		t_seek, t_mmap, t_locks, t_blocking_locks, t_statfs, t_unlink_open, t_many_open,
+		t_tmpfile,
 	};
 	struct stat wst;
 

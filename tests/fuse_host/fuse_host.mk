@@ -6,9 +6,11 @@
 #             ASan + UBSan in build/asan like the unit tests);
 #   fstest    filesystem semantics test printing TAP, run against a directory;
 #             static, so the same binary also runs in the stock guest from a
-#             share, and built without sanitizers (they do not link -static).
+#             share, and built without sanitizers (they do not link -static);
+#   mmapx     scripted steps on one MAP_SHARED mapping (the DAX tests).
 FUSEHOST := $(BUILD)/tests/fuse_host/fusehost
 FSTEST := build/tests/fs/fstest
+MMAPX := build/tests/fs/mmapx
 FSTEST_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Wshadow -Wpointer-arith -Wformat=2 \
 	-Wno-missing-field-initializers -Werror -D_GNU_SOURCE -I.
 
@@ -22,6 +24,12 @@ $(FSTEST): tests/fs/fstest.c tests/unit/tap.h
 	$(vecho) "  CC      $@ (static)"
 	$(Q)$(CC) $(FSTEST_CFLAGS) -static -o $@ $<
 
-fuse-host-bins: $(FUSEHOST) $(FSTEST)
+# mmapx: steps on one MAP_SHARED mapping (the DAX tests); static too.
+$(MMAPX): tests/fs/mmapx.c
+	@mkdir -p $(dir $@)
+	$(vecho) "  CC      $@ (static)"
+	$(Q)$(CC) $(FSTEST_CFLAGS) -static -o $@ $<
+
+fuse-host-bins: $(FUSEHOST) $(FSTEST) $(MMAPX)
 
 .PHONY: fuse-host-bins

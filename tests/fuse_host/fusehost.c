@@ -17,6 +17,13 @@
  * --ro makes the mount and the server read-only; --ro=server only the
  * server, so that the kernel sends modifying requests for it to refuse.
  *
+ * The server is told the number of serving threads (fsrv_set_concurrency):
+ * with --threads=N (default 2) up to max(1, N/4) requests may wait for a
+ * lock (F_SETLKW, flock) at once; with N = 1 none may.  The host kernel
+ * sends FUSE_INTERRUPT when a waiting process gets a signal, which another
+ * thread serves.  Before it exits, fusehost ends every lock wait
+ * (fsrv_cancel_waits) so that its threads can be joined.
+ *
  * Exit status 2: bad usage; 3: the server or the mount could not be set up.
  */
 #include <errno.h>
@@ -249,6 +256,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fusehost: %s: %s\n", o.share, err[0] ? err : strerror(-r));
 		return 3;
 	}
+	fsrv_set_concurrency(srv, o.threads);
 	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		fprintf(stderr, "fusehost: /dev/fuse: %s\n", strerror(errno));
@@ -327,6 +335,8 @@ int main(int argc, char **argv)
 				break;
 		}
 	}
+	/* A thread waiting for a lock would not see the unmount: end the waits. */
+	fsrv_cancel_waits(srv);
 	if (!fh_join(w, started)) {
 		/* exit() with workers still in read(): closing the fd aborts the
 		 * connection, anything left in the mount gets ENOTCONN. */

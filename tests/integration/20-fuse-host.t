@@ -4,7 +4,10 @@
 # tests/fs/fstest in each cache mode, and its effects are right on the host:
 #   1. fstest passes on a plain directory (the baseline for the test itself);
 #   2. for cache=none, auto, always and auto+writeback (xattrs on): fstest
-#      passes through the mount (its failing checks are shown), a file
+#      passes through the mount, with its lock waits (--blocking-locks:
+#      F_SETLKW and flock ended by a signal through FUSE_INTERRUPT) and,
+#      where the kernel sends FUSE_TMPFILE (6.1+), O_TMPFILE not skipped
+#      (its failing checks are shown), a file
 #      written on the host before the mount reads right through it, a file
 #      written through the mount has the right content in the share, fstest
 #      leaves nothing else behind, and a canary file outside the share, the
@@ -14,7 +17,14 @@
 #   4. without --xattr the xattr checks are skipped as unsupported;
 #   5. --ro (mount and server) and --ro=server (server only): files read,
 #      modifications fail with EROFS and the share is untouched;
-#   6. fusehost exits with the command's status, and with 3 for a bad share.
+#   6. fusehost exits with the command's status, and with 3 for a bad share;
+#   7. locks are held on the host: a POSIX lock or flock held by a host
+#      process makes the same lock through the mount fail (EAGAIN, and
+#      F_GETLK reports it), and the reverse; once the holder is gone the
+#      lock is free on both sides;
+#   8. two tmpfs mounted inside the share (whose first files have the same
+#      inode number on the host) show distinct (st_dev, st_ino) pairs
+#      through the mount, and the share's own files keep their numbers.
 # Needs root and /dev/fuse (skipped otherwise); runs without KVM.
 source "$(dirname "$0")/lib.sh"
 
@@ -51,7 +61,7 @@ fstest_ok() { # fstest_ok RC OUTPUT DESCRIPTION
 }
 
 s=$(scratch fstest-native)
-out=$(timeout -s KILL $limit "$fstest" "$s" 2>&1)
+out=$(timeout -s KILL $limit "$fstest" --blocking-locks "$s" 2>&1)
 fstest_ok $? "$out" "fstest on a plain directory"
 rm -rf "$s"
 
@@ -71,10 +81,14 @@ for mode in none auto always writeback; do
 
 	# shellcheck disable=SC2086 # opts are words
 	out=$(timeout -s KILL $limit "$fusehost" "$s/share" "$s/mnt" $opts --xattr -- \
-		"$fstest" --escape-checks "$s/canary" \
+		"$fstest" --blocking-locks --escape-checks "$s/canary" \
 		--expect-file "hostfile:written on the host ($mode)" \
 		--write-file "fromclient:written through the mount ($mode)" "$s/mnt" 2>&1)
 	fstest_ok $? "$out" "cache=$mode: fstest through the FUSE mount"
+	# FUSE_TMPFILE is 7.37 (Linux 6.1); an older host kernel answers EOPNOTSUPP itself.
+	if printf '%s\n' "$(uname -r)" | awk -F. '{exit !($1 > 6 || ($1 == 6 && $2 >= 1))}'; then
+		like "$out" '^ok [0-9]+ - O_TMPFILE opens' "cache=$mode: O_TMPFILE served (FUSE_TMPFILE)"
+	fi
 	is "$(cat "$s/share/fromclient" 2>&1)" "written through the mount ($mode)" \
 		"cache=$mode: a file written through the mount has its content in the share"
 	is "$(cd "$s/share" && ls -A | tr '\n' ' ')" "fromclient hostfile " \
@@ -132,6 +146,81 @@ is "$?" 7 "fusehost exits with the command's status"
 out=$("$fusehost" "$s/nope" "$s/mnt" -- true 2>&1)
 is "$?" 3 "a missing share: exit status 3"
 like "$out" "fusehost: .*nope" "a missing share: the message names it"
+rm -rf "$s"
+
+# 7. Locks across the mount boundary: the holder and the prober are
+# separate processes, one on each side; "retry": a FUSE client may send the
+# RELEASE that drops a flock after close() has returned.
+s=$(scratch fusehost-locks)
+mkdir "$s/share" "$s/mnt"
+echo data >"$s/share/f"
+out=$(timeout -s KILL $limit "$fusehost" "$s/share" "$s/mnt" -- sh -c '
+	fstest=$1 H=$2/share/f M=$2/mnt/f
+	held() {
+		i=0
+		while [ $i -lt 200 ] && ! grep -q held "$1" 2>/dev/null; do
+			sleep 0.05; i=$((i + 1))
+		done
+		cat "$1"
+	}
+	retry() {
+		i=0
+		while [ $i -lt 100 ]; do
+			r=$("$fstest" --lockop "$@"); [ "$r" = ok ] && break
+			sleep 0.05; i=$((i + 1))
+		done
+		echo "$r"
+	}
+	for kind in posix flock; do
+		"$fstest" --lockop hold-$kind "$H" 60 >"$2/held" & p=$!
+		echo "host-holds-$kind $(held "$2/held")"
+		echo "mount-try-$kind $("$fstest" --lockop try-$kind "$M")"
+		[ $kind = posix ] && echo "mount-getlk $("$fstest" --lockop getlk "$M")"
+		kill $p; wait $p
+		echo "mount-after-$kind $(retry try-$kind "$M")"
+		rm -f "$2/held"
+		"$fstest" --lockop hold-$kind "$M" 60 >"$2/held" & p=$!
+		echo "mount-holds-$kind $(held "$2/held")"
+		echo "host-try-$kind $("$fstest" --lockop try-$kind "$H")"
+		[ $kind = posix ] && echo "host-getlk $("$fstest" --lockop getlk "$H")"
+		kill $p; wait $p
+		echo "host-after-$kind $(retry try-$kind "$H")"
+		rm -f "$2/held"
+	done' sh "$fstest" "$s" 2>&1)
+field() { printf '%s\n' "$out" | sed -n "s/^$1 //p"; }
+for kind in posix flock; do
+	is "$(field host-holds-$kind)|$(field mount-holds-$kind)" "held|held" \
+		"$kind: the holders took their locks"
+	is "$(field mount-try-$kind)" EAGAIN "$kind: held by a host process, it fails through the mount"
+	is "$(field host-try-$kind)" EAGAIN "$kind: held through the mount, it fails for a host process"
+	is "$(field mount-after-$kind)|$(field host-after-$kind)" "ok|ok" \
+		"$kind: once the holder is gone, both sides get the lock"
+done
+is "$(field mount-getlk)|$(field host-getlk)" "F_WRLCK|F_WRLCK" \
+	"posix: F_GETLK on either side reports the other side's write lock"
+rm -rf "$s"
+
+# 8. Inode numbers of other filesystems inside the share.  A private mount
+# namespace keeps the tmpfs mounts from outliving the test.
+s=$(scratch fusehost-ino)
+mkdir "$s/share" "$s/mnt" "$s/share/t1" "$s/share/t2"
+echo g >"$s/share/g"
+out=$(timeout -s KILL $limit unshare -m --propagation private sh -c '
+	mount -t tmpfs -o size=1m minivmm-t1 "$1/share/t1" &&
+		mount -t tmpfs -o size=1m minivmm-t2 "$1/share/t2" || exit 1
+	touch "$1/share/t1/f" "$1/share/t2/f"
+	stat -c "host %i" "$1/share/t1/f" "$1/share/t2/f" "$1/share/g"
+	"$2" "$1/share" "$1/mnt" -- stat -c "mnt %d:%i" "$1/mnt/t1/f" "$1/mnt/t2/f" \
+		"$1/mnt/t1" "$1/mnt/t2" "$1/mnt/g"' sh "$s" "$fusehost" 2>&1)
+host=$(printf '%s\n' "$out" | sed -n 's/^host //p')
+mnt=$(printf '%s\n' "$out" | sed -n 's/^mnt //p')
+is "$(printf '%s\n' "$host" | sed -n 1p)" "$(printf '%s\n' "$host" | sed -n 2p)" \
+	"the two tmpfs' first files have the same inode number on the host"
+is "$(printf '%s\n' "$mnt" | wc -l)|$(printf '%s\n' "$mnt" | sort -u | wc -l)" "5|5" \
+	"through the mount: five distinct (st_dev, st_ino) pairs"
+printf '%s\n' "$out" | grep -v '^host \|^mnt ' | sed 's/^/#   /'
+is "$(printf '%s\n' "$mnt" | sed -n 5p | cut -d: -f2)" "$(printf '%s\n' "$host" | sed -n 3p)" \
+	"a file of the share's own filesystem keeps its inode number"
 rm -rf "$s"
 
 done_testing

@@ -1,7 +1,11 @@
 /*
  * test_fsrv.c - the FUSE server fed raw request bytes: framing and argument
  * validation, hostile names, INIT negotiation, and full operation sequences
- * against a mkdtemp() share whose host-side effects are checked.
+ * against a mkdtemp() share whose host-side effects are checked; locks
+ * (POSIX between owners, GETLK, FLUSH/RELEASE, flock, bounds) checked
+ * against the host's view of them, SETLKW waits ended by the host's unlock,
+ * INTERRUPT, DESTROY, fsrv_reset and fsrv_cancel_waits; TMPFILE; inode
+ * numbers of other filesystems under the share (/dev, /dev/shm, /dev/pts).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -13,8 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "devices/virtio_fs/fuse_server.h"
@@ -179,10 +185,12 @@ static void test_framing(struct fsrv *s)
 	is(r.err, -ENOSYS, "opcode 0: ENOSYS");
 	r = call(s, FUSE_SETUPMAPPING, 1, NULL, 0);
 	is(r.err, -ENOSYS, "SETUPMAPPING: ENOSYS");
+	r = call(s, FUSE_BMAP, 1, NULL, 0);
+	is(r.err, -ENOSYS, "BMAP: ENOSYS");
 	r = call(s, FUSE_GETLK, 1, NULL, 0);
-	is(r.err, -ENOSYS, "GETLK: ENOSYS");
+	is(r.err, -EINVAL, "GETLK without its argument: EINVAL");
 	r = call(s, FUSE_INTERRUPT, 1, NULL, 0);
-	is(r.err, -ENOSYS, "INTERRUPT: ENOSYS");
+	is(r.n, 0, "INTERRUPT: never a reply");
 }
 
 static void test_init(struct fsrv *s)
@@ -206,7 +214,8 @@ static void test_init(struct fsrv *s)
 	ok(o.flags & FUSE_DO_READDIRPLUS, "READDIRPLUS offered");
 	ok(o.flags & FUSE_MAX_PAGES, "MAX_PAGES offered");
 	ok(o.flags & FUSE_INIT_EXT, "INIT_EXT echoed");
-	ok(!(o.flags & (FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS)), "no lock flags");
+	is(o.flags & (FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS), FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS,
+	   "POSIX and flock locks offered");
 	ok(!(o.flags & FUSE_WRITEBACK_CACHE), "no writeback unless configured");
 	ok(!(o.flags & (FUSE_EXPORT_SUPPORT | FUSE_HANDLE_KILLPRIV_V2)), "no export/killpriv");
 	is(o.flags2, 0, "no flags2 features");
@@ -968,6 +977,575 @@ static void test_readonly(void)
 	fsrv_destroy(s);
 }
 
+/* ---- locks, INTERRUPT, TMPFILE, inode numbers of other filesystems ---- */
+
+static struct rep lkcall(struct fsrv *s, uint32_t opc, uint64_t node, uint64_t fh, uint64_t owner,
+			 uint32_t type, uint64_t start, uint64_t end, uint32_t flags)
+{
+	struct fuse_lk_in in = {.fh = fh, .owner = owner, .lk_flags = flags};
+
+	in.lk.type = type;
+	in.lk.start = start;
+	in.lk.end = end;
+	in.lk.pid = 4242;
+	return call(s, opc, node, &in, sizeof(in));
+}
+
+/* The host's view: an F_OFD lock of type on [start, start+len) from a fresh host fd. */
+static int host_lock(const char *rel, short type, off_t start, off_t len, int *fdp)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
+	int fd = open(hpath(rel), O_RDWR);
+	int ret = fcntl(fd, F_OFD_SETLK, &fl) < 0 ? -errno : 0;
+
+	if (fdp && ret == 0)
+		*fdp = fd;
+	else
+		close(fd);
+	return ret;
+}
+
+/* The type of the first host-visible lock conflicting with a write lock on the range. */
+static int host_getlk(const char *rel, off_t start, off_t len, struct flock *out)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
+	int fd = open(hpath(rel), O_RDWR);
+	int ret = fcntl(fd, F_OFD_GETLK, &fl) < 0 ? -errno : fl.l_type;
+
+	if (out)
+		*out = fl;
+	close(fd);
+	return ret;
+}
+
+static uint64_t open_fh(struct fsrv *s, uint64_t node, uint32_t flags)
+{
+	struct fuse_open_in oi = {.flags = flags};
+	struct rep r = call(s, FUSE_OPEN, node, &oi, sizeof(oi));
+
+	return r.err == 0 ? ((struct fuse_open_out *)r.data)->fh : 0;
+}
+
+static int release_fh(struct fsrv *s, uint64_t node, uint64_t fh, uint32_t rflags, uint64_t owner)
+{
+	struct fuse_release_in rel = {.fh = fh, .release_flags = rflags, .lock_owner = owner};
+
+	return call(s, FUSE_RELEASE, node, &rel, sizeof(rel)).err;
+}
+
+#define OFFMAX ((uint64_t)INT64_MAX)
+#define OWN_A 0x1111
+#define OWN_B 0x2222
+#define OWN_C 0x3333
+
+static void test_locks(struct fsrv *s)
+{
+	struct fuse_flush_in fl = {0};
+	struct fuse_lk_out lo;
+	struct fuse_entry_out e, de;
+	struct flock hf;
+	uint64_t f, fh1, fh2, fh3, dfh;
+	struct rep r;
+	int hfd;
+
+	close(open(hpath("lk"), O_CREAT | O_RDWR, 0644));
+	if (!is(lookup(s, 1, "lk", &e), 0, "LOOKUP lk"))
+		return;
+	f = e.nodeid;
+	fh1 = open_fh(s, f, O_RDWR);
+	fh2 = open_fh(s, f, O_RDONLY);
+	ok(fh1 && fh2, "two opens of lk");
+
+	/* 1. A POSIX lock is a host lock. */
+	r = lkcall(s, FUSE_SETLK, f, fh1, OWN_A, F_WRLCK, 0, 99, 0);
+	is(r.err, 0, "SETLK A write [0,99]");
+	is(r.dlen, 0, "SETLK: no payload");
+	is(host_getlk("lk", 50, 1, &hf), F_WRLCK, "host: F_OFD_GETLK sees the write lock");
+	ok(hf.l_start == 0 && hf.l_len == 100, "host: its range is [0,100) (%lld+%lld)",
+	   (long long)hf.l_start, (long long)hf.l_len);
+	is(host_lock("lk", F_RDLCK, 10, 1, NULL), -EAGAIN, "host: a read lock inside conflicts");
+	is(host_lock("lk", F_WRLCK, 100, 10, NULL), 0, "host: [100,110) is free");
+
+	/* 2. Two owners on one fh conflict (they must not share one host OFD). */
+	r = lkcall(s, FUSE_SETLK, f, fh1, OWN_B, F_WRLCK, 50, 60, 0);
+	is(r.err, -EAGAIN, "SETLK B on A's range through the same fh: EAGAIN");
+	r = lkcall(s, FUSE_SETLK, f, fh1, OWN_B, F_RDLCK, 300, 400, 0);
+	is(r.err, 0, "SETLK B read [300,400]: disjoint, granted");
+
+	/* 3. GETLK reports the conflicting lock, never the owner's own. */
+	r = lkcall(s, FUSE_GETLK, f, fh2, OWN_B, F_RDLCK, 50, 60, 0);
+	is(r.err, 0, "GETLK B");
+	memcpy(&lo, r.data, sizeof(lo));
+	is(r.dlen, sizeof(lo), "GETLK reply is fuse_lk_out");
+	is(lo.lk.type, F_WRLCK, "GETLK B: A's write lock");
+	ok(lo.lk.start == 0 && lo.lk.end == 99, "GETLK B: its range [%llu,%llu]",
+	   (unsigned long long)lo.lk.start, (unsigned long long)lo.lk.end);
+	is(lo.lk.pid, 0, "GETLK: pid 0 (held remotely)");
+	r = lkcall(s, FUSE_GETLK, f, fh1, OWN_A, F_WRLCK, 0, 99, 0);
+	memcpy(&lo, r.data, sizeof(lo));
+	ok(r.err == 0 && lo.lk.type == F_UNLCK, "GETLK A over its own lock: F_UNLCK");
+	ok(lo.lk.start == 0 && lo.lk.end == 99, "GETLK F_UNLCK echoes the range");
+	r = lkcall(s, FUSE_GETLK, f, fh1, OWN_C, F_WRLCK, 350, OFFMAX, 0);
+	memcpy(&lo, r.data, sizeof(lo));
+	ok(r.err == 0 && lo.lk.type == F_RDLCK && lo.lk.start == 300 && lo.lk.end == 400,
+	   "GETLK C (no lock of its own): B's read lock");
+	is(host_lock("lk", F_WRLCK, 500, 0, &hfd), 0, "host: write lock [500, EOF)");
+	r = lkcall(s, FUSE_GETLK, f, fh1, OWN_C, F_RDLCK, 1000, 2000, 0);
+	memcpy(&lo, r.data, sizeof(lo));
+	ok(r.err == 0 && lo.lk.type == F_WRLCK && lo.lk.start == 500 && lo.lk.end == OFFMAX,
+	   "GETLK sees the host's lock to EOF as [500, OFFSET_MAX]");
+	is(lo.lk.pid, 0, "GETLK of a host lock: pid 0");
+	r = lkcall(s, FUSE_SETLK, f, fh1, OWN_C, F_RDLCK, 600, 700, 0);
+	is(r.err, -EAGAIN, "SETLK against the host's lock: EAGAIN");
+	close(hfd);
+	r = lkcall(s, FUSE_SETLK, f, fh1, OWN_C, F_RDLCK, 600, 700, 0);
+	is(r.err, 0, "host lock gone: granted");
+
+	/* 4. One owner through two fhs: one owner, no self-conflict, conversion. */
+	r = lkcall(s, FUSE_SETLK, f, fh2, OWN_A, F_WRLCK, 90, 199, 0);
+	is(r.err, 0, "SETLK A write [90,199] through a read-only fh: same owner, granted");
+	r = lkcall(s, FUSE_SETLK, f, fh2, OWN_A, F_RDLCK, 0, 199, 0);
+	is(r.err, 0, "SETLK A read [0,199]: converts its own write lock");
+	is(host_lock("lk", F_RDLCK, 0, 200, NULL), 0, "host: a read lock now fits");
+	is(host_lock("lk", F_WRLCK, 150, 1, NULL), -EAGAIN, "host: a write lock does not");
+
+	/* 5. FLUSH of any fh drops the owner's locks on the file (POSIX close). */
+	fl.fh = fh2;
+	fl.lock_owner = OWN_A;
+	r = call(s, FUSE_FLUSH, f, &fl, sizeof(fl));
+	is(r.err, 0, "FLUSH fh2 owner A");
+	is(host_lock("lk", F_WRLCK, 0, 200, NULL), 0, "host: A's locks are gone");
+	r = lkcall(s, FUSE_SETLK, f, fh1, OWN_B, F_WRLCK, 0, 99, 0);
+	is(r.err, 0, "B now gets [0,99]");
+	fl.lock_owner = OWN_C;
+	fl.fh = fh1;
+	call(s, FUSE_FLUSH, f, &fl, sizeof(fl));
+	is(host_lock("lk", F_WRLCK, 600, 101, NULL), 0, "FLUSH owner C: C's lock is gone");
+	is(host_lock("lk", F_WRLCK, 0, 1, NULL), -EAGAIN, "...and B's is not");
+
+	/* 6. RELEASE drops the locks last taken through that fh (the guest's OFD locks). */
+	fh3 = open_fh(s, f, O_RDWR);
+	r = lkcall(s, FUSE_SETLK, f, fh3, OWN_C, F_WRLCK, 1000, 1999, 0);
+	is(r.err, 0, "SETLK C [1000,1999] through fh3");
+	is(release_fh(s, f, fh3, 0, 0), 0, "RELEASE fh3");
+	is(host_lock("lk", F_WRLCK, 1000, 1000, NULL), 0, "host: C's lock went with fh3");
+
+	/* 7. Unlocking: ranges, unknown owners. */
+	r = lkcall(s, FUSE_SETLK, f, fh1, 0x9999, F_UNLCK, 0, OFFMAX, 0);
+	is(r.err, 0, "F_UNLCK by an owner that holds nothing: 0");
+	r = lkcall(s, FUSE_SETLK, f, fh1, OWN_B, F_UNLCK, 0, 49, 0);
+	is(r.err, 0, "B unlocks [0,49]");
+	is(host_lock("lk", F_WRLCK, 0, 50, NULL), 0, "host: [0,50) free");
+	is(host_lock("lk", F_WRLCK, 50, 1, NULL), -EAGAIN, "host: [50,99] still B's");
+	r = lkcall(s, FUSE_SETLK, f, fh1, OWN_B, F_WRLCK, 10, OFFMAX, 0);
+	is(r.err, 0, "B write [10, OFFSET_MAX]");
+	is(host_getlk("lk", (off_t)1 << 50, 1, &hf), F_WRLCK, "host: the lock reaches past 2^50");
+	is(hf.l_len, 0, "host: as a lock to EOF (l_len 0)");
+	r = lkcall(s, FUSE_SETLK, f, fh1, OWN_B, F_UNLCK, 0, OFFMAX, 0);
+	is(host_lock("lk", F_WRLCK, 0, 0, NULL), 0, "B unlocks everything");
+
+	/* 8. Malformed requests. */
+	r = lkcall(s, FUSE_SETLK, f, fh1, OWN_A, 7, 0, 1, 0);
+	is(r.err, -EINVAL, "lock type 7: EINVAL");
+	r = lkcall(s, FUSE_SETLK, f, fh1, OWN_A, F_WRLCK, 10, 9, 0);
+	is(r.err, -EINVAL, "start > end: EINVAL");
+	r = lkcall(s, FUSE_SETLK, f, fh1, OWN_A, F_WRLCK, 0, OFFMAX + 1, 0);
+	is(r.err, -EINVAL, "end > OFFSET_MAX: EINVAL");
+	r = lkcall(s, FUSE_SETLK, f, fh1, OWN_A, F_WRLCK, UINT64_MAX, UINT64_MAX, 0);
+	is(r.err, -EINVAL, "start = end = 2^64-1: EINVAL");
+	r = lkcall(s, FUSE_SETLK, f, fh1, OWN_A, F_WRLCK, 0, 1, 2);
+	is(r.err, -EINVAL, "unknown lk_flags: EINVAL");
+	r = lkcall(s, FUSE_GETLK, f, fh1, OWN_A, F_UNLCK, 0, 1, 0);
+	is(r.err, -EINVAL, "GETLK of F_UNLCK: EINVAL");
+	r = lkcall(s, FUSE_GETLK, f, fh1, OWN_A, F_WRLCK, 0, 1, FUSE_LK_FLOCK);
+	is(r.err, -EINVAL, "GETLK with FUSE_LK_FLOCK: EINVAL");
+	r = lkcall(s, FUSE_SETLK, f, fh1 + 1, OWN_A, F_WRLCK, 0, 1, 0);
+	is(r.err, -EBADF, "forged fh: EBADF");
+	mkdir(hpath("lkdir"), 0755);
+	is(lookup(s, 1, "lkdir", &de), 0, "LOOKUP lkdir");
+	r = lkcall(s, FUSE_SETLK, de.nodeid, fh1, OWN_A, F_WRLCK, 0, 1, 0);
+	is(r.err, -EBADF, "another inode's fh: EBADF");
+	r = call(s, FUSE_OPENDIR, de.nodeid, &(struct fuse_open_in){0},
+		 sizeof(struct fuse_open_in));
+	dfh = r.err == 0 ? ((struct fuse_open_out *)r.data)->fh : 0;
+	r = lkcall(s, FUSE_SETLK, de.nodeid, dfh, OWN_A, F_RDLCK, 0, 1, 0);
+	is(r.err, -EBADF, "a directory handle: EBADF");
+	call(s, FUSE_RELEASEDIR, de.nodeid, &(struct fuse_release_in){.fh = dfh},
+	     sizeof(struct fuse_release_in));
+	r = call(s, FUSE_SETLK, f, &(struct fuse_lk_in){.fh = fh1}, 20);
+	is(r.err, -EINVAL, "truncated fuse_lk_in: EINVAL");
+	is(host_lock("lk", F_WRLCK, 0, 0, NULL), 0, "host: nothing locked by the bad requests");
+
+	/* 9. flock: per open (fh), on the host. */
+	r = lkcall(s, FUSE_SETLK, f, fh1, OWN_A, F_WRLCK, 0, OFFMAX, FUSE_LK_FLOCK);
+	is(r.err, 0, "flock LOCK_EX through fh1");
+	r = lkcall(s, FUSE_SETLK, f, fh2, OWN_A, F_RDLCK, 0, OFFMAX, FUSE_LK_FLOCK);
+	is(r.err, -EAGAIN, "flock LOCK_SH through fh2: EAGAIN");
+	hfd = open(hpath("lk"), O_RDONLY);
+	is(flock(hfd, LOCK_SH | LOCK_NB) < 0 ? -errno : 0, -EWOULDBLOCK,
+	   "host: flock LOCK_SH conflicts");
+	is(host_lock("lk", F_WRLCK, 0, 0, NULL), 0, "host: flock is not a POSIX lock");
+	r = lkcall(s, FUSE_SETLK, f, fh1, OWN_A, F_UNLCK, 0, OFFMAX, FUSE_LK_FLOCK);
+	is(r.err, 0, "flock LOCK_UN");
+	is(flock(hfd, LOCK_SH | LOCK_NB), 0, "host: flock LOCK_SH now");
+	r = lkcall(s, FUSE_SETLK, f, fh2, OWN_A, F_RDLCK, 0, OFFMAX, FUSE_LK_FLOCK);
+	is(r.err, 0, "flock LOCK_SH through fh2 (shared with the host)");
+	r = lkcall(s, FUSE_SETLK, f, fh1, OWN_A, F_WRLCK, 0, OFFMAX, FUSE_LK_FLOCK);
+	is(r.err, -EAGAIN, "flock LOCK_EX through fh1: EAGAIN");
+	flock(hfd, LOCK_UN);
+	is(release_fh(s, f, fh2, FUSE_RELEASE_FLOCK_UNLOCK, OWN_A), 0,
+	   "RELEASE fh2 with FLOCK_UNLOCK");
+	is(flock(hfd, LOCK_EX | LOCK_NB), 0, "host: fh2's flock went with it");
+	flock(hfd, LOCK_UN);
+	close(hfd);
+
+	/* 10. Done: nothing of lk is held. */
+	is(release_fh(s, f, fh1, 0, 0), 0, "RELEASE fh1");
+	call(s, FUSE_FORGET, f, &(struct fuse_forget_in){.nlookup = 1},
+	     sizeof(struct fuse_forget_in));
+	call(s, FUSE_FORGET, de.nodeid, &(struct fuse_forget_in){.nlookup = 1},
+	     sizeof(struct fuse_forget_in));
+	is(fsrv_handle_count(s), 0, "no handle left");
+	is(host_lock("lk", F_WRLCK, 0, 0, NULL), 0, "no lock left");
+}
+
+/* The table of lock owners is bounded by max_fds (16 here). */
+static void test_lock_bound(void)
+{
+	struct fsrv *s = mk(false, 16);
+	struct fuse_entry_out e;
+	uint64_t fh;
+	int granted = 0;
+	struct rep r;
+
+	if (!ok(s != NULL, "server with max_fds 16"))
+		return;
+	do_init(s, NULL);
+	lookup(s, 1, "lk", &e);
+	fh = open_fh(s, e.nodeid, O_RDWR);
+	for (uint64_t o = 1; o <= 40; o++) {
+		r = lkcall(s, FUSE_SETLK, e.nodeid, fh, o, F_RDLCK, o, o, 0);
+		if (r.err == 0)
+			granted++;
+		else if (r.err != -ENOLCK)
+			diag("owner %llu: %d", (unsigned long long)o, r.err);
+	}
+	is(granted, 16, "16 owners hold host fds, the rest get ENOLCK");
+	r = lkcall(s, FUSE_SETLK, e.nodeid, fh, 3, F_RDLCK, 100, 100, 0);
+	is(r.err, 0, "an owner with a record still locks");
+	is(host_lock("lk", F_WRLCK, 3, 1, NULL), -EAGAIN, "host: owner 3's lock is real");
+	call(s, FUSE_DESTROY, 0, NULL, 0);
+	is(host_lock("lk", F_WRLCK, 0, 0, NULL), 0, "DESTROY drops every lock");
+	do_init(s, NULL);
+	lookup(s, 1, "lk", &e);
+	fh = open_fh(s, e.nodeid, O_RDWR);
+	r = lkcall(s, FUSE_SETLK, e.nodeid, fh, 77, F_RDLCK, 0, 0, 0);
+	is(r.err, 0, "after DESTROY the table is empty again");
+	fsrv_destroy(s);
+	is(host_lock("lk", F_WRLCK, 0, 0, NULL), 0, "fsrv_destroy drops every lock");
+}
+
+/* A SETLKW served on its own thread with its own buffers. */
+struct lkw {
+	struct fsrv *s;
+	uint64_t node, fh, owner, unique;
+	uint32_t type, flags;
+	int err;
+	volatile int done;
+	pthread_t th;
+};
+
+static void *lkw_main(void *arg)
+{
+	struct lkw *w = arg;
+	uint8_t ib[256], ob[256];
+	struct fuse_in_header h = {.opcode = FUSE_SETLKW, .unique = w->unique, .nodeid = w->node};
+	struct fuse_lk_in in = {.fh = w->fh, .owner = w->owner, .lk_flags = w->flags};
+	struct iovec iv = {ib, sizeof(h) + sizeof(in)}, ov = {ob, sizeof(ob)};
+	struct fuse_out_header oh;
+
+	in.lk.type = w->type;
+	in.lk.end = OFFMAX;
+	h.len = sizeof(h) + sizeof(in);
+	memcpy(ib, &h, sizeof(h));
+	memcpy(ib + sizeof(h), &in, sizeof(in));
+	if (fsrv_handle(w->s, &iv, 1, &ov, 1) < sizeof(oh)) {
+		w->err = 1;
+	} else {
+		memcpy(&oh, ob, sizeof(oh));
+		w->err = oh.unique == w->unique ? oh.error : 2;
+	}
+	__atomic_store_n(&w->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void lkw_start(struct lkw *w)
+{
+	w->done = 0;
+	w->err = 99;
+	pthread_create(&w->th, NULL, lkw_main, w);
+}
+
+/* Wait up to ms for w to finish; 1 if it did. */
+static int lkw_wait(struct lkw *w, int ms)
+{
+	for (int i = 0; i < ms / 10 && !__atomic_load_n(&w->done, __ATOMIC_SEQ_CST); i++)
+		usleep(10000);
+	if (!__atomic_load_n(&w->done, __ATOMIC_SEQ_CST))
+		return 0;
+	pthread_join(w->th, NULL);
+	return 1;
+}
+
+static void test_setlkw(void)
+{
+	struct fsrv *s = mk(false, 0);
+	struct fuse_interrupt_in ii = {0};
+	struct fuse_entry_out e;
+	struct lkw w = {0}, w2 = {0};
+	struct timespec t0, t1;
+	struct rep r;
+	uint64_t fh;
+	int hfd = -1;
+
+	if (!ok(s != NULL, "server for SETLKW"))
+		return;
+	do_init(s, NULL);
+	lookup(s, 1, "lk", &e);
+	fh = open_fh(s, e.nodeid, O_RDWR);
+	w = (struct lkw){.s = s, .node = e.nodeid, .fh = fh, .owner = OWN_A, .type = F_WRLCK};
+
+	/* 1. Free lock: granted at once, even with no waiter allowed. */
+	r = lkcall(s, FUSE_SETLKW, e.nodeid, fh, OWN_A, F_WRLCK, 0, 9, 0);
+	is(r.err, 0, "SETLKW of a free lock: granted");
+	lkcall(s, FUSE_SETLK, e.nodeid, fh, OWN_A, F_UNLCK, 0, OFFMAX, 0);
+
+	/* 2. Without concurrency (the default), a SETLKW that would wait: ENOLCK. */
+	is(host_lock("lk", F_WRLCK, 0, 0, &hfd), 0, "host holds a write lock on lk");
+	r = lkcall(s, FUSE_SETLKW, e.nodeid, fh, OWN_A, F_WRLCK, 0, 9, 0);
+	is(r.err, -ENOLCK, "SETLKW would wait, no waiter allowed: ENOLCK");
+
+	/* 3. Waits until the host lets go, then holds the lock. */
+	fsrv_set_concurrency(s, 4); /* one waiter */
+	w.unique = 1000;
+	lkw_start(&w);
+	ok(!lkw_wait(&w, 300), "SETLKW waits while the host holds the lock");
+	r = lkcall(s, FUSE_SETLKW, e.nodeid, fh, OWN_B, F_RDLCK, 0, 9, 0);
+	is(r.err, -ENOLCK, "a second waiter beyond the bound: ENOLCK");
+	r = lkcall(s, FUSE_SETLK, e.nodeid, fh, OWN_B, F_RDLCK, 0, 9, 0);
+	is(r.err, -EAGAIN, "SETLK meanwhile: EAGAIN");
+	close(hfd);
+	ok(lkw_wait(&w, 3000), "host unlocked: SETLKW returns");
+	is(w.err, 0, "SETLKW granted");
+	is(host_lock("lk", F_RDLCK, 5, 1, NULL), -EAGAIN, "host: the guest now holds it");
+	lkcall(s, FUSE_SETLK, e.nodeid, fh, OWN_A, F_UNLCK, 0, OFFMAX, 0);
+
+	/* 4. INTERRUPT wakes a waiting SETLKW, which replies EINTR. */
+	host_lock("lk", F_WRLCK, 0, 0, &hfd);
+	w.unique = 1002;
+	lkw_start(&w);
+	ok(!lkw_wait(&w, 300), "SETLKW waits");
+	ii.unique = 1002;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = call(s, FUSE_INTERRUPT, 0, &ii, sizeof(ii));
+	is(r.n, 0, "INTERRUPT has no reply");
+	ok(lkw_wait(&w, 3000), "INTERRUPT: SETLKW returns");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	is(w.err, -EINTR, "interrupted SETLKW replies EINTR");
+	ok((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 1000, "promptly");
+	r = lkcall(s, FUSE_GETLK, e.nodeid, fh, OWN_C, F_WRLCK, 0, OFFMAX, 0);
+	is(((struct fuse_lk_out *)r.data)->lk.type, F_WRLCK, "the host still holds its lock");
+
+	/* 5. INTERRUPT of a request that does not wait (yet): remembered, no reply. */
+	ii.unique = 1004;
+	is(call(s, FUSE_INTERRUPT, 0, &ii, sizeof(ii)).n, 0,
+	   "INTERRUPT of an unknown unique: no reply");
+	w.unique = 1004;
+	lkw_start(&w);
+	ok(lkw_wait(&w, 2000), "its SETLKW, arriving later, does not wait");
+	is(w.err, -EINTR, "...and replies EINTR");
+	w.unique = 1006;
+	lkw_start(&w);
+	ok(!lkw_wait(&w, 300), "another SETLKW still waits (the INTERRUPT was used up)");
+	r = call(s, FUSE_INTERRUPT, 0, &(struct fuse_interrupt_in){0}, 4);
+	is(r.n, 0, "truncated INTERRUPT: no reply either");
+
+	/* 6. flock waits are interruptible too. */
+	w2 = (struct lkw){.s = s,
+			  .node = e.nodeid,
+			  .fh = fh,
+			  .owner = OWN_B,
+			  .type = F_WRLCK,
+			  .flags = FUSE_LK_FLOCK,
+			  .unique = 1008};
+	{
+		int hfl = open(hpath("lk"), O_RDONLY);
+
+		flock(hfl, LOCK_SH);
+		fsrv_set_concurrency(s, 8); /* two waiters */
+		lkw_start(&w2);
+		ok(!lkw_wait(&w2, 300), "flock SETLKW waits for the host's flock");
+		ii.unique = 1008;
+		call(s, FUSE_INTERRUPT, 0, &ii, sizeof(ii));
+		ok(lkw_wait(&w2, 3000) && w2.err == -EINTR, "INTERRUPT: flock wait EINTR (%d)",
+		   w2.err);
+		close(hfl);
+	}
+
+	/* 7. DESTROY ends every wait (and the session's locks). */
+	call(s, FUSE_DESTROY, 0, NULL, 0);
+	ok(lkw_wait(&w, 3000), "DESTROY wakes the waiting SETLKW");
+	is(w.err, -EINTR, "...which replies EINTR");
+	do_init(s, NULL);
+	lookup(s, 1, "lk", &e);
+	fh = open_fh(s, e.nodeid, O_RDWR);
+	w.node = e.nodeid;
+	w.fh = fh;
+
+	/* 8. fsrv_reset and fsrv_cancel_waits end waits too. */
+	w.unique = 1010;
+	lkw_start(&w);
+	ok(!lkw_wait(&w, 300), "SETLKW waits");
+	fsrv_cancel_waits(s);
+	ok(lkw_wait(&w, 3000) && w.err == -EINTR, "fsrv_cancel_waits: EINTR");
+	w.unique = 1012;
+	lkw_start(&w);
+	ok(!lkw_wait(&w, 300), "SETLKW waits");
+	fsrv_reset(s);
+	ok(lkw_wait(&w, 3000) && w.err == -EINTR, "fsrv_reset: EINTR");
+	r = call(s, FUSE_GETATTR, 1, &(struct fuse_getattr_in){0}, sizeof(struct fuse_getattr_in));
+	is(r.err, -EIO, "after fsrv_reset: EIO until INIT");
+	close(hfd);
+	is(host_lock("lk", F_WRLCK, 0, 0, NULL), 0, "no lock left behind");
+	fsrv_destroy(s);
+}
+
+static void test_tmpfile(struct fsrv *s)
+{
+#if FUSE_KERNEL_MINOR_VERSION >= 37
+	struct fuse_create_in ci = {.flags = O_RDWR, .mode = S_IFREG | 0600};
+	struct fuse_write_in wi = {.size = 7};
+	struct fuse_link_in li;
+	struct fuse_entry_out e, le;
+	struct fuse_open_out oo;
+	struct stat st;
+	char buf[16] = "";
+	struct rep r;
+	int fd;
+
+	r = call_name(s, FUSE_TMPFILE, 1, &ci, sizeof(ci), "/");
+	is(r.err, 0, "TMPFILE in the root");
+	is(r.dlen, sizeof(e) + sizeof(oo), "TMPFILE reply = entry + open, like CREATE");
+	memcpy(&e, r.data, sizeof(e));
+	memcpy(&oo, r.data + sizeof(e), sizeof(oo));
+	is(e.attr.nlink, 0, "the file has no name (nlink 0)");
+	ok(S_ISREG(e.attr.mode) && (e.attr.mode & 07777) == 0600, "regular, mode 0600");
+	wi.fh = oo.fh;
+	r = call2(s, FUSE_WRITE, e.nodeid, &wi, sizeof(wi), "tmpdata", 7, OUTCAP);
+	is(r.err, 0, "WRITE to it");
+	li.oldnodeid = e.nodeid;
+	r = call_name(s, FUSE_LINK, 1, &li, sizeof(li), "tmplinked");
+	is(r.err, 0, "LINK gives it a name");
+	memcpy(&le, r.data, sizeof(le));
+	is(le.nodeid, e.nodeid, "the same inode");
+	fd = open(hpath("tmplinked"), O_RDONLY);
+	ok(fd >= 0 && read(fd, buf, sizeof(buf)) == 7 && !memcmp(buf, "tmpdata", 7),
+	   "host: the linked file has the data");
+	ok(fstat(fd, &st) == 0 && st.st_uid == getuid(), "host: owned by the caller");
+	close(fd);
+	release_fh(s, e.nodeid, oo.fh, 0, 0);
+	call(s, FUSE_FORGET, e.nodeid, &(struct fuse_forget_in){.nlookup = 2},
+	     sizeof(struct fuse_forget_in));
+	unlink(hpath("tmplinked"));
+
+	ci.flags = O_RDWR | O_EXCL;
+	r = call_name(s, FUSE_TMPFILE, 1, &ci, sizeof(ci), "/");
+	is(r.err, 0, "TMPFILE O_EXCL");
+	memcpy(&e, r.data, sizeof(e));
+	memcpy(&oo, r.data + sizeof(e), sizeof(oo));
+	li.oldnodeid = e.nodeid;
+	r = call_name(s, FUSE_LINK, 1, &li, sizeof(li), "never");
+	is(r.err, -ENOENT, "an O_EXCL tmpfile cannot be linked (ENOENT)");
+	release_fh(s, e.nodeid, oo.fh, 0, 0);
+	call(s, FUSE_FORGET, e.nodeid, &(struct fuse_forget_in){.nlookup = 1},
+	     sizeof(struct fuse_forget_in));
+
+	ci.flags = O_RDONLY;
+	r = call_name(s, FUSE_TMPFILE, 1, &ci, sizeof(ci), "/");
+	is(r.err, -EINVAL, "TMPFILE read-only: EINVAL (open(2))");
+	lookup(s, 1, "g", &e);
+	ci.flags = O_RDWR;
+	r = call_name(s, FUSE_TMPFILE, e.nodeid, &ci, sizeof(ci), "/");
+	is(r.err, -ENOTDIR, "TMPFILE in a file: ENOTDIR");
+	call(s, FUSE_FORGET, e.nodeid, &(struct fuse_forget_in){.nlookup = 1},
+	     sizeof(struct fuse_forget_in));
+#else
+	(void)s;
+	ok(1, "# SKIP <linux/fuse.h> has no FUSE_TMPFILE");
+#endif
+}
+
+/*
+ * Files of other filesystems under the share must not show the inode
+ * numbers of unrelated files: /dev, /dev/shm and /dev/pts are three
+ * filesystems whose roots are all inode 1 on Linux.
+ */
+static void test_other_fs_ino(void)
+{
+	struct fsrv_config cfg = {.root = "/dev", .cache = FSRV_CACHE_AUTO, .readonly = true};
+	struct fuse_entry_out shm, pts;
+	struct stat a, b, c;
+	struct fsrv *s = NULL;
+	char err[128];
+	struct rep r;
+	uint64_t root_ino;
+
+	if (stat("/dev", &a) || stat("/dev/shm", &b) || stat("/dev/pts", &c) ||
+	    a.st_dev == b.st_dev || a.st_dev == c.st_dev || b.st_dev == c.st_dev) {
+		ok(1, "# SKIP /dev, /dev/shm and /dev/pts are not three filesystems here");
+		return;
+	}
+	if (!ok(fsrv_create(&s, &cfg, err, sizeof(err)) == 0, "server on /dev"))
+		return;
+	do_init(s, NULL);
+	r = call(s, FUSE_GETATTR, 1, &(struct fuse_getattr_in){0}, sizeof(struct fuse_getattr_in));
+	root_ino = ((struct fuse_attr_out *)r.data)->attr.ino;
+	is(root_ino, a.st_ino, "the share's own filesystem keeps its inode numbers");
+	ok(lookup(s, 1, "shm", &shm) == 0 && lookup(s, 1, "pts", &pts) == 0, "LOOKUP shm, pts");
+	diag("host inodes %llu %llu %llu -> guest %llu %llu %llu", (unsigned long long)a.st_ino,
+	     (unsigned long long)b.st_ino, (unsigned long long)c.st_ino,
+	     (unsigned long long)root_ino, (unsigned long long)shm.attr.ino,
+	     (unsigned long long)pts.attr.ino);
+	ok(shm.attr.ino != root_ino && pts.attr.ino != root_ino && shm.attr.ino != pts.attr.ino,
+	   "three filesystems: three distinct inode numbers");
+	is(shm.attr.ino & ((1ULL << 52) - 1), b.st_ino, "low bits: the host inode number");
+	r = call(s, FUSE_GETATTR, shm.nodeid, &(struct fuse_getattr_in){0},
+		 sizeof(struct fuse_getattr_in));
+	is(((struct fuse_attr_out *)r.data)->attr.ino, shm.attr.ino, "GETATTR agrees with LOOKUP");
+	{
+		/* READDIR in /dev/shm numbers "." like GETATTR does. */
+		struct fuse_open_out *oo;
+		struct fuse_read_in ri = {.size = 4096};
+		uint64_t dot = 0;
+		size_t off = 0;
+
+		r = call(s, FUSE_OPENDIR, shm.nodeid, &(struct fuse_open_in){0},
+			 sizeof(struct fuse_open_in));
+		oo = (struct fuse_open_out *)r.data;
+		ri.fh = oo->fh;
+		r = call(s, FUSE_READDIR, shm.nodeid, &ri, sizeof(ri));
+		while (r.err == 0 && off + FUSE_NAME_OFFSET <= r.dlen) {
+			struct fuse_dirent *d = (struct fuse_dirent *)(r.data + off);
+
+			if (d->namelen == 1 && d->name[0] == '.')
+				dot = d->ino;
+			off += FUSE_DIRENT_SIZE(d);
+		}
+		is(dot, shm.attr.ino, "READDIR: d_ino of \".\" is the folded inode number");
+	}
+	fsrv_destroy(s);
+}
+
 static void rm_rf(const char *path)
 {
 	char cmd[PATH_MAX + 16];
@@ -1001,10 +1579,15 @@ int main(void)
 	test_more_ops(s);
 	test_split_iov(s);
 	test_threads(s);
+	test_locks(s);
+	test_tmpfile(s);
 	test_destroy(s);
 	fsrv_destroy(s);
 	test_readonly();
 	test_fd_bound();
+	test_lock_bound();
+	test_setlkw();
+	test_other_fs_ino();
 	rm_rf(root);
 	free(inbuf);
 	free(outbuf);

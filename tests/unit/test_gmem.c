@@ -45,5 +45,27 @@ int main(void)
 	for (int i = 0; i < GMEM_MAX_REGIONS - 2; i++)
 		gmem_add_region(&m, (2ULL + i) << 40, 4096, lo);
 	is(gmem_add_region(&m, 1ULL << 50, 4096, lo), -ENOSPC, "region table full");
+
+	/* Device memory (DAX windows): its own table, never RAM. */
+	static uint8_t dev[8192];
+	uint64_t ram = m.ram_size;
+
+	is(gmem_add_dev_region(&m, 1ULL << 33, sizeof(dev), dev), 0, "add a device region");
+	is(gmem_add_dev_region(&m, (1ULL << 33) + 4096, 4096, dev), -EINVAL,
+	   "overlapping device regions refused");
+	is(gmem_add_dev_region(&m, (1ULL << 32) + 4096, 8192, dev), -EINVAL,
+	   "a device region over RAM refused");
+	is(gmem_add_region(&m, (1ULL << 33) - 4096, 8192, lo), -ENOSPC, "(RAM table still full)");
+	is(gmem_add_dev_region(&m, 1ULL << 34, 0, dev), -EINVAL, "empty device region refused");
+	is(m.ram_size, ram, "device memory is not RAM");
+	ok(gmem_ptr(&m, 1ULL << 33, 16) == NULL, "gmem_ptr never returns device memory");
+	ok(gmem_read(&m, 1ULL << 33, buf, 1) == -EFAULT, "gmem_read never touches it");
+	ok(gmem_dev_ptr(&m, (1ULL << 33) + 100, 8092) == dev + 100, "gmem_dev_ptr inside");
+	ok(gmem_dev_ptr(&m, (1ULL << 33) + 100, 8093) == NULL, "gmem_dev_ptr one past the end");
+	ok(gmem_dev_ptr(&m, 10, 16) == NULL, "gmem_dev_ptr never returns RAM");
+	ok(gmem_dev_ptr(&m, UINT64_MAX, 2) == NULL, "gmem_dev_ptr: address wrap");
+	for (int i = 1; i < GMEM_MAX_DEV_REGIONS; i++)
+		gmem_add_dev_region(&m, (8ULL + i) << 40, 4096, dev);
+	is(gmem_add_dev_region(&m, 1ULL << 51, 4096, dev), -ENOSPC, "device table full");
 	return done_testing();
 }

@@ -6,10 +6,10 @@
  * missing ':', empty directory, missing directory, a file, each bad tag
  * (empty, 37 bytes, ".", "..", '#', space, tab, control/non-ASCII, '/'),
  * unknown, empty, duplicate and malformed options, writeback with
- * cache=none, queues out of 1..8, bad dax sizes and dax itself (not yet
- * supported) - fails with the expected errno and a one-line message naming
- * the spec and the reason; tag uniqueness; the guest's /minivmm/shares line
- * and the fsrv configuration.
+ * cache=none, queues out of 1..8, bad dax sizes - fails with the expected
+ * errno and a one-line message naming the spec and the reason; valid dax
+ * sizes; tag uniqueness; the guest's /minivmm/shares line (with "dax" when
+ * the share has a window) and the fsrv configuration.
  */
 #include <errno.h>
 #include <limits.h>
@@ -194,9 +194,22 @@ static void test_bad_options(void)
 	bad("/nonexistent-minivmm-dir:t,bogus", -EINVAL, "unknown option \"bogus\"");
 }
 
+static void good_dax(const char *spec, uint64_t size, const char *what, const char *line)
+{
+	char why[256], buf[64];
+	struct share s;
+	int r = share_parse(spec, &s, why, sizeof(why));
+
+	is(r, 0, "%s: accepted (%s)", what, r ? why : "");
+	ok(!r && s.dax && s.dax_size == size, "%s: window size %llu", what,
+	   (unsigned long long)s.dax_size);
+	ok(!r && share_guest_line(&s, buf, sizeof(buf)) > 0 && !strcmp(buf, line),
+	   "%s: guest mounts with dax", what);
+	share_free(&s);
+}
+
 static void test_dax(void)
 {
-	/* Sizes are checked even though the window itself is not there yet. */
 	bad(".:t,dax=3M", -EINVAL, "dax=3M: expected a nonzero multiple of 2M up to 64G");
 	bad(".:t,dax=0", -EINVAL, "dax=0: expected");
 	bad(".:t,dax=1024K", -EINVAL, "dax=1024K: expected");
@@ -208,14 +221,14 @@ static void test_dax(void)
 	bad(".:t,dax=99999999999999999999G", -EINVAL, "expected a nonzero multiple");
 	bad(".:t,dax=17179869184G", -EINVAL,
 	    "expected a nonzero multiple"); /* 2^34 G: shift overflow */
-	/* Valid sizes: refused as unsupported, never silently ignored. */
-	bad(".:t,dax", -EINVAL, "--share .:t,dax: dax: not supported yet");
-	bad(".:t,dax=2M", -EINVAL, "dax: not supported yet");
-	bad(".:t,dax=2048k", -EINVAL, "dax: not supported yet");
-	bad(".:t,ro,dax=64G", -EINVAL, "dax: not supported yet");
-	bad(".:t,dax=4194304", -EINVAL, "dax: not supported yet");
-	/* A missing directory is reported before dax. */
+	/* A missing directory is reported. */
 	bad("/nonexistent-minivmm-dir:t,dax", -ENOENT, "No such file or directory");
+	/* Valid sizes. */
+	good_dax(".:t,dax", 1ull << 30, "dax -> 1 GiB window, guest line \"t dax\"", "t dax\n");
+	good_dax(".:t,dax=2M", 2ull << 20, "dax=2M", "t dax\n");
+	good_dax(".:t,dax=2048k", 2ull << 20, "dax=2048k", "t dax\n");
+	good_dax(".:t,ro,dax=64G", 64ull << 30, "ro,dax=64G: guest line \"t ro,dax\"", "t ro,dax\n");
+	good_dax(".:t,dax=4194304", 4ull << 20, "dax=4194304", "t dax\n");
 }
 
 static void test_unique(void)

@@ -519,6 +519,36 @@ static void test_segments(struct fx *f)
 	is(pop_one(f), -EINVAL, "segs: VQ_MAX_SEGS + 1 direct in segments refused");
 }
 
+/* Buffers in device memory (a DAX window): only on queues that take them. */
+static void devmem_chain(struct fx *f, uint64_t a, uint32_t alen, uint64_t b, bool ok_flag)
+{
+	fx_init(f, 8, 0);
+	f->vq.devmem_ok = ok_flag;
+	set_desc(f, DESC_OFF, 0, gpa(BUF_OFF), 16, D_NEXT, 1);
+	set_desc(f, DESC_OFF, 1, a, alen, D_NEXT, 2);
+	set_desc(f, DESC_OFF, 2, b, 64, D_WRITE, 0);
+}
+
+static void test_devmem(struct fx *f)
+{
+	static uint8_t dev[4096];
+	const uint64_t dev_gpa = 1ULL << 33;
+
+	gmem_add_dev_region(&f->mem, dev_gpa, sizeof(dev), dev);
+	devmem_chain(f, dev_gpa + 100, 50, dev_gpa, false);
+	is(pop_one(f), -EINVAL, "devmem: refused where the device did not allow it");
+	devmem_chain(f, dev_gpa + 100, 50, dev_gpa, true);
+	is(pop_one(f), 1, "devmem: accepted where allowed");
+	ok(req.devmem && req.out[1].iov_base == dev + 100 && req.in[0].iov_base == dev,
+	   "devmem: flagged, segments point at the device memory");
+	set_desc(f, DESC_OFF, 1, gpa(BUF_OFF + 64), 50, D_NEXT, 2);
+	set_desc(f, DESC_OFF, 2, gpa(BUF_OFF + 128), 64, D_WRITE, 0);
+	is(pop_one(f), 1, "devmem: a chain in RAM on the same queue");
+	ok(!req.devmem, "devmem: not flagged (the flag is per request)");
+	devmem_chain(f, dev_gpa + 4000, 200, dev_gpa, true);
+	is(pop_one(f), -EINVAL, "devmem: a buffer running past the device region refused");
+}
+
 /* Lengths near 4 GiB need a big (sparse, never touched) guest RAM. */
 static void test_total_len(void)
 {
@@ -751,5 +781,6 @@ int main(void)
 	test_event_idx(&f);
 	test_iov();
 	test_broken(&f);
+	test_devmem(&f);
 	return done_testing();
 }

@@ -1,0 +1,63 @@
+#!/bin/bash
+# Runs where KVM can boot a stock kernel (through tests/kvm-host) and prints
+# TAP: shares with a DAX window (--share DIR:TAG,dax), which the stock guest
+# mounts with -o dax so file data is mapped from the host's page cache.
+#   1. fstest passes on DAX mounts in each cache mode;
+#   2. two minivmm instances sharing one directory see each other's
+#      MAP_SHARED writes without msync, and so does the host (only possible
+#      when both guests map the host's page cache: proof DAX is in use);
+#   3. a file the host truncates under a guest's DAX mapping: the guest's
+#      next access reads zeros past the new end, and minivmm keeps running.
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/fsmodes.sh"
+m=./minivmm
+mmapx=build/tests/fs/mmapx
+base=$(mktemp -d "${TMPDIR:-/tmp}/dax.XXXXXX")
+
+fstest_modes cache=auto,dax cache=none,dax cache=always,dax=64M
+
+# 2. Two instances, one directory, one 8 MiB file mapped by both.
+d=$base/two
+mkdir -p "$d"
+cp "$mmapx" "$d/mmapx"
+head -c 8388608 /dev/zero >"$d/shared"
+$m --share "$d:t,dax" -- /mnt/t/mmapx /mnt/t/shared 8388608 \
+	w:0:from-A touch:/mnt/t/a-ready wait:4096:from-B:180 wait:8192:from-host:60 >"$base/a.out" 2>&1 &
+a=$!
+$m --share "$d:t,dax" -- /mnt/t/mmapx /mnt/t/shared 8388608 \
+	until:/mnt/t/a-ready:180 wait:0:from-A:60 w:4096:from-B touch:/mnt/t/b-done >"$base/b.out" 2>&1
+brc=$?
+for _ in $(seq 300); do [ -e "$d/b-done" ] || [ ! -d /proc/$a ] && break; sleep 0.2; done
+host_saw=$(dd if="$d/shared" bs=1 count=6 skip=4096 2>/dev/null)
+printf 'from-host' | dd of="$d/shared" bs=1 seek=8192 conv=notrunc 2>/dev/null
+wait $a
+arc=$?
+is "$brc" 0 "DAX: instance B saw A's MAP_SHARED write and wrote its own"
+like "$(cat "$base/b.out")" 'mmapx: ok' "DAX: instance B's steps all passed"
+is "$arc" 0 "DAX: instance A saw B's MAP_SHARED write and the host's write"
+like "$(cat "$base/a.out")" 'mmapx: ok' "DAX: instance A's steps all passed"
+[ "$arc$brc" = 00 ] || { sed 's/^/#  A: /' "$base/a.out" | tail -5; sed 's/^/#  B: /' "$base/b.out" | tail -5; }
+is "$host_saw" "from-B" "DAX: the host reads a guest's unsynced MAP_SHARED write"
+is "$(dd if="$d/shared" bs=1 count=6 2>/dev/null)" "from-A" "DAX: the file has A's write after both exit"
+
+# 3. The host truncates a file a guest has mapped.
+d=$base/trunc
+mkdir -p "$d"
+cp "$mmapx" "$d/mmapx"
+head -c 4194304 /dev/urandom >"$d/f"
+$m --share "$d:t,dax" -- /mnt/t/mmapx /mnt/t/f 4194304 read:0:4 read:3000000:4 \
+	touch:/mnt/t/mapped until:/mnt/t/truncated:180 zero:2097152:4096 zero:3000000:16 \
+	w:3500000:scratch >"$base/t.out" 2>&1 &
+t=$!
+for _ in $(seq 900); do [ -e "$d/mapped" ] || [ ! -d /proc/$t ] && break; sleep 0.2; done
+truncate -s 1048576 "$d/f"
+touch "$d/truncated"
+wait $t
+trc=$?
+is "$trc" 0 "truncate under a DAX mapping: the guest reads zeros past the new end, minivmm runs on"
+[ "$trc" = 0 ] || tail -5 "$base/t.out" | sed 's/^/#   /'
+like "$(cat "$base/t.out")" 'mmapx: ok' "truncate under a DAX mapping: all guest steps passed"
+is "$(stat -c %s "$d/f")" 1048576 "truncate under a DAX mapping: the file keeps the host's size"
+
+rm -rf "$base"
+done_testing

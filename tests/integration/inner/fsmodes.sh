@@ -1,0 +1,25 @@
+# Sourced by the inner test scripts (after lib.sh, with $m and $base set).
+#
+# fstest_modes OPTS...: for each share option set, the host's file reaches
+# the guest, the guest runs the semantic test program (tests/fs/fstest.c) on
+# the mount and what the guest wrote is on the host afterwards; with "dax"
+# in the options, the guest's mount also really has the DAX window on.
+fstest_modes() {
+	local mode d out rc
+	for mode in "$@"; do
+		d=$base/${mode//[=,]/_}
+		mkdir -p "$d/work"
+		cp build/tests/fs/fstest "$d/fstest"
+		printf 'host-data %s\n' "$mode" >"$d/from-host"
+		out=$($m --share "$d:t,$mode" -- sh -c \
+			'grep " /mnt/t " /proc/mounts; cat /mnt/t/from-host; /mnt/t/fstest /mnt/t/work; r=$?; echo guest-data | dd of=/mnt/t/from-guest conv=fsync 2>/dev/null; exit $r' 2>&1)
+		rc=$?
+		like "$out" "^host-data $mode\$" "$mode: the guest reads what the host wrote"
+		if [[ $mode == *dax* ]]; then
+			like "$out" '^t /mnt/t virtiofs .*dax=always' "$mode: the guest mounted with DAX"
+		fi
+		is "$rc" 0 "$mode: fstest passes inside the guest"
+		[ "$rc" = 0 ] || printf '%s\n' "$out" | grep -E '^not ok|^#|rror' | head -20 | sed 's/^/#   /'
+		is "$(cat "$d/from-guest" 2>/dev/null)" "guest-data" "$mode: the host reads what the guest wrote"
+	done
+}

@@ -1,0 +1,326 @@
+/*
+ * test_dax.c - the DAX window (devices/virtio_fs/dax.c) and the FUSE
+ * server's SETUPMAPPING/REMOVEMAPPING on it, without KVM: the window's
+ * host memory stands in for what the guest sees.
+ *
+ * Checks: a mapping shows the file's bytes and writes through it reach the
+ * file; REMOVEMAPPING and a remap put zero pages back (no stale data);
+ * every misaligned, empty, out-of-window or overflowing request is refused
+ * and leaves the window unchanged; read-only mappings; fds held stay bounded
+ * by the mapped granules and are all released; a file truncated by the host
+ * under a mapping is repaired (pages past EOF become zero pages, so an
+ * access no longer faults) and only those pages; through the server: INIT
+ * announces map_alignment 21 only with a window, the ops are ENOSYS
+ * without one, read-only shares refuse writable mappings, directories and
+ * bad REMOVEMAPPING counts are refused.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fuse.h>
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "devices/virtio_fs/dax.h"
+#include "devices/virtio_fs/fuse_server.h"
+#include "tests/unit/tap.h"
+
+#define G DAX_GRANULE
+#define WIN (8 * G)
+
+static char root[64];
+
+static unsigned int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	unsigned int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* A file of n bytes, byte i = (i * 7 + seed) & 0xff. */
+static int mkfile(const char *name, size_t n, int seed)
+{
+	char path[PATH_MAX];
+	uint8_t *b = malloc(n);
+	int fd;
+
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)(i * 7 + (size_t)seed);
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0 && write(fd, b, n) != (ssize_t)n) {
+		close(fd);
+		fd = -1;
+	}
+	free(b);
+	return fd;
+}
+
+static void test_window(void)
+{
+	struct dax_window *w;
+	uint8_t *h;
+	int fd, fd2, base_fds;
+	uint8_t buf[16];
+
+	is(dax_create(&w, 0), -EINVAL, "size 0 refused");
+	is(dax_create(&w, G + 4096), -EINVAL, "size not a multiple of 2 MiB refused");
+	if (!ok(dax_create(&w, WIN) == 0, "8 granule window"))
+		return;
+	h = dax_host(w);
+	is(dax_size(w), WIN, "size");
+	ok(all_zero(h, WIN), "a fresh window reads zeros");
+
+	fd = mkfile("a", 3 * G, 1);
+	fd2 = mkfile("b", G, 2);
+	if (!ok(fd >= 0 && fd2 >= 0, "host files"))
+		return;
+	base_fds = (int)count_fds();
+	/* Refusals: nothing changes. */
+	is(dax_map(w, fd, 0, G, 4096, true), -EINVAL, "moffset not granule aligned");
+	is(dax_map(w, fd, 4096, G, 0, true), -EINVAL, "foffset not granule aligned");
+	is(dax_map(w, fd, 0, 0, 0, true), -EINVAL, "len 0");
+	is(dax_map(w, fd, 0, 100, 0, true), -EINVAL, "len not a page multiple");
+	is(dax_map(w, fd, 0, G, WIN, true), -EINVAL, "moffset at the window's end");
+	is(dax_map(w, fd, 0, 2 * G, WIN - G, true), -EINVAL, "range past the window's end");
+	is(dax_map(w, fd, 0, G, UINT64_MAX - G + 1, true), -EINVAL, "moffset overflow");
+	is(dax_map(w, fd, UINT64_MAX - G + 1, G, 0, true), -EINVAL, "foffset overflow");
+	is(dax_map(w, fd, (uint64_t)INT64_MAX - G + 1, 2 * G, 0, true), -EINVAL,
+	   "foffset + len past the largest file offset");
+	is(dax_map(w, -1, 0, G, 0, true), -EBADF, "bad fd");
+	is(dax_mapped(w), 0, "nothing mapped after refusals");
+	ok(all_zero(h, WIN), "window still zeros");
+	is((int)count_fds(), base_fds, "no fd kept by refused requests");
+
+	/* File a's second and third granules at window granule 1. */
+	is(dax_map(w, fd, G, 2 * G, G, true), 0, "map a[2M, 6M) at 2M");
+	is(dax_mapped(w), 2, "two granules mapped");
+	ok(h[G] == (uint8_t)(G * 7 + 1) && h[3 * G - 1] == (uint8_t)((3 * G - 1) * 7 + 1),
+	   "the window shows the file's bytes at the right offsets");
+	ok(all_zero(h, G) && all_zero(h + 3 * G, WIN - 3 * G), "the rest of the window stays zero");
+	memcpy(h + G + 10, "via-window", 10);
+	ok(pread(fd, buf, 10, G + 10) == 10 && !memcmp(buf, "via-window", 10),
+	   "a write through the mapping is in the host file");
+	ok(pwrite(fd, "via-host!!", 10, 2 * G + 5) == 10 && !memcmp(h + 2 * G + 5, "via-host!!", 10),
+	   "a host write is seen through the mapping");
+	is((int)count_fds(), base_fds + 1, "one fd held for the mapping's two granules");
+
+	/* A partial mapping (len 4 KiB) of b over granule 2: the rest of it is zeroed. */
+	is(dax_map(w, fd2, 0, 4096, 2 * G, false), 0, "map 4 KiB of b read-only over granule 2");
+	ok(h[2 * G + 1] == (uint8_t)(1 * 7 + 2), "granule 2 shows b");
+	ok(all_zero(h + 2 * G + 4096, G - 4096), "the granule's tail past len is zero, not a's data");
+	ok(h[G] == (uint8_t)(G * 7 + 1), "granule 1 still maps a");
+	is(dax_mapped(w), 2, "still two granules mapped");
+
+	/* Remove, and remove what is not mapped. */
+	is(dax_unmap(w, G + 4096, G), -EINVAL, "unmap: misaligned moffset refused");
+	is(dax_unmap(w, 0, 0), -EINVAL, "unmap: len 0 refused");
+	is(dax_unmap(w, WIN - G, 2 * G), -EINVAL, "unmap: past the window refused");
+	is(dax_unmap(w, 5 * G, G), 0, "unmapping an unmapped granule is fine");
+	is(dax_unmap(w, G, 2 * G), 0, "unmap granules 1-2");
+	ok(all_zero(h, WIN), "no stale data after REMOVEMAPPING");
+	is(dax_mapped(w), 0, "nothing mapped");
+	is((int)count_fds(), base_fds, "every file reference dropped");
+
+	/* Truncation under a mapping, repaired. */
+	is(dax_map(w, fd, 0, 2 * G, 4 * G, true), 0, "map a[0, 4M) at 8M");
+	is(dax_repair(w), 0, "nothing to repair while the file is whole");
+	ok(ftruncate(fd, G + 5000) == 0, "host truncates a to 2M + 5000");
+	is(dax_repair(w), (long)((G - 8192) / 4096), "repair: the pages wholly past EOF");
+	ok(h[4 * G + G + 4999] == (uint8_t)((G + 4999) * 7 + 1),
+	   "data before EOF still mapped (no fault reading it)");
+	ok(all_zero(h + 4 * G + G + 8192, G - 8192), "pages past EOF read zeros instead of SIGBUS");
+	is(dax_repair(w), 0, "a second repair finds nothing");
+	ok(ftruncate(fd, 0) == 0, "host truncates a to 0");
+	is(dax_repair(w), (long)(G / 4096 + 2), "repair: the rest");
+	is(dax_mapped(w), 0, "the fully truncated granules are released");
+	ok(all_zero(h, WIN), "window all zeros");
+	is((int)count_fds(), base_fds, "file reference dropped with the last granule");
+
+	is(dax_map(w, fd2, 0, G, 0, true), 0, "map b");
+	is(dax_map(w, fd2, 0, G, 7 * G, true), 0, "map b again elsewhere");
+	dax_unmap_all(w);
+	is(dax_mapped(w), 0, "unmap_all");
+	ok(all_zero(h, WIN), "unmap_all: zeros");
+	close(fd);
+	close(fd2);
+	dax_destroy(w);
+	is((int)count_fds(), base_fds - 2, "destroy leaves no fd behind");
+}
+
+/* ---- through the server ------------------------------------------------ */
+
+static uint8_t inbuf[65536], outbuf[65536];
+static uint64_t unique = 1;
+
+static int call(struct fsrv *s, uint32_t opc, uint64_t nodeid, const void *a, size_t al,
+		void *res, size_t rl)
+{
+	struct fuse_in_header h = {.len = (uint32_t)(sizeof(h) + al), .opcode = opc,
+				   .unique = unique++, .nodeid = nodeid};
+	struct iovec in = {inbuf, h.len}, out = {outbuf, sizeof(outbuf)};
+	struct fuse_out_header oh;
+
+	memcpy(inbuf, &h, sizeof(h));
+	if (al)
+		memcpy(inbuf + sizeof(h), a, al);
+	if (fsrv_handle(s, &in, 1, &out, 1) < sizeof(oh))
+		return -999;
+	memcpy(&oh, outbuf, sizeof(oh));
+	if (res)
+		memcpy(res, outbuf + sizeof(oh), rl);
+	return oh.error;
+}
+
+static struct fsrv *server(struct dax_window *w, bool ro, struct fuse_init_out *io)
+{
+	struct fsrv_config cfg = {.root = root, .readonly = ro, .cache = FSRV_CACHE_AUTO, .dax = w};
+	struct fuse_init_in in = {.major = 7, .minor = 38, .flags = FUSE_MAP_ALIGNMENT};
+	struct fsrv *s;
+	char err[128];
+
+	if (fsrv_create(&s, &cfg, err, sizeof(err)))
+		return NULL;
+	memset(io, 0, sizeof(*io));
+	if (call(s, FUSE_INIT, 0, &in, sizeof(in), io, sizeof(*io))) {
+		fsrv_destroy(s);
+		return NULL;
+	}
+	return s;
+}
+
+static uint64_t lookup(struct fsrv *s, const char *name)
+{
+	struct fuse_entry_out e = {0};
+
+	return call(s, FUSE_LOOKUP, FUSE_ROOT_ID, name, strlen(name) + 1, &e, sizeof(e)) ? 0
+											    : e.nodeid;
+}
+
+static void test_server(void)
+{
+	struct fuse_setupmapping_in sm = {.fh = UINT64_MAX, .len = G,
+					  .flags = FUSE_SETUPMAPPING_FLAG_READ |
+						   FUSE_SETUPMAPPING_FLAG_WRITE};
+	struct {
+		struct fuse_removemapping_in in;
+		struct fuse_removemapping_one one[2];
+	} __attribute__((packed)) rm = {{2}, {{0, G}, {3 * G, G}}};
+	struct fuse_init_out io;
+	struct dax_window *w;
+	struct fsrv *s;
+	uint64_t nid;
+	uint8_t *h;
+	int fd;
+	char dir[PATH_MAX];
+
+	fd = mkfile("srv", G, 3);
+	close(fd);
+	snprintf(dir, sizeof(dir), "%s/dir", root);
+	mkdir(dir, 0755);
+
+	s = server(NULL, false, &io);
+	if (!ok(s != NULL, "server without a window"))
+		return;
+	ok(!(io.flags & FUSE_MAP_ALIGNMENT), "no window: INIT does not announce map alignment");
+	nid = lookup(s, "srv");
+	is(call(s, FUSE_SETUPMAPPING, nid, &sm, sizeof(sm), NULL, 0), -ENOSYS,
+	   "no window: SETUPMAPPING is ENOSYS");
+	is(call(s, FUSE_REMOVEMAPPING, nid, &rm, sizeof(rm), NULL, 0), -ENOSYS,
+	   "no window: REMOVEMAPPING is ENOSYS");
+	fsrv_destroy(s);
+
+	if (!ok(dax_create(&w, WIN) == 0, "window"))
+		return;
+	h = dax_host(w);
+	s = server(w, false, &io);
+	if (!ok(s != NULL, "server with a window"))
+		return;
+	ok((io.flags & FUSE_MAP_ALIGNMENT) && io.map_alignment == 21,
+	   "INIT: map_alignment 21 (2 MiB granules)");
+	nid = lookup(s, "srv");
+	ok(nid != 0, "lookup");
+	sm.moffset = 3 * G;
+	is(call(s, FUSE_SETUPMAPPING, nid, &sm, sizeof(sm), NULL, 0), 0, "SETUPMAPPING rw");
+	ok(h[3 * G + 5] == (uint8_t)(5 * 7 + 3), "the file is in the window");
+	sm.moffset = 0;
+	sm.flags = FUSE_SETUPMAPPING_FLAG_READ;
+	is(call(s, FUSE_SETUPMAPPING, nid, &sm, sizeof(sm), NULL, 0), 0, "SETUPMAPPING ro");
+	is(dax_mapped(w), 2, "two granules");
+	sm.flags = 1u << 7;
+	is(call(s, FUSE_SETUPMAPPING, nid, &sm, sizeof(sm), NULL, 0), -EINVAL, "unknown flag");
+	sm.flags = FUSE_SETUPMAPPING_FLAG_READ;
+	sm.moffset = G + 4096;
+	is(call(s, FUSE_SETUPMAPPING, nid, &sm, sizeof(sm), NULL, 0), -EINVAL, "misaligned");
+	sm.moffset = G;
+	is(call(s, FUSE_SETUPMAPPING, lookup(s, "dir"), &sm, sizeof(sm), NULL, 0), -EISDIR,
+	   "a directory cannot be mapped");
+	is(call(s, FUSE_SETUPMAPPING, 987654, &sm, sizeof(sm), NULL, 0), -ESTALE,
+	   "an unknown nodeid is refused");
+	is(call(s, FUSE_SETUPMAPPING, nid, &sm, sizeof(sm) - 1, NULL, 0), -EINVAL,
+	   "short argument");
+	rm.in.count = 3;
+	is(call(s, FUSE_REMOVEMAPPING, nid, &rm, sizeof(rm), NULL, 0), -EINVAL,
+	   "REMOVEMAPPING count larger than the entries given");
+	rm.in.count = UINT32_MAX;
+	is(call(s, FUSE_REMOVEMAPPING, nid, &rm, sizeof(rm), NULL, 0), -EINVAL,
+	   "REMOVEMAPPING count 2^32-1");
+	is(dax_mapped(w), 2, "refusals changed nothing");
+	rm.in.count = 2;
+	is(call(s, FUSE_REMOVEMAPPING, nid, &rm, sizeof(rm), NULL, 0), 0, "REMOVEMAPPING x2");
+	is(dax_mapped(w), 0, "both removed");
+	ok(all_zero(h, WIN), "zeros again");
+	sm.moffset = 0;
+	is(call(s, FUSE_SETUPMAPPING, nid, &sm, sizeof(sm), NULL, 0), 0, "map again");
+	is(call(s, FUSE_DESTROY, 0, NULL, 0, NULL, 0), 0, "DESTROY");
+	is(dax_mapped(w), 0, "DESTROY unmaps everything");
+	fsrv_destroy(s);
+
+	s = server(w, true, &io);
+	nid = lookup(s, "srv");
+	sm.flags = FUSE_SETUPMAPPING_FLAG_READ | FUSE_SETUPMAPPING_FLAG_WRITE;
+	is(call(s, FUSE_SETUPMAPPING, nid, &sm, sizeof(sm), NULL, 0), -EROFS,
+	   "read-only share: a writable mapping is EROFS");
+	sm.flags = FUSE_SETUPMAPPING_FLAG_READ;
+	is(call(s, FUSE_SETUPMAPPING, nid, &sm, sizeof(sm), NULL, 0), 0,
+	   "read-only share: a read-only mapping works");
+	fsrv_destroy(s);
+	dax_destroy(w);
+}
+
+int main(void)
+{
+	char cmd[128];
+
+	strcpy(root, "/tmp/test_dax.XXXXXX");
+	if (!mkdtemp(root)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_window();
+	test_server();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	if (system(cmd))
+		diag("cleanup failed");
+	return done_testing();
+}
