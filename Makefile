@@ -8,7 +8,8 @@
 #   make fuzz       libFuzzer targets, bounded runs (FUZZ_RUNS)
 #   make integration  integration tests (boot real guests; through tests/kvm-host)
 #   make guest      build the default guest kernel + initramfs (guest-images/out)
-#   make bench      benchmarks (boot time, VMM memory, console throughput)
+#   make bench      benchmarks (boot time, VMM memory, console throughput, virtio-fs);
+#                   BENCH="boot fs" picks them
 #   make lint       clang-format check
 #   V=1             show commands
 
@@ -133,9 +134,24 @@ run: deps
 	$(Q)scripts/run-default.sh $(ARGS)
 
 # Benchmarks: figures as ratios against baselines measured in the same run.
+# BENCH picks them: boot (boot time, VMM memory, console), fs (virtio-fs file
+# workload against native, FUSE round trip against a bare vCPU exit).
+BENCH ?= boot fs
+FSBENCH := build/tests/bench/fsbench
+
+# Static, like fstest, so the stock guest runs it from a share.
+$(FSBENCH): tests/bench/fsbench.c boot/layout.h
+	@mkdir -p $(dir $@)
+	$(vecho) "  CC      $@ (static)"
+	$(Q)$(CC) $(FSTEST_CFLAGS) -static -o $@ $<
+
+fsbench: $(FSBENCH)
+
 bench: deps
-	$(Q)$(MAKE) --no-print-directory minivmm guest testhost
-	$(Q)tests/kvm-host --timeout 3000 bash tests/bench/boot.sh </dev/null
+	$(Q)$(MAKE) --no-print-directory minivmm guest testhost $(if $(filter fs,$(BENCH)),fsbench)
+	$(Q)for b in $(BENCH); do \
+		tests/kvm-host --timeout 3000 bash tests/bench/$$b.sh </dev/null || exit 1; \
+	done
 
 lint:
 	$(Q)clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
@@ -144,7 +160,7 @@ clean:
 	rm -rf build minivmm
 
 .PHONY: all minivmm unit-bins check check-asan deps guest integration test run bench lint clean \
-	fuzz fuzz-bins
+	fuzz fuzz-bins fsbench
 .SECONDARY:
 
 -include $(shell find build -name '*.d' 2>/dev/null)

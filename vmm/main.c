@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot/acpi.h"
@@ -84,6 +86,8 @@ struct vmm {
 	struct share shares[CLI_MAX_SHARES];
 	struct fsrv *fsrv[CLI_MAX_SHARES];
 	struct dax_window *dax[CLI_MAX_SHARES]; /* NULL: the share has no DAX window */
+	pthread_t dax_watch;
+	bool dax_watching;
 	struct vfs vfs[CLI_MAX_SHARES];
 	unsigned int nshares;
 	struct console con;
@@ -298,6 +302,38 @@ static long repair_dax_windows(void *opaque)
 		if (v->dax[i])
 			pages += dax_repair(v->dax[i]);
 	return pages;
+}
+
+/*
+ * Repairs the DAX windows while the guest runs (dax.h): a guest vCPU that
+ * touches a page of a file the host truncated loops in KVM's asynchronous
+ * page fault path instead of failing KVM_RUN, until the page is replaced.
+ */
+static void *dax_watch(void *opaque)
+{
+	struct vmm *v = opaque;
+	const struct timespec period = {0, DAX_REPAIR_PERIOD_MS * 1000000L};
+
+	while (!vm_stopping(&v->vm)) {
+		nanosleep(&period, NULL);
+		repair_dax_windows(v);
+	}
+	return NULL;
+}
+
+static int start_dax_watch(struct vmm *v)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < v->nshares && !v->dax[i]; i++)
+		;
+	if (i == v->nshares)
+		return 0;
+	ret = -pthread_create(&v->dax_watch, NULL, dax_watch, v);
+	if (!ret)
+		v->dax_watching = true;
+	return ret;
 }
 
 /*
@@ -794,10 +830,16 @@ int main(int argc, char **argv)
 	ret = vm_start(&v.vm, &be, err, sizeof(err));
 	if (ret)
 		goto fail_con;
-	ret = run_loop(&v, &sigs);
+	ret = start_dax_watch(&v);
+	if (ret)
+		vm_request_stop(&v.vm, VM_STOP_ERROR, 1, "DAX watch thread: %s", strerror(-ret));
+	else
+		ret = run_loop(&v, &sigs);
 	if (ret)
 		vm_request_stop(&v.vm, VM_STOP_ERROR, 1, "event loop: %s", strerror(-ret));
 	vm_stop_vcpus(&v.vm);
+	if (v.dax_watching)
+		pthread_join(v.dax_watch, NULL); /* ends within a period once stopping */
 	/* Output the guest queued but whose notification was still in flight. */
 	vcon_tx_flush(&v.vcon);
 	/* Likewise file requests (e.g. writeback WRITEs) already on the rings. */

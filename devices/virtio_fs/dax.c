@@ -237,6 +237,7 @@ void dax_unmap_all(struct dax_window *w)
 
 long dax_repair(struct dax_window *w)
 {
+	struct dax_file *last = NULL;
 	struct dax_granule *g;
 	uint64_t valid, keep;
 	struct stat st;
@@ -244,10 +245,14 @@ long dax_repair(struct dax_window *w)
 	unsigned int i;
 
 	pthread_mutex_lock(&w->lock);
-	for (i = 0; i < w->ngranules; i++) {
+	for (i = 0; i < w->ngranules && w->nmapped; i++) {
 		g = &w->g[i];
-		if (!g->f || fstat(g->f->fd, &st) < 0)
+		if (!g->f)
 			continue;
+		/* One fstat per mapping: its granules are consecutive. */
+		if (g->f != last && fstat(g->f->fd, &st) < 0)
+			continue;
+		last = g->f;
 		/* Pages wholly past the end of file SIGBUS; the one holding EOF does not. */
 		valid = ((uint64_t)st.st_size + w->page - 1) / w->page * w->page;
 		if (g->foffset + g->len <= valid)

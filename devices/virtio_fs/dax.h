@@ -70,11 +70,17 @@ int dax_unmap(struct dax_window *w, uint64_t moffset, uint64_t len);
 void dax_unmap_all(struct dax_window *w);
 
 /*
- * After KVM_RUN failed with EFAULT: replace with zero pages the mapped
- * pages that lie past the current end of their file.  Returns the number
- * of pages replaced (0: nothing in this window explains the fault).
+ * Replace with zero pages the mapped pages that lie past the current end
+ * of their file.  Returns the number of pages replaced.  Called after
+ * KVM_RUN failed with EFAULT, and every DAX_REPAIR_PERIOD_MS while the
+ * guest runs:
+ * with asynchronous page faults KVM does not fail KVM_RUN for such a page,
+ * it retries the fault for ever, and only a repair ends that.
  */
 long dax_repair(struct dax_window *w);
+
+/* How often the VMM calls dax_repair() while the guest runs. */
+#define DAX_REPAIR_PERIOD_MS 50
 
 /* Granules currently mapped (for tests and stats). */
 unsigned int dax_mapped(struct dax_window *w);

@@ -23,6 +23,7 @@ struct it_inode {
 	mode_t mode;
 	bool live;
 	bool in_lru;
+	bool stale; /* out of the hash: its inode number now names another file */
 };
 
 struct it_fhslot {
@@ -192,7 +193,7 @@ static void hash_grow(struct itab *t)
 	t->bucket = b;
 	t->nbuckets = nb;
 	for (uint32_t i = 1; i < t->top; i++)
-		if (t->ino[i].live)
+		if (t->ino[i].live && !t->ino[i].stale)
 			hash_insert(t, i);
 }
 
@@ -226,6 +227,28 @@ static uint32_t inode_lookup_idx(struct itab *t, uint64_t nodeid)
 	return i;
 }
 
+/*
+ * Is the file just looked up (mode, handle fh) the one entry n stands for?
+ * While n holds an open fd its inode cannot be freed, so the key alone
+ * decides.  Once the fd was closed (LRU, kept by handle) the host may have
+ * deleted the file and given its inode number to a new one: the handle
+ * (which carries the generation on filesystems that reuse numbers) and the
+ * type tell them apart.  Trusting the key would give the guest's old nodeid
+ * the new file, with the old one's cached type (a device node reopened as
+ * if it were a regular file).
+ */
+static bool same_file(const struct it_inode *n, mode_t mode, const struct file_handle *fh)
+{
+	if (n->mode != (mode & S_IFMT))
+		return false;
+	if (n->fd >= 0)
+		return true;
+	if (!n->h || !fh)
+		return false;
+	return n->h->handle_type == fh->handle_type && n->h->handle_bytes == fh->handle_bytes &&
+	       !memcmp(n->h->f_handle, fh->f_handle, fh->handle_bytes);
+}
+
 int itab_add(struct itab *t, const struct it_key *key, mode_t mode, int fd, void *fh,
 	     uint64_t *nodeid)
 {
@@ -238,6 +261,16 @@ int itab_add(struct itab *t, const struct it_key *key, mode_t mode, int fd, void
 		n = &t->ino[i];
 		if (n->key.ino == key->ino && n->key.dev == key->dev && n->key.mnt == key->mnt)
 			break;
+	}
+	if (i && !same_file(&t->ino[i], mode, fh)) {
+		/*
+		 * A new file under a reused inode number: the old entry leaves
+		 * the hash (its nodeid stays valid until FORGET and reopens by
+		 * its own handle, which now fails with ESTALE).
+		 */
+		hash_remove(t, i);
+		t->ino[i].stale = true;
+		i = 0;
 	}
 	if (i) {
 		/* Known inode: keep the fd we have (or take this one if ours was closed). */
@@ -293,6 +326,7 @@ int itab_add(struct itab *t, const struct it_key *key, mode_t mode, int fd, void
 	n->refs = 0;
 	n->live = true;
 	n->in_lru = false;
+	n->stale = false;
 	t->open_fds++;
 	t->count++;
 	/* hash_grow() re-inserts every live inode, this one included. */

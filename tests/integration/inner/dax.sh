@@ -21,10 +21,10 @@ d=$base/two
 mkdir -p "$d"
 cp "$mmapx" "$d/mmapx"
 head -c 8388608 /dev/zero >"$d/shared"
-$m --share "$d:t,dax" -- /mnt/t/mmapx /mnt/t/shared 8388608 \
+$m --timeout 400 --share "$d:t,dax" -- /mnt/t/mmapx /mnt/t/shared 8388608 \
 	w:0:from-A touch:/mnt/t/a-ready wait:4096:from-B:180 wait:8192:from-host:60 >"$base/a.out" 2>&1 &
 a=$!
-$m --share "$d:t,dax" -- /mnt/t/mmapx /mnt/t/shared 8388608 \
+$m --timeout 400 --share "$d:t,dax" -- /mnt/t/mmapx /mnt/t/shared 8388608 \
 	until:/mnt/t/a-ready:180 wait:0:from-A:60 w:4096:from-B touch:/mnt/t/b-done >"$base/b.out" 2>&1
 brc=$?
 for _ in $(seq 300); do [ -e "$d/b-done" ] || [ ! -d /proc/$a ] && break; sleep 0.2; done
@@ -45,7 +45,7 @@ d=$base/trunc
 mkdir -p "$d"
 cp "$mmapx" "$d/mmapx"
 head -c 4194304 /dev/urandom >"$d/f"
-$m --share "$d:t,dax" -- /mnt/t/mmapx /mnt/t/f 4194304 read:0:4 read:3000000:4 \
+$m --timeout 400 --share "$d:t,dax" -- /mnt/t/mmapx /mnt/t/f 4194304 read:0:4 read:3000000:4 \
 	touch:/mnt/t/mapped until:/mnt/t/truncated:180 zero:2097152:4096 zero:3000000:16 \
 	w:3500000:scratch >"$base/t.out" 2>&1 &
 t=$!
@@ -57,6 +57,7 @@ trc=$?
 is "$trc" 0 "truncate under a DAX mapping: the guest reads zeros past the new end, minivmm runs on"
 [ "$trc" = 0 ] || tail -5 "$base/t.out" | sed 's/^/#   /'
 like "$(cat "$base/t.out")" 'mmapx: ok' "truncate under a DAX mapping: all guest steps passed"
+like "$(cat "$base/t.out")" 'host truncated a DAX-mapped file' "truncate under a DAX mapping: minivmm says what it did"
 is "$(stat -c %s "$d/f")" 1048576 "truncate under a DAX mapping: the file keeps the host's size"
 
 rm -rf "$base"

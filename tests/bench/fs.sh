@@ -1,0 +1,205 @@
+#!/bin/bash
+# virtio-fs benchmark (run by `make bench`, through tests/kvm-host where
+# needed): the file workload of tests/bench/fsbench.c, measured side by side
+# in the same run
+#   - natively on a directory under $TMPDIR (the KVM test host's tmpfs: the
+#     same filesystem the shares below serve);
+#   - in the guest on a virtio-fs share of such a directory, one guest boot
+#     per share mode ($MODES, then $DAX_MODES); a mode minivmm refuses or
+#     that fails is a FAILED row with the reason, never skipped;
+#   - in the same guest boot, the same workload on the guest's own tmpfs
+#     (/tmp): the guest page cache that cached and mmap reads of a share are
+#     measured against;
+#   - in the same guest boot, the FUSE round trip (one fstat() of an open
+#     file: one FUSE_GETATTR on a cache=none share, whose timeouts are 0)
+#     against a bare vCPU exit (an outb to minivmm's ready port).
+# Throughputs are the median of up to 5 passes (fewer when the passes are
+# long, tests/bench/fsbench.c), latencies the median of batches.
+# "cold" means: in the guest, after `echo 3 > /proc/sys/vm/drop_caches`
+# (every byte then crosses the share from the host's tmpfs, where the data
+# stays in RAM); natively the same drop, which does not evict tmpfs data, so
+# native cold and warm both read from memory.
+#
+# Environment: MODES, DAX_MODES (space separated share option lists),
+# FSBENCH_ARGS (fsbench options for every side; the default keeps a
+# cache=none boot near a minute in the nested test host, where one FUSE round
+# trip costs milliseconds: 100 files for create/stat/unlink, 50 small files,
+# a 64 MiB file, 500 random reads, 50 latency batches of 16), GUEST_MEM (default 1G), GUEST_TIMEOUT (seconds
+# per guest boot, default 600).
+set -u
+cd "$(dirname "$0")/../.."
+MODES=${MODES-cache=none cache=auto cache=always cache=auto,writeback}
+DAX_MODES=${DAX_MODES-cache=none,dax cache=auto,dax cache=always,dax cache=auto,writeback,dax}
+FSBENCH_ARGS=${FSBENCH_ARGS--n 100 -m 50 -s 64 -r 500 -l 50}
+GUEST_MEM=${GUEST_MEM:-1G}
+GUEST_TIMEOUT=${GUEST_TIMEOUT:-600}
+fsbench=build/tests/bench/fsbench
+
+[ -x "$fsbench" ] || { echo "fs.sh: $fsbench is missing (make fsbench)" >&2; exit 1; }
+base=$(mktemp -d "${TMPDIR:-/tmp}/fsbench.XXXXXX") || exit 1
+trap 'rm -rf "$base"' EXIT
+res=$base/results # "COLUMN METRIC VALUE" lines, VALUE a number or FAILED:ERRNAME
+: >"$res"
+
+# collect COLUMN < fsbench output
+collect() {
+	local name v unit
+	while read -r name v unit; do
+		case "$name" in '' | '#'* | '@@'*) continue ;; esac
+		[ "$v" = FAILED ] && v="FAILED:$unit"
+		printf '%s %s %s\n' "$1" "$name" "$v" >>"$res"
+	done
+}
+
+# 1. Native, in the test host's tmpfs.
+start=$SECONDS
+# shellcheck disable=SC2086 # FSBENCH_ARGS is a list of options
+"$fsbench" -d $FSBENCH_ARGS "$base/native" >"$base/native.out" 2>&1
+rc=$?
+collect native <"$base/native.out"
+[ $rc = 0 ] || printf 'native FAILED fsbench exited %s: %s\n' "$rc" \
+	"$(grep -v '^#' "$base/native.out" | grep -m1 -E 'FAILED|fsbench:')" >>"$res"
+echo "# native: $((SECONDS - start)) s" >&2
+
+# 2. One guest boot per mode: the share, then the guest's tmpfs.  fsbench
+#    runs from the guest's /tmp so loading it costs the share nothing.
+gcmd="cp /mnt/t/fsbench /tmp/fsbench || exit 3
+echo @@share; /tmp/fsbench -d -p $FSBENCH_ARGS /mnt/t/work; echo @@rc \$?
+echo @@tmpfs; /tmp/fsbench -d $FSBENCH_ARGS /tmp/work; echo @@rc \$?"
+for mode in $MODES $DAX_MODES; do
+	start=$SECONDS
+	d=$base/share-${mode//[=,]/_}
+	mkdir -p "$d/work"
+	cp "$fsbench" "$d/fsbench"
+	./minivmm --mem "$GUEST_MEM" --timeout "$GUEST_TIMEOUT" --share "$d:t,$mode" \
+		-- sh -c "$gcmd" >"$d.out" 2>"$d.err" </dev/null
+	rc=$?
+	tr -d '\r' <"$d.out" >"$d.clean"
+	share_rc=$(awk '/^@@share/ {s = 1} s && /^@@rc / {print $2; exit}' "$d.clean")
+	tmpfs_rc=$(awk '/^@@tmpfs/ {s = 1} s && /^@@rc / {print $2; exit}' "$d.clean")
+	awk '/^@@share/ {s = 1} /^@@tmpfs/ {s = 0} s' "$d.clean" | collect "$mode"
+	awk '/^@@tmpfs/ {s = 1} s' "$d.clean" | collect "tmpfs@$mode"
+	if [ $rc != 0 ] || [ -z "$share_rc" ]; then
+		why=$(grep -v '^$' "$d.err" | tail -n 1)
+		[ -n "$why" ] || why=$(grep -v '^$' "$d.clean" | tail -n 1)
+		printf '%s FAILED minivmm exited %s: %s\n' "$mode" "$rc" "${why:-no output}" >>"$res"
+	elif [ "$share_rc" = 2 ] || [ "${tmpfs_rc:-x}" = 2 ]; then
+		printf '%s FAILED fsbench could not run (rc %s/%s): %s\n' "$mode" "$share_rc" \
+			"${tmpfs_rc:-none}" "$(grep -m1 fsbench: "$d.clean")" >>"$res"
+	fi
+	echo "# $mode: $((SECONDS - start)) s (minivmm exit $rc)" >&2
+	rm -rf "$d"
+done
+
+# 3. The tables.  Cells are "value (ratio)": the guest figure and its ratio
+#    to the native one (higher is better everywhere but the latencies).
+awk -v modes="$MODES $DAX_MODES" -v fstype="$(stat -f -c %T "$base")" '
+function num(x) { return x ~ /^-?[0-9.]+$/ }
+function fmt(x) {
+	if (x ~ /^FAILED:/) return "FAILED " substr(x, 8)
+	if (!num(x)) return "-"
+	if (x >= 100) return sprintf("%.0f", x)
+	return sprintf("%.3g", x)
+}
+function cell(x, ref) {
+	if (num(x) && num(ref) && ref > 0) return sprintf("%s (%.2f)", fmt(x), x / ref)
+	return fmt(x)
+}
+function median(col_prefix, m,    n, i, j, t, a) {
+	n = 0
+	for (i = 1; i <= nmodes; i++)
+		if (num(v[col_prefix mode[i], m])) a[++n] = v[col_prefix mode[i], m]
+	if (n == 0) return "-"
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+function us(x) { return num(x) ? fmt(x / 1000) : fmt(x) }
+# "median [p10-p90]" in microseconds
+function spread(c, m) {
+	if (!num(v[c, m "_median"])) return fmt(v[c, m "_median"])
+	return sprintf("%s [%s-%s]", us(v[c, m "_median"]), us(v[c, m "_p10"]), us(v[c, m "_p90"]))
+}
+function short(m,    s) {
+	s = m; gsub(/cache=/, "", s); gsub(/writeback/, "wb", s); gsub(/,/, "+", s)
+	return s
+}
+# table TITLE, METRICS (space separated), REF ("native" or "tmpfs": the same boot)
+function table(title, metrics, ref,    ms, nm, i, j, line, r, c) {
+	nm = split(metrics, ms, " ")
+	printf "\n%s\n", title
+	line = sprintf("%-14s", "")
+	for (j = 1; j <= nm; j++) line = line sprintf(" %18s", label[ms[j]])
+	print line
+	if (ref == "native") {
+		line = sprintf("%-14s", "native")
+		for (j = 1; j <= nm; j++) line = line sprintf(" %18s", fmt(v["native", ms[j]]))
+		print line
+		line = sprintf("%-14s", "guest tmpfs")
+		for (j = 1; j <= nm; j++)
+			line = line sprintf(" %18s", cell(median("tmpfs@", ms[j]), v["native", ms[j]]))
+		print line
+	}
+	for (i = 1; i <= nmodes; i++) {
+		c = mode[i]
+		line = sprintf("%-14s", short(c))
+		if (c in failed) {
+			print line " FAILED: " failed[c]
+			continue
+		}
+		for (j = 1; j <= nm; j++) {
+			r = ref == "native" ? v["native", ms[j]] : v["tmpfs@" c, ms[j]]
+			line = line sprintf(" %18s", cell(v[c, ms[j]], r))
+		}
+		print line
+	}
+}
+BEGIN {
+	nmodes = split(modes, mode, " ")
+	label["meta_create"] = "create/s"; label["meta_stat"] = "stat/s"
+	label["meta_unlink"] = "unlink/s"; label["meta_create_stat_unlink"] = "all 3, ops/s"
+	label["small_write_4k"] = "4K write files/s"; label["small_read_4k"] = "4K read files/s"
+	label["seq_write_fsync"] = "write+fsync MiB/s"; label["seq_read_cold"] = "read cold MiB/s"
+	label["seq_read_warm"] = "read warm MiB/s"; label["rand_read_4k_warm"] = "4K rand warm IOPS"
+	label["rand_read_4k_cold"] = "4K rand cold IOPS"; label["mmap_read_warm"] = "mmap read MiB/s"
+	label["mmap_touch_warm"] = "mmap touch MiB/s"; label["mmap_touch_cold"] = "touch cold MiB/s"
+}
+$2 == "FAILED" { failed[$1] = substr($0, index($0, "FAILED") + 7); next }
+{ v[$1, $2] = $3 }
+END {
+	if ("native" in failed) printf "native run FAILED: %s\n", failed["native"]
+	printf "virtio-fs file workload, guest (one boot per share mode) / native (%s, which the shares serve)\n", fstype
+	printf "cells: value (guest / native); cold = after drop_caches (in the guest; %s)\n",
+		fstype == "tmpfs" ? "native tmpfs data stays in RAM" : "native: dropped too"
+	table("metadata and small files", "meta_create meta_stat meta_unlink meta_create_stat_unlink small_write_4k small_read_4k", "native")
+	table("sequential (1 MiB I/O) and random 4 KiB reads", "seq_write_fsync seq_read_cold seq_read_warm rand_read_4k_warm rand_read_4k_cold", "native")
+	table("mmap(MAP_SHARED) reads", "mmap_read_warm mmap_touch_warm mmap_touch_cold", "native")
+	table("cached and mmap reads against the guest page cache (ratio: share / guest tmpfs, same boot)", "seq_read_warm rand_read_4k_warm mmap_read_warm mmap_touch_warm", "tmpfs")
+
+	printf "\nFUSE round trip against a bare vCPU exit (same boot; us per call, median [p10-p90] of batches of 16)\n"
+	printf "fstat: one FUSE_GETATTR with cache=none; fstatat(name): LOOKUP + GETATTR; goal: fstat/exit <= 1.5 on cache=none\n"
+	printf "%-14s %22s %22s %22s %10s %11s\n", "", "fstat", "fstatat(name)", "vCPU exit (outb)", "fstat/exit", "tmpfs fstat"
+	printf "%-14s %22s %22s %22s %10s %11s\n", "native", spread("native", "fstat"), spread("native", "stat_name"), "-", "-", "-"
+	for (i = 1; i <= nmodes; i++) {
+		c = mode[i]
+		if (c in failed) { printf "%-14s FAILED: %s\n", short(c), failed[c]; continue }
+		f = v[c, "fstat_median"]; x = v[c, "pio_exit_median"]
+		r = (num(f) && num(x) && x > 0) ? sprintf("%.2f", f / x) : "-"
+		printf "%-14s %22s %22s %22s %10s %11s\n", short(c), spread(c, "fstat"), spread(c, "stat_name"),
+			spread(c, "pio_exit"), r, us(v["tmpfs@" c, "fstat_median"])
+	}
+	f = v["cache=none", "fstat_median"]; x = v["cache=none", "pio_exit_median"]
+	if (num(f) && num(x) && x > 0)
+		printf "goal (cache=none fstat <= 1.5x a vCPU exit): %s, %.2fx\n", (f <= 1.5 * x) ? "met" : "NOT met", f / x
+	# A cache=none fstat served from the guest cache would make the round
+	# trip figure meaningless: compare it with cache=always, where it is.
+	n = v["cache=none", "fstat_median"]; a = v["cache=always", "fstat_median"]
+	if (num(n) && num(a) && a > 0) {
+		if (n >= 3 * a)
+			printf "check: cache=none fstat is %.1fx cache=always (cached): each one is a FUSE round trip\n", n / a
+		else
+			printf "WARNING: cache=none fstat is only %.1fx cache=always: it may be served from the guest cache\n", n / a
+	}
+}' "$res"
+# Every table is printed; a mode (or the native run) that failed fails the bench.
+! grep -q '^[^ ]* FAILED ' "$res"
