@@ -84,7 +84,10 @@ FUZZ_CC := clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-std=gnu11 -D_GNU_SOURCE -I. -pthread
 FUZZ_vq_SRCS := devices/virtio_mmio/virtqueue.c vmm/gmem.c vmm/log.c
-FUZZ_BINS := build/fuzz/fuzz_virtqueue build/fuzz/fuzz_transport
+FUZZ_BINS := build/fuzz/fuzz_virtqueue build/fuzz/fuzz_transport build/fuzz/fuzz_fuse
+# The FUSE server and its DAX window, without the virtio glue (virtio_fs.c, devmem.c).
+FUZZ_fuse_SRCS := $(addprefix devices/virtio_fs/,fuse_server.c passthrough.c inode_table.c dax.c) \
+	vmm/log.c
 
 build/fuzz/fuzz_virtqueue: tests/fuzz/fuzz_virtqueue.c $(FUZZ_vq_SRCS)
 	@mkdir -p $(dir $@)
@@ -96,6 +99,11 @@ build/fuzz/fuzz_transport: tests/fuzz/fuzz_transport.c devices/virtio_mmio/trans
 	@mkdir -p $(dir $@)
 	$(vecho) "  FUZZCC  $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+
+build/fuzz/fuzz_fuse: tests/fuzz/fuzz_fuse.c $(FUZZ_fuse_SRCS) $(wildcard devices/virtio_fs/*.h)
+	@mkdir -p $(dir $@)
+	$(vecho) "  FUZZCC  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
 
 fuzz-bins: $(FUZZ_BINS)
 
