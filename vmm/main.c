@@ -338,8 +338,8 @@ static int start_dax_watch(struct vmm *v)
 
 /*
  * Place share i's DAX window (reserved with its server): a KVM memory slot
- * at *gpa, shared memory region 0 of its device.  1 GiB alignment keeps each window on
- * whole memory sections for the guest's memremap_pages().
+ * at *gpa, shared memory region 0 of its device.  1 GiB alignment keeps
+ * each window on whole memory sections for the guest's memremap_pages().
  */
 #define DAX_WINDOW_ALIGN (1ull << 30)
 
