@@ -1434,6 +1434,7 @@ int pt_readdir(struct pt *p, uint64_t nodeid, uint64_t fh, uint64_t off, void *b
 {
 	size_t used = 0, cap = MIN(MAX(size, (size_t)4096), (size_t)(256 * KiB));
 	off_t prev_off = (off_t)off;
+	bool widened = false;
 	struct it_fh f;
 	struct it_ref dref = {0};
 	struct statx dx;
@@ -1484,10 +1485,30 @@ int pt_readdir(struct pt *p, uint64_t nodeid, uint64_t fh, uint64_t off, void *b
 		size_t room = size - used;
 		size_t lcap = MIN(cap, plus ? room * 24 / 160 : room * 3 / 4);
 
-		if (lcap < 24)
+		/*
+		 * That bound is for typical names; with a small reply buffer
+		 * the first entry may need more.  Then read with the whole
+		 * room: entries that do not fit are given back by seeking to
+		 * the last one sent (below), and an entry that cannot fit at
+		 * all is EINVAL, never an early end of the directory.
+		 */
+		if (widened)
+			lcap = MIN(cap, room);
+		if (lcap < 24) {
+			if (!used && !widened) {
+				widened = true;
+				continue;
+			}
+			if (!used)
+				ret = -EINVAL;
 			break;
+		}
 		n = syscall(SYS_getdents64, f.fd, dents, lcap);
 		if (n < 0) {
+			if (errno == EINVAL && !used && !widened) {
+				widened = true;
+				continue;
+			}
 			/* EINVAL: the next entry needs a bigger buffer; send what we have. */
 			ret = used ? 0 : -errno;
 			break;
@@ -1504,8 +1525,10 @@ int pt_readdir(struct pt *p, uint64_t nodeid, uint64_t fh, uint64_t off, void *b
 			char *out = (char *)buf + used;
 
 			if (rec > size - used) {
-				/* Cannot happen with lcap above; never lose the entry. */
+				/* Only after widening: give the entry back, never lose it. */
 				lseek(f.fd, prev_off, SEEK_SET);
+				if (!used)
+					ret = -EINVAL;
 				goto done;
 			}
 			memset(out, 0, rec);

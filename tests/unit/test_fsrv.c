@@ -342,6 +342,87 @@ static int list_dir(struct fsrv *s, uint64_t node, bool plus, char names[][64], 
 	return n;
 }
 
+/*
+ * Small reply buffers with a long name: the entry that needs more than the
+ * server's usual read-ahead bound is still returned when it fits, and one
+ * that cannot fit is EINVAL, never an early end of the directory.
+ */
+static void test_readdir_small(struct fsrv *s)
+{
+	struct fuse_open_in oi = {.flags = O_RDONLY};
+	struct fuse_read_in ri = {0};
+	char longname[201], path[PATH_MAX + 256];
+	struct fuse_entry_out e;
+	unsigned int total, rounds;
+	struct rep r;
+	bool seen_long;
+
+	memset(longname, 'L', 200);
+	longname[200] = 0;
+	mkdir(hpath("rdsmall"), 0755);
+	snprintf(path, sizeof(path), "%s/%s", hpath("rdsmall"), longname);
+	close(open(path, O_CREAT | O_WRONLY, 0644));
+	if (!ok(lookup(s, FUSE_ROOT_ID, "rdsmall", &e) == 0, "rdsmall: lookup"))
+		return;
+	for (int plus = 0; plus < 2; plus++) {
+		r = call(s, FUSE_OPENDIR, e.nodeid, &oi, sizeof(oi));
+		ri.fh = ((struct fuse_open_out *)r.data)->fh;
+		ri.offset = 0;
+		ri.size = plus ? 512 : 240;
+		total = rounds = 0;
+		seen_long = false;
+		for (;;) {
+			size_t pos = 0;
+
+			r = call(s, plus ? FUSE_READDIRPLUS : FUSE_READDIR, e.nodeid, &ri, sizeof(ri));
+			if (r.err || r.dlen == 0 || ++rounds > 10)
+				break;
+			while (pos < r.dlen) {
+				struct fuse_dirent *d;
+
+				if (plus) {
+					struct fuse_direntplus *dp = (void *)(r.data + pos);
+
+					d = &dp->dirent;
+					pos += FUSE_DIRENTPLUS_SIZE(dp);
+				} else {
+					d = (void *)(r.data + pos);
+					pos += FUSE_DIRENT_SIZE(d);
+				}
+				seen_long |= d->namelen == 200;
+				total++;
+				ri.offset = d->off;
+			}
+		}
+		is(r.err, 0, "%s with a %u-byte buffer: no error", plus ? "READDIRPLUS" : "READDIR",
+		   ri.size);
+		ok(seen_long && total == 3, "%s with a %u-byte buffer: all 3 entries, the 200-byte name too",
+		   plus ? "READDIRPLUS" : "READDIR", ri.size);
+		/* A buffer no entry with that name fits in. */
+		ri.offset = 0;
+		ri.size = plus ? 200 : 100;
+		total = 0;
+		for (rounds = 0; rounds < 5; rounds++) {
+			r = call(s, plus ? FUSE_READDIRPLUS : FUSE_READDIR, e.nodeid, &ri, sizeof(ri));
+			if (r.err || r.dlen == 0)
+				break;
+			/* "." and ".." fit; follow them to the long one. */
+			for (size_t pos = 0; pos < r.dlen; total++) {
+				struct fuse_dirent *d = plus ? &((struct fuse_direntplus *)(r.data + pos))->dirent
+							     : (void *)(r.data + pos);
+
+				pos += plus ? FUSE_DIRENTPLUS_SIZE((struct fuse_direntplus *)(r.data + pos))
+					    : FUSE_DIRENT_SIZE(d);
+				ri.offset = d->off;
+			}
+		}
+		is(r.err, -EINVAL, "%s: an entry larger than the buffer is EINVAL, not the end",
+		   plus ? "READDIRPLUS" : "READDIR");
+		struct fuse_release_in rel = {.fh = ri.fh};
+		call(s, FUSE_RELEASEDIR, e.nodeid, &rel, sizeof(rel));
+	}
+}
+
 static int find_name(char names[][64], int n, const char *name)
 {
 	for (int i = 0; i < n; i++)
@@ -1581,6 +1662,7 @@ int main(void)
 	test_threads(s);
 	test_locks(s);
 	test_tmpfile(s);
+	test_readdir_small(s);
 	test_destroy(s);
 	fsrv_destroy(s);
 	test_readonly();
