@@ -678,13 +678,16 @@ static int op_opendir(struct fsrv_req *r)
 	return do_open(r, true);
 }
 
+/* CREATE's (and TMPFILE's) reply: the new entry, then the open file. */
+struct create_reply {
+	struct fuse_entry_out e;
+	struct fuse_open_out o;
+};
+
 static int op_create(struct fsrv_req *r)
 {
 	const struct fuse_create_in *in = ARG(r, struct fuse_create_in);
-	struct {
-		struct fuse_entry_out e;
-		struct fuse_open_out o;
-	} *eo = reply_buf(r, sizeof(*eo));
+	struct create_reply *eo = reply_buf(r, sizeof(*eo));
 	struct pt_ctx c = req_ctx(r);
 	const char *name;
 	uint32_t off = sizeof(*in);
@@ -861,10 +864,7 @@ static int op_interrupt(struct fsrv_req *r)
 static int op_tmpfile(struct fsrv_req *r)
 {
 	const struct fuse_create_in *in = ARG(r, struct fuse_create_in);
-	struct {
-		struct fuse_entry_out e;
-		struct fuse_open_out o;
-	} *eo = reply_buf(r, sizeof(*eo));
+	struct create_reply *eo = reply_buf(r, sizeof(*eo));
 	struct pt_ctx c = req_ctx(r);
 	int ret;
 

@@ -77,6 +77,17 @@ static void proc_path(char *buf, int fd)
 	snprintf(buf, PROC_FD_PATH_LEN, "/proc/self/fd/%d", fd);
 }
 
+/* An O_PATH fd on the inode fd has open (a file we just created), or -errno. */
+static int opath_of(int fd)
+{
+	char path[PROC_FD_PATH_LEN];
+	int o;
+
+	proc_path(path, fd);
+	o = open(path, O_PATH | O_CLOEXEC);
+	return o < 0 ? -errno : o;
+}
+
 /* One component below dirfd, never following a symlink or leaving dirfd. */
 static int open_beneath(int dirfd, const char *name, int flags)
 {
@@ -628,10 +639,9 @@ int pt_create_file(struct pt *p, const struct pt_ctx *c, uint64_t parent, const 
 	 */
 	fd = openat(d.fd, name, of | O_CREAT | O_EXCL, (mode_t)(mode & 07777));
 	if (fd >= 0) {
-		proc_path(path, fd);
-		opath = open(path, O_PATH | O_CLOEXEC);
+		opath = opath_of(fd);
 		if (opath < 0) {
-			ret = -errno;
+			ret = opath;
 			close(fd);
 			goto out;
 		}
@@ -671,7 +681,6 @@ out:
 int pt_tmpfile(struct pt *p, const struct pt_ctx *c, uint64_t parent, uint32_t flags, uint32_t mode,
 	       struct fuse_entry_out *e, struct fuse_open_out *o)
 {
-	char path[PROC_FD_PATH_LEN];
 	struct it_ref d;
 	int ret, fd, opath, of;
 
@@ -697,10 +706,9 @@ int pt_tmpfile(struct pt *p, const struct pt_ctx *c, uint64_t parent, uint32_t f
 		ret = errno == EISDIR ? -EOPNOTSUPP : -errno;
 		goto out;
 	}
-	proc_path(path, fd);
-	opath = open(path, O_PATH | O_CLOEXEC);
+	opath = opath_of(fd);
 	if (opath < 0) {
-		ret = -errno;
+		ret = opath;
 		close(fd);
 		goto out;
 	}
