@@ -353,6 +353,21 @@ static bool intr_seen_locked(struct fsrv *s, uint64_t unique)
 }
 
 /*
+ * Set on a transport thread that serves requests in order (fsrv_set_nowait()):
+ * a SETLKW there must not wait.  Per thread, so that the guest cannot make
+ * one wait by changing a request's opcode after the transport looked at it.
+ */
+static __thread bool fsrv_thread_nowait;
+
+bool fsrv_set_nowait(bool on)
+{
+	bool old = fsrv_thread_nowait;
+
+	fsrv_thread_nowait = on;
+	return old;
+}
+
+/*
  * The blocking half of SETLKW: register r as a waiter (bounded), wait for
  * the lock with FSRV_WAKE_SIGNAL unblocked, unregister.  The lock call's
  * result; -EINTR when woken or the session ended before; -ENOLCK when
@@ -369,8 +384,11 @@ static int wait_lock(struct fsrv_req *r, const struct fuse_lk_in *in)
 	pthread_mutex_lock(&s->wmu);
 	if (r->epoch != atomic_load(&s->epoch) || intr_seen_locked(s, r->h.unique)) {
 		ret = -EINTR;
-	} else if (s->nwaiters >= s->max_waiters) {
-		/* Every waiter holds a transport thread: keep some for the rest. */
+	} else if (fsrv_thread_nowait || s->nwaiters >= s->max_waiters) {
+		/*
+		 * Every waiter holds a transport thread: keep some for the
+		 * rest, and never wait on a thread that serves the others.
+		 */
 		ret = -ENOLCK;
 	} else {
 		for (unsigned int i = 0; !w && i < FSRV_MAX_WAITERS; i++)
@@ -1338,8 +1356,13 @@ void fsrv_destroy(struct fsrv *s)
 
 void fsrv_set_concurrency(struct fsrv *s, unsigned int n)
 {
+	fsrv_set_max_waiters(s, n <= 1 ? 0 : MAX(n / 4, 1u));
+}
+
+void fsrv_set_max_waiters(struct fsrv *s, unsigned int n)
+{
 	pthread_mutex_lock(&s->wmu);
-	s->max_waiters = n <= 1 ? 0 : MIN(MAX(n / 4, 1u), (unsigned int)FSRV_MAX_WAITERS);
+	s->max_waiters = MIN(n, (unsigned int)FSRV_MAX_WAITERS);
 	pthread_mutex_unlock(&s->wmu);
 }
 

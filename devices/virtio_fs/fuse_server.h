@@ -79,6 +79,20 @@ void fsrv_destroy(struct fsrv *s);
 void fsrv_set_concurrency(struct fsrv *s, unsigned int n);
 
 /*
+ * For a transport that keeps threads only for lock waits: exactly n
+ * requests (at most FSRV_MAX_WAITERS) may wait for a lock at once.
+ */
+void fsrv_set_max_waiters(struct fsrv *s, unsigned int n);
+
+/*
+ * on: requests served by the calling thread never wait for a lock (a
+ * SETLKW whose lock is taken fails with ENOLCK), whatever the bound above;
+ * for a thread that serves a queue in order.  Returns the previous setting
+ * of the calling thread (initially false).
+ */
+bool fsrv_set_nowait(bool on);
+
+/*
  * Wake every request blocked in the server (they reply EINTR, or success
  * if they got the lock meanwhile) and wait until they have left the wait;
  * requests already in the server cannot start a wait any more (EINTR),

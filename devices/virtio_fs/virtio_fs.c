@@ -133,16 +133,65 @@ static void vfs_break(struct vfs *d, struct vfs_queue *q)
 		vmmio_set_needs_reset(d->t);
 }
 
+/* May r wait for a lock in the server?  Device-memory requests are not looked at. */
+static bool vfs_may_wait(const struct vq_req *r)
+{
+	struct fuse_in_header h;
+
+	if (r->devmem || r->out_len < sizeof(h))
+		return false;
+	vq_iov_read(r->out, r->n_out, 0, &h, sizeof(h));
+	return h.opcode == FUSE_SETLKW;
+}
+
+/*
+ * Called with q->lock held by the inline server of queue qidx, which took
+ * r from the ring: give it to a worker if a hand is free.  q->lock is
+ * dropped meanwhile (p->lock and a queue lock are never held together), so
+ * the caller checks q->vq again.  Returns whether a worker has it.
+ */
+static bool vfs_hand_off(struct vfs *d, struct vfs_queue *q, unsigned int qidx,
+			 const struct vq_req *r)
+{
+	struct vfs_pool *p = &d->pool;
+	struct virtqueue *vq = q->vq;
+	struct vfs_hand *h = NULL;
+	unsigned int i;
+
+	q->inflight++; /* from now on a reset waits for it */
+	pthread_mutex_unlock(&q->lock);
+	pthread_mutex_lock(&p->lock);
+	for (i = 0; p->hand && !p->stop && i < p->nworkers && !h; i++)
+		if (p->hand[i].state == VFS_HAND_FREE)
+			h = &p->hand[i];
+	if (h) {
+		memcpy(h->req, r, sizeof(*r));
+		h->vq = vq;
+		h->qidx = qidx;
+		h->state = VFS_HAND_QUEUED;
+		p->nqueued++;
+		pthread_cond_signal(&p->work);
+	}
+	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_lock(&q->lock);
+	if (!h && --q->inflight == 0)
+		pthread_cond_broadcast(&q->drained);
+	return h != NULL;
+}
+
 /*
  * Serve every chain of q on the calling thread, in order, with q->lock held
- * throughout (so reset waits for the run): the hiprio queue always (its
- * requests are quick and never wait), request queues when no worker runs
- * (the server then lets no request wait for a lock: fsrv_set_concurrency()).
+ * (so reset waits for the run): the hiprio queue always (its requests are
+ * quick and never wait), request queues when no worker runs or with
+ * vfs_set_inline() (then lock waits go to workers).  No request waits for
+ * a lock on this thread (fsrv_set_nowait()).
  */
-static void vfs_serve_inline(struct vfs *d, struct vfs_queue *q)
+static void vfs_serve_inline(struct vfs *d, unsigned int qidx)
 {
-	bool hiprio = q == &d->q[VFS_HIPRIO_QUEUE];
+	struct vfs_queue *q = &d->q[qidx];
+	bool hiprio = qidx == VFS_HIPRIO_QUEUE, nowait = fsrv_set_nowait(true);
 	struct vq_req *r = q->req;
+	struct virtqueue *vq;
 	int got;
 
 	pthread_mutex_lock(&q->lock);
@@ -151,15 +200,25 @@ static void vfs_serve_inline(struct vfs *d, struct vfs_queue *q)
 	/* No notifications while we drain the ring anyway (2.7.10). */
 	vq_set_notify(q->vq, false);
 	for (;;) {
-		got = vq_pop_drain(q->vq, r);
+		vq = q->vq;
+		got = vq_pop_drain(vq, r);
 		if (got < 0)
 			vfs_break(d, q);
 		if (got <= 0)
 			break; /* broken, or empty with notifications back on */
+		if (!hiprio && d->inline_first && vfs_may_wait(r)) {
+			bool handed = vfs_hand_off(d, q, qidx, r);
+
+			if (q->vq != vq)
+				break; /* reset meanwhile: the chain is not ours any more */
+			if (handed)
+				continue;
+		}
 		vfs_complete(d, q, r->head, hiprio ? vfs_handle_hiprio(d, r) : vfs_handle(d, r));
 	}
 out:
 	pthread_mutex_unlock(&q->lock);
+	fsrv_set_nowait(nowait);
 }
 
 /*
@@ -216,6 +275,38 @@ static int vfs_pick(struct vfs_pool *p, unsigned int nq)
 }
 
 /*
+ * Called with p->lock held and p->nqueued > 0, returns with it held: serve
+ * a chain handed over by an inline server (vfs_hand_off()), which counted
+ * it in q->inflight.
+ */
+static void vfs_serve_hand(struct vfs *d, struct vfs_pool *p)
+{
+	struct vfs_hand *h = NULL;
+	struct vfs_queue *q;
+	uint32_t written;
+	unsigned int i;
+
+	for (i = 0; i < p->nworkers && !h; i++)
+		if (p->hand[i].state == VFS_HAND_QUEUED)
+			h = &p->hand[i];
+	h->state = VFS_HAND_TAKEN;
+	p->nqueued--;
+	pthread_mutex_unlock(&p->lock);
+
+	written = vfs_handle(d, h->req);
+	q = &d->q[h->qidx];
+	pthread_mutex_lock(&q->lock);
+	if (q->vq == h->vq) /* else reset since: not ours to return (vfs_worker()) */
+		vfs_complete(d, q, h->req->head, written);
+	if (--q->inflight == 0)
+		pthread_cond_broadcast(&q->drained);
+	pthread_mutex_unlock(&q->lock);
+
+	pthread_mutex_lock(&p->lock);
+	h->state = VFS_HAND_FREE;
+}
+
+/*
  * A worker: claim a pending queue, take one chain from its ring under the
  * queue lock, serve it without any lock, then push the reply and interrupt
  * under the queue lock.  Replies go into the used ring in the order they
@@ -239,6 +330,10 @@ static void *vfs_worker(void *arg)
 		bool more;
 		int qidx, got;
 
+		if (p->nqueued) {
+			vfs_serve_hand(d, p);
+			continue;
+		}
 		qidx = vfs_pick(p, d->nq);
 		if (qidx < 0) {
 			/* Pending work is finished before stopping (vfs_stop()). */
@@ -305,7 +400,7 @@ static void vfs_notify(void *dev, unsigned int qidx)
 
 	if (qidx >= d->nq)
 		return;
-	if (qidx != VFS_HIPRIO_QUEUE) {
+	if (qidx != VFS_HIPRIO_QUEUE && !d->inline_first) {
 		pthread_mutex_lock(&p->lock);
 		if (p->alive) {
 			vfs_kick(p, qidx);
@@ -314,7 +409,7 @@ static void vfs_notify(void *dev, unsigned int qidx)
 		}
 		pthread_mutex_unlock(&p->lock);
 	}
-	vfs_serve_inline(d, &d->q[qidx]);
+	vfs_serve_inline(d, qidx);
 }
 
 /* abs = now + ms on the clock of pthread_cond_timedwait() (realtime). */
@@ -517,9 +612,12 @@ void vfs_destroy(struct vfs *d)
 	memset(d, 0, sizeof(*d));
 }
 
+static void vfs_set_waiters(struct vfs *d);
+
 int vfs_set_threads(struct vfs *d, unsigned int n)
 {
 	struct vfs_pool *p = &d->pool;
+	struct vfs_hand *hand;
 	struct vfs_worker *w;
 	unsigned int i;
 	int ret = 0;
@@ -530,14 +628,24 @@ int vfs_set_threads(struct vfs *d, unsigned int n)
 	if (!n)
 		return 0;
 	p->workers = calloc(n, sizeof(*p->workers));
-	if (!p->workers)
+	hand = calloc(n, sizeof(*hand));
+	if (!p->workers || !hand) {
+		free(p->workers);
+		p->workers = NULL;
+		free(hand);
 		return -ENOMEM;
+	}
 	for (i = 0; i < n; i++) {
 		w = &p->workers[i];
 		w->d = d;
 		/* One request per worker, allocated now: the guest cannot make us hold more. */
 		w->req = malloc(sizeof(*w->req));
-		if (!w->req) {
+		hand[i].req = malloc(sizeof(*hand[i].req));
+		if (!w->req || !hand[i].req) {
+			free(w->req);
+			w->req = NULL;
+			free(hand[i].req);
+			hand[i].req = NULL;
 			ret = -ENOMEM;
 			break;
 		}
@@ -552,20 +660,40 @@ int vfs_set_threads(struct vfs *d, unsigned int n)
 			pthread_mutex_unlock(&p->lock);
 			free(w->req);
 			w->req = NULL;
+			free(hand[i].req);
+			hand[i].req = NULL;
 			break;
 		}
 		p->nworkers++;
 	}
+	pthread_mutex_lock(&p->lock);
+	p->hand = hand; /* hand[i] for i < nworkers: the rest was freed or never made */
+	pthread_mutex_unlock(&p->lock);
 	if (ret)
 		vfs_stop(d); /* all or nothing; requests are served inline meanwhile */
-	/* How many requests may wait for a lock at once depends on it. */
-	fsrv_set_concurrency(d->srv, p->nworkers);
+	vfs_set_waiters(d);
 	return ret;
+}
+
+/* How many requests may wait for a lock at once depends on the workers and the mode. */
+static void vfs_set_waiters(struct vfs *d)
+{
+	if (d->inline_first)
+		fsrv_set_max_waiters(d->srv, d->pool.nworkers);
+	else
+		fsrv_set_concurrency(d->srv, d->pool.nworkers);
+}
+
+void vfs_set_inline(struct vfs *d, bool on)
+{
+	d->inline_first = on;
+	vfs_set_waiters(d);
 }
 
 void vfs_stop(struct vfs *d)
 {
 	struct vfs_pool *p = &d->pool;
+	struct vfs_hand *hand;
 	struct timespec abs;
 	unsigned int i;
 
@@ -597,6 +725,14 @@ void vfs_stop(struct vfs *d)
 		pthread_join(p->workers[i].thread, NULL);
 		free(p->workers[i].req);
 	}
+	/* No hand is queued (workers leave only then) and none is given out while stopping. */
+	pthread_mutex_lock(&p->lock);
+	hand = p->hand;
+	p->hand = NULL;
+	pthread_mutex_unlock(&p->lock);
+	for (i = 0; i < p->nworkers; i++)
+		free(hand[i].req);
+	free(hand);
 	free(p->workers);
 	p->workers = NULL;
 	p->nworkers = 0;
@@ -615,7 +751,7 @@ void vfs_wait_idle(struct vfs *d)
 	if (!d->nq)
 		return;
 	pthread_mutex_lock(&p->lock);
-	while (p->alive && (p->pending || p->idle < p->alive))
+	while (p->alive && (p->pending || p->nqueued || p->idle < p->alive))
 		pthread_cond_wait(&p->quiet, &p->lock);
 	pthread_mutex_unlock(&p->lock);
 }

@@ -105,6 +105,17 @@ struct vfs_worker {
 	struct vq_req *req;
 };
 
+/*
+ * Private to virtio_fs.c: a chain the notifying thread handed to a worker
+ * (vfs_set_inline()).  One per worker, so they are bounded like workers.
+ */
+struct vfs_hand {
+	struct vq_req *req;	/* allocated with the workers */
+	struct virtqueue *vq;	/* the ring it came from */
+	unsigned int qidx;
+	enum { VFS_HAND_FREE, VFS_HAND_QUEUED, VFS_HAND_TAKEN } state;
+};
+
 /* Private to virtio_fs.c: the request queues' workers. */
 struct vfs_pool {
 	pthread_mutex_t lock;	/* the fields below; never held with a queue lock */
@@ -117,6 +128,8 @@ struct vfs_pool {
 	bool stop;		/* workers exit once nothing is pending */
 	unsigned int nworkers;	/* threads started in workers[] */
 	struct vfs_worker *workers;
+	struct vfs_hand *hand;	/* nworkers of them while workers run */
+	unsigned int nqueued;	/* hands in state VFS_HAND_QUEUED */
 };
 
 /*
@@ -135,6 +148,7 @@ struct vfs {
 	unsigned int nq; /* 1 + num_request_queues */
 	struct vfs_queue q[VIRTIO_DEV_MAX_QUEUES];
 	struct vfs_pool pool;
+	bool inline_first;     /* vfs_set_inline() */
 	vfs_handler_fn handle; /* fsrv_handle() but in tests */
 };
 
@@ -181,6 +195,22 @@ void vfs_set_dax_window(struct vfs *d, uint64_t gpa, uint64_t len);
  * (notify serves the queues itself).
  */
 int vfs_set_threads(struct vfs *d, unsigned int n);
+
+/*
+ * on: requests are served on the notifying thread, in order, like with no
+ * workers, except lock requests that may wait (FUSE_SETLKW, also used for
+ * blocking flock), which are handed to a worker (at most one per worker;
+ * beyond that, or without workers, they are served in place and fail with
+ * ENOLCK if the lock is taken).  Every worker may wait for a lock
+ * (fsrv_set_max_waiters()).  The notifying thread never waits for a lock
+ * itself (fsrv_set_nowait()), even if the guest rewrites the opcode after
+ * it was looked at.  Why: one request at a time on the thread the guest's
+ * notification already woke is the lowest latency (no second thread wake-up
+ * per request), and a lock wait is the one request that can last for ever.
+ * off (the default): every request queue chain goes to the workers.  Call
+ * before the guest runs.
+ */
+void vfs_set_inline(struct vfs *d, bool on);
 
 /*
  * Serve the chains left on the request queues' rings, then end and join the

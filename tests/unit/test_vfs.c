@@ -1169,7 +1169,7 @@ static int host_lock_hello(void)
  * the server on a worker.  Other requests go on meanwhile; a device reset
  * and vfs_stop() end the wait instead of waiting for ever.
  */
-static void test_lock_wait(bool stop)
+static void test_lock_wait(bool stop, bool inl)
 {
 	struct drv *d = drv_new("data", 1);
 	struct sent lk, s;
@@ -1179,7 +1179,9 @@ static void test_lock_wait(bool stop)
 	double t0;
 	int hfd;
 
-	ok(drv_start(d), "lock wait (%s): driver started", stop ? "vfs_stop" : "reset");
+	vfs_set_inline(&d->v, inl);
+	ok(drv_start(d), "lock wait (%s%s): driver started", stop ? "vfs_stop" : "reset",
+	   inl ? ", served inline" : "");
 	ok(do_init(d), "  INIT");
 	ok(open_hello(d, &nodeid, &fh), "  hello opened");
 	hfd = host_lock_hello();
@@ -1214,6 +1216,60 @@ static void test_lock_wait(bool stop)
 	drv_free(d);
 }
 
+/*
+ * vfs_set_inline(): requests are answered by notify itself, in order, but a
+ * SETLKW that has to wait goes to a worker, and is granted when the host
+ * lets go; without workers it fails with ENOLCK instead of stalling the
+ * queue.
+ */
+static void test_inline_locks(void)
+{
+	struct drv *d = drv_new("data", 1);
+	uint64_t nodeid = 0, fh = 0;
+	struct sent lk, s;
+	int hfd;
+
+	vfs_set_inline(&d->v, true);
+	ok(drv_start(d), "inline: driver started");
+	ok(do_init(d), "  INIT");
+	ok(open_hello(d, &nodeid, &fh), "  hello opened");
+	s = post_lookup(d, VFS_REQUEST_QUEUE, "hello");
+	vmmio_queue_notify(&d->t, VFS_REQUEST_QUEUE);
+	ok(used_idx(d, VFS_REQUEST_QUEUE) == 4 && reply(d, &s)->error == 0,
+	   "a LOOKUP is answered before notify returns");
+	hfd = host_lock_hello();
+	ok(hfd >= 0, "  the host holds a write lock on hello");
+	lk = post_setlkw(d, nodeid, fh);
+	s = post_lookup(d, VFS_REQUEST_QUEUE, "hello");
+	vmmio_queue_notify(&d->t, VFS_REQUEST_QUEUE);
+	ok(used_idx(d, VFS_REQUEST_QUEUE) == 5 && used_elem(d, VFS_REQUEST_QUEUE, 4).id == s.head,
+	   "SETLKW on it waits on a worker; the LOOKUP behind it is answered at once");
+	usleep(100 * 1000);
+	is(used_idx(d, VFS_REQUEST_QUEUE), 5, "  the SETLKW still waits");
+	close(hfd);
+	ok(wait_used(d, VFS_REQUEST_QUEUE, 6) && used_elem(d, VFS_REQUEST_QUEUE, 5).id == lk.head &&
+	       reply(d, &lk)->unique == lk.unique && reply(d, &lk)->error == 0,
+	   "  and is granted once the host lets go");
+	hfd = host_lock_hello();
+	ok(hfd < 0, "  the guest's lock is held on the host");
+
+	/* Unlock, then no workers: a SETLKW that would wait is ENOLCK at once. */
+	vfs_set_threads(&d->v, 0);
+	drv_free(d);
+	d = drv_new("data", 1);
+	vfs_set_inline(&d->v, true);
+	vfs_set_threads(&d->v, 0);
+	ok(drv_start(d) && do_init(d) && open_hello(d, &nodeid, &fh), "no workers: restarted");
+	hfd = host_lock_hello();
+	ok(hfd >= 0, "  the host holds the lock again");
+	lk = post_setlkw(d, nodeid, fh);
+	vmmio_queue_notify(&d->t, VFS_REQUEST_QUEUE);
+	ok(used_idx(d, VFS_REQUEST_QUEUE) == 4 && reply(d, &lk)->error == -ENOLCK,
+	   "  SETLKW fails with ENOLCK instead of waiting on the notifying thread");
+	close(hfd);
+	drv_free(d);
+}
+
 int main(void)
 {
 	char t[] = "/tmp/test_vfs.XXXXXX", path[PATH_MAX + 16];
@@ -1238,8 +1294,11 @@ int main(void)
 	test_reset_inflight();
 	test_inline_and_stop();
 	test_hiprio_filter();
-	test_lock_wait(false);
-	test_lock_wait(true);
+	test_lock_wait(false, false);
+	test_lock_wait(true, false);
+	test_lock_wait(false, true);
+	test_lock_wait(true, true);
+	test_inline_locks();
 	test_stress(1);
 	test_stress(3);
 
