@@ -54,7 +54,9 @@
  * is not pushed (its ring is gone).  vfs_stop() wakes lock waits too
  * (fsrv_cancel_waits()), so neither waits for ever on a guest's lock; the
  * server is told the number of workers (fsrv_set_concurrency()), which
- * bounds how many may wait for a lock at once.
+ * bounds how many may wait for a lock at once.  With vfs_set_inline() (what
+ * minivmm uses) notify serves the request queues itself too, and hands only
+ * lock waits (SETLKW) to the workers, one per worker (struct vfs_hand).
  */
 #ifndef MINIVMM_DEVICES_VIRTIO_FS_VIRTIO_FS_H
 #define MINIVMM_DEVICES_VIRTIO_FS_VIRTIO_FS_H

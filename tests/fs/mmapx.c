@@ -1,6 +1,6 @@
 /*
  * mmapx.c - runs a script of steps on one MAP_SHARED mapping of a file, for
- * the DAX tests: two guests (or guest and host) writing and watching the
+ * the DAX and lock tests: two guests (or guest and host) writing and watching the
  * same mapping, and a guest touching a mapping the host truncated.  Static,
  * so it runs in the stock guest from a share.
  *
@@ -12,6 +12,9 @@
  *     sync             msync(MS_SYNC) the whole mapping
  *     touch:PATH       create PATH (a signal to the other side)
  *     until:PATH:S     poll until PATH exists (S seconds max)
+ *     lockw, flockw    take a write lock on FILE (fcntl F_SETLKW, or
+ *                      flock LOCK_EX), waiting as long as it takes, and
+ *                      print how long that was
  * Prints "mmapx: ok" and exits 0 when every step succeeded; otherwise says
  * which step failed and exits 1.
  */
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -132,6 +136,14 @@ int main(int argc, char **argv)
 			for (t0 = now(); stat(p, &st); usleep(20000))
 				if (now() - t0 > secs)
 					return fail(argv[i], "timed out");
+		} else if (!strcmp(arg, "lockw") || !strcmp(arg, "flockw")) {
+			struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+
+			t0 = now();
+			if (arg[0] == 'l' ? fcntl(fd, F_SETLKW, &fl) : flock(fd, LOCK_EX))
+				return fail(argv[i], strerror(errno));
+			printf("mmapx: %s waited %.1f s\n", arg, now() - t0);
+			fflush(stdout);
 		} else {
 			return fail(argv[i], "unknown step");
 		}

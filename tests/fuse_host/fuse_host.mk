@@ -7,7 +7,7 @@
 #   fstest    filesystem semantics test printing TAP, run against a directory;
 #             static, so the same binary also runs in the stock guest from a
 #             share, and built without sanitizers (they do not link -static);
-#   mmapx     scripted steps on one MAP_SHARED mapping (the DAX tests).
+#   mmapx     scripted steps on one MAP_SHARED mapping (the DAX and lock tests).
 FUSEHOST := $(BUILD)/tests/fuse_host/fusehost
 FSTEST := build/tests/fs/fstest
 MMAPX := build/tests/fs/mmapx
@@ -24,7 +24,7 @@ $(FSTEST): tests/fs/fstest.c tests/unit/tap.h
 	$(vecho) "  CC      $@ (static)"
 	$(Q)$(CC) $(FSTEST_CFLAGS) -static -o $@ $<
 
-# mmapx: steps on one MAP_SHARED mapping (the DAX tests); static too.
+# mmapx: steps on one MAP_SHARED mapping (the DAX and lock tests); static too.
 $(MMAPX): tests/fs/mmapx.c
 	@mkdir -p $(dir $@)
 	$(vecho) "  CC      $@ (static)"

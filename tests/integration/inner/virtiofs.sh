@@ -39,5 +39,32 @@ for _ in $(seq 600); do grep -q synced "$base/durable.out" && break; sleep 0.2; 
 kill -9 $pid
 wait $pid 2>/dev/null
 is "$(cat "$d/f" 2>/dev/null)" "durable" "fsync'ed data survives kill -9 of minivmm"
+# 5. Locks the guest has to wait for: host processes hold an flock and a
+#    POSIX lock on a file until the guest says it is about to wait for it,
+#    then 2 s more; the guest's flock() and F_SETLKW wait (on a worker of
+#    minivmm's, not failing with ENOLCK) and are granted once the host lets go.
+d=$base/locks
+mkdir -p "$d"
+cp build/tests/fs/mmapx "$d/mmapx"
+head -c 4096 /dev/zero >"$d/f"
+flock "$d/f" sh -c 'for i in $(seq 1800); do [ -e "$0/flock-waiting" ] && break; sleep 0.1; done; sleep 2' "$d" &
+h1=$!
+perl -e 'use Fcntl;
+	open(F, "+<", $ARGV[0]) or die "$ARGV[0]: $!\n";
+	my $fl = pack("ssx4qqlx4", F_WRLCK, SEEK_SET, 0, 0, 0);
+	fcntl(F, F_SETLK, $fl) or die "lock: $!\n";
+	for (1 .. 1800) { last if -e $ARGV[1]; select(undef, undef, undef, 0.1) }
+	sleep 2' "$d/f" "$d/lock-waiting" &
+h2=$!
+sleep 0.5 # both hold their lock before the guest boots (seconds away)
+out=$($m --share "$d:t" -- /mnt/t/mmapx /mnt/t/f 4096 touch:/mnt/t/flock-waiting flockw \
+	touch:/mnt/t/lock-waiting lockw 2>&1)
+wait $h1 $h2
+like "$out" 'mmapx: ok' "the guest's blocking flock() and F_SETLKW on host-held locks succeed"
+waited() { printf '%s\n' "$out" | awk -v s="$1" '$2 == s && $3 == "waited" {print ($4 >= 1.0) ? "yes" : $4 " s"}'; }
+is "$(waited flockw)" yes "  flock() waited for the host's flock to go"
+is "$(waited lockw)" yes "  F_SETLKW waited for the host's POSIX lock to go"
+[[ $out == *'mmapx: ok'* ]] || printf '%s\n' "$out" | tail -5 | sed 's/^/#   /'
+
 rm -rf "$base"
 done_testing
