@@ -240,11 +240,11 @@ static void acpi_seal(void *p)
 static struct acpi_gas acpi_io_gas(uint16_t port)
 {
 	struct acpi_gas g = {
-	    .space_id = ACPI_GAS_SYSTEM_IO,
-	    .bit_width = 8,
-	    .bit_offset = 0,
-	    .access_size = ACPI_GAS_ACCESS_BYTE,
-	    .address = port,
+		.space_id = ACPI_GAS_SYSTEM_IO,
+		.bit_width = 8,
+		.bit_offset = 0,
+		.access_size = ACPI_GAS_ACCESS_BYTE,
+		.address = port,
 	};
 	return g;
 }
@@ -410,7 +410,7 @@ static void acpi_build_fadt(struct acpi_fadt *f, uint64_t dsdt_gpa)
 	 *    from kvm-clock.
 	 */
 	f->iapc_boot_arch =
-	    ACPI_IAPC_NO_VGA | ACPI_IAPC_NO_MSI | ACPI_IAPC_NO_ASPM | ACPI_IAPC_NO_CMOS_RTC;
+		ACPI_IAPC_NO_VGA | ACPI_IAPC_NO_MSI | ACPI_IAPC_NO_ASPM | ACPI_IAPC_NO_CMOS_RTC;
 
 	/* Section 4.8.3.6: one byte, port I/O. */
 	f->reset_reg = acpi_io_gas(LAYOUT_ACPI_RESET);
@@ -453,11 +453,11 @@ static void acpi_build_madt(uint8_t *p, unsigned int ncpus)
 	/* One enabled processor per vCPU: ACPI processor UID = APIC ID = index. */
 	for (i = 0; i < ncpus; i++) {
 		struct acpi_madt_lapic l = {
-		    .type = ACPI_MADT_TYPE_LAPIC,
-		    .length = sizeof(l),
-		    .processor_uid = (uint8_t)i,
-		    .apic_id = (uint8_t)i,
-		    .flags = ACPI_MADT_LAPIC_ENABLED,
+			.type = ACPI_MADT_TYPE_LAPIC,
+			.length = sizeof(l),
+			.processor_uid = (uint8_t)i,
+			.apic_id = (uint8_t)i,
+			.flags = ACPI_MADT_LAPIC_ENABLED,
 		};
 		memcpy(p + off, &l, sizeof(l));
 		off += sizeof(l);

@@ -60,10 +60,10 @@ int bzimage_parse(const void *img, size_t size, struct bzimage_info *info, char 
 	info->hdr_len = hdr_len;
 
 	if (h->version < BZIMAGE_MIN_VERSION) {
-		snprintf(
-		    errbuf, errlen,
-		    "boot protocol %u.%02u is too old (need >= 2.12 for the 64-bit entry point)",
-		    h->version >> 8, h->version & 0xff);
+		snprintf(errbuf, errlen,
+			 "boot protocol %u.%02u is too old (need >= 2.12 for the 64-bit entry "
+			 "point)",
+			 h->version >> 8, h->version & 0xff);
 		return -ENOTSUP;
 	}
 	if (hdr_len < offsetof(struct setup_header, init_size) + sizeof(h->init_size)) {

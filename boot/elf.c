@@ -103,10 +103,10 @@ static int segment_outside_ram(const GElf_Phdr *ph, size_t i, char *errbuf, size
 			 ALIGN_UP(end, MiB) / MiB, i, end);
 	else
 		snprintf(
-		    errbuf, errlen,
-		    "ELF segment %zu at %#llx (%llu bytes) is not below the MMIO hole at %#llx", i,
-		    (unsigned long long)ph->p_paddr, (unsigned long long)ph->p_memsz,
-		    LAYOUT_MMIO_HOLE);
+			errbuf, errlen,
+			"ELF segment %zu at %#llx (%llu bytes) is not below the MMIO hole at %#llx",
+			i, (unsigned long long)ph->p_paddr, (unsigned long long)ph->p_memsz,
+			LAYOUT_MMIO_HOLE);
 	return -ENOMEM;
 }
 

@@ -12,19 +12,19 @@
 #define MINIVMM_BOOT_LAYOUT_H
 
 /* Low memory (all inside the first RAM region). */
-#define LAYOUT_GDT 0x500ULL            /* 4 GDT entries */
-#define LAYOUT_IDT 0x520ULL            /* empty IDT for the 64-bit entry */
+#define LAYOUT_GDT 0x500ULL		/* 4 GDT entries */
+#define LAYOUT_IDT 0x520ULL		/* empty IDT for the 64-bit entry */
 #define LAYOUT_PVH_START_INFO 0x6000ULL /* hvm_start_info + memmap */
-#define LAYOUT_BOOT_PARAMS 0x7000ULL   /* struct boot_params (zero page) */
-#define LAYOUT_PML4 0x9000ULL          /* identity page tables: PML4, */
-#define LAYOUT_PDPT 0xa000ULL          /* one PDPT, */
-#define LAYOUT_PD 0xb000ULL            /* four PDs of 2 MiB pages: 4 GiB */
+#define LAYOUT_BOOT_PARAMS 0x7000ULL	/* struct boot_params (zero page) */
+#define LAYOUT_PML4 0x9000ULL		/* identity page tables: PML4, */
+#define LAYOUT_PDPT 0xa000ULL		/* one PDPT, */
+#define LAYOUT_PD 0xb000ULL		/* four PDs of 2 MiB pages: 4 GiB */
 #define LAYOUT_CMDLINE 0x20000ULL
 #define LAYOUT_CMDLINE_MAX 4096ULL
-#define LAYOUT_EBDA 0x9fc00ULL         /* end of usable low RAM */
-#define LAYOUT_ACPI 0xe0000ULL         /* RSDP search area; tables here */
+#define LAYOUT_EBDA 0x9fc00ULL /* end of usable low RAM */
+#define LAYOUT_ACPI 0xe0000ULL /* RSDP search area; tables here */
 #define LAYOUT_ACPI_SIZE 0x20000ULL
-#define LAYOUT_HIMEM 0x100000ULL       /* 1 MiB */
+#define LAYOUT_HIMEM 0x100000ULL /* 1 MiB */
 
 /* The 32-bit MMIO hole. */
 #define LAYOUT_MMIO_HOLE 0xc0000000ULL
@@ -32,7 +32,7 @@
 #define LAYOUT_VIRTIO_MMIO_BASE 0xd0000000ULL
 #define LAYOUT_VIRTIO_MMIO_SLOT 0x1000ULL /* one page per device */
 #define LAYOUT_VIRTIO_MMIO_SLOTS 32
-#define LAYOUT_VIRTIO_IRQ_BASE 5       /* GSI of slot 0; slot i gets +i */
+#define LAYOUT_VIRTIO_IRQ_BASE 5 /* GSI of slot 0; slot i gets +i */
 #define LAYOUT_IOAPIC 0xfec00000ULL
 #define LAYOUT_LAPIC 0xfee00000ULL
 #define LAYOUT_HIGH_RAM 0x100000000ULL /* RAM above the hole starts here */
@@ -44,12 +44,12 @@
 /* Port I/O. */
 #define LAYOUT_COM1_PORT 0x3f8
 #define LAYOUT_COM1_IRQ 4
-#define LAYOUT_ACPI_SLEEP_CTL 0x600    /* FADT SLEEP_CONTROL_REG, 1 byte */
-#define LAYOUT_ACPI_SLEEP_STS 0x601    /* FADT SLEEP_STATUS_REG, 1 byte */
-#define LAYOUT_ACPI_RESET 0x602        /* FADT RESET_REG, 1 byte */
+#define LAYOUT_ACPI_SLEEP_CTL 0x600 /* FADT SLEEP_CONTROL_REG, 1 byte */
+#define LAYOUT_ACPI_SLEEP_STS 0x601 /* FADT SLEEP_STATUS_REG, 1 byte */
+#define LAYOUT_ACPI_RESET 0x602	    /* FADT RESET_REG, 1 byte */
 #define LAYOUT_ACPI_RESET_VALUE 0x1
-#define LAYOUT_ACPI_S5_TYP 5           /* SLP_TYP of \_S5 */
-#define LAYOUT_EXIT_PORT 0x610         /* minivmm exit-status port, 4 bytes */
-#define LAYOUT_READY_PORT 0x614        /* 1-byte write: guest console ready */
+#define LAYOUT_ACPI_S5_TYP 5	/* SLP_TYP of \_S5 */
+#define LAYOUT_EXIT_PORT 0x610	/* minivmm exit-status port, 4 bytes */
+#define LAYOUT_READY_PORT 0x614 /* 1-byte write: guest console ready */
 
 #endif

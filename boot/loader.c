@@ -172,8 +172,8 @@ static int load_bzimage(struct gmem *m, const struct boot_config *cfg, const str
 
 	if (cfg->initrd_size) {
 		/* initrd_addr_max is the highest address the initrd may occupy. */
-		initrd_max =
-		    bz.hdr.initrd_addr_max ? bz.hdr.initrd_addr_max : BOOT_DEFAULT_INITRD_ADDR_MAX;
+		initrd_max = bz.hdr.initrd_addr_max ? bz.hdr.initrd_addr_max
+						    : BOOT_DEFAULT_INITRD_ADDR_MAX;
 		ceiling = MIN(initrd_max + 1, bootparams_low_ram_end(m));
 		ret = place_initrd(cfg->initrd_size, bz.mem_end, ceiling, &initrd_gpa);
 		if (ret)
@@ -227,8 +227,8 @@ static int load_pvh(struct gmem *m, const struct boot_config *cfg, const struct 
 	if (ret)
 		return ret;
 	*kernel_msg = false;
-	ret =
-	    check_cmdline(cmdline_len, MIN(BOOT_PVH_CMDLINE_MAX, LAYOUT_CMDLINE_MAX - 1), msg, len);
+	ret = check_cmdline(cmdline_len, MIN(BOOT_PVH_CMDLINE_MAX, LAYOUT_CMDLINE_MAX - 1), msg,
+			    len);
 	if (ret)
 		return ret;
 	if (cfg->initrd_size) {

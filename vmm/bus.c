@@ -8,8 +8,8 @@
 #include "vmm/bus.h"
 #include "vmm/util.h"
 
-int bus_register(struct bus *b, uint64_t base, uint64_t len,
-		 const struct bus_ops *ops, void *opaque)
+int bus_register(struct bus *b, uint64_t base, uint64_t len, const struct bus_ops *ops,
+		 void *opaque)
 {
 	unsigned int i, pos;
 
@@ -25,7 +25,7 @@ int bus_register(struct bus *b, uint64_t base, uint64_t len,
 		return -EEXIST;
 	for (i = b->nr; i > pos; i--)
 		b->r[i] = b->r[i - 1];
-	b->r[pos] = (struct bus_range){ base, len, ops, opaque };
+	b->r[pos] = (struct bus_range){base, len, ops, opaque};
 	b->nr++;
 	return 0;
 }
@@ -48,8 +48,7 @@ static const struct bus_range *bus_find(const struct bus *b, uint64_t addr)
 	return NULL;
 }
 
-bool bus_dispatch(const struct bus *b, uint64_t addr, void *data, uint32_t n,
-		  bool is_write)
+bool bus_dispatch(const struct bus *b, uint64_t addr, void *data, uint32_t n, bool is_write)
 {
 	const struct bus_range *r = bus_find(b, addr);
 

@@ -34,15 +34,14 @@ struct bus {
 };
 
 /* 0, -EEXIST on overlap, -EINVAL for len == 0 or wrap, -ENOSPC when full. */
-int bus_register(struct bus *b, uint64_t base, uint64_t len,
-		 const struct bus_ops *ops, void *opaque);
+int bus_register(struct bus *b, uint64_t base, uint64_t len, const struct bus_ops *ops,
+		 void *opaque);
 
 /*
  * Dispatch an access of n bytes at addr.  Returns true if a device claimed
  * it; otherwise a read fills data with zeros and false is returned.  An
  * access that straddles the end of a range is not claimed.
  */
-bool bus_dispatch(const struct bus *b, uint64_t addr, void *data, uint32_t n,
-		  bool is_write);
+bool bus_dispatch(const struct bus *b, uint64_t addr, void *data, uint32_t n, bool is_write);
 
 #endif

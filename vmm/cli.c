@@ -57,10 +57,26 @@ int cli_parse_size(const char *s, uint64_t *out)
 	switch (*end) {
 	case '\0':
 		break;
-	case 'k': case 'K': mul = 1ULL << 10; end++; break;
-	case 'm': case 'M': mul = 1ULL << 20; end++; break;
-	case 'g': case 'G': mul = 1ULL << 30; end++; break;
-	case 't': case 'T': mul = 1ULL << 40; end++; break;
+	case 'k':
+	case 'K':
+		mul = 1ULL << 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		mul = 1ULL << 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		mul = 1ULL << 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		mul = 1ULL << 40;
+		end++;
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -91,25 +107,36 @@ static int parse_uint(const char *s, unsigned int max, unsigned int *out)
 	return 0;
 }
 
-enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEM, OPT_TIMEOUT, OPT_VERBOSE,
-       OPT_VERSION, OPT_STATS, OPT_NO_THP, OPT_SHARE };
+enum {
+	OPT_KERNEL = 256,
+	OPT_INITRD,
+	OPT_CMDLINE,
+	OPT_CPUS,
+	OPT_MEM,
+	OPT_TIMEOUT,
+	OPT_VERBOSE,
+	OPT_VERSION,
+	OPT_STATS,
+	OPT_NO_THP,
+	OPT_SHARE
+};
 
 int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
 {
 	static const struct option longopts[] = {
-		{ "kernel", required_argument, NULL, OPT_KERNEL },
-		{ "initrd", required_argument, NULL, OPT_INITRD },
-		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
-		{ "cpus", required_argument, NULL, OPT_CPUS },
-		{ "mem", required_argument, NULL, OPT_MEM },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "verbose", no_argument, NULL, OPT_VERBOSE },
-		{ "stats", no_argument, NULL, OPT_STATS },
-		{ "share", required_argument, NULL, OPT_SHARE },
-		{ "no-thp", no_argument, NULL, OPT_NO_THP },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"kernel", required_argument, NULL, OPT_KERNEL},
+		{"initrd", required_argument, NULL, OPT_INITRD},
+		{"cmdline", required_argument, NULL, OPT_CMDLINE},
+		{"cpus", required_argument, NULL, OPT_CPUS},
+		{"mem", required_argument, NULL, OPT_MEM},
+		{"timeout", required_argument, NULL, OPT_TIMEOUT},
+		{"verbose", no_argument, NULL, OPT_VERBOSE},
+		{"stats", no_argument, NULL, OPT_STATS},
+		{"share", required_argument, NULL, OPT_SHARE},
+		{"no-thp", no_argument, NULL, OPT_NO_THP},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int c, ret;
 
@@ -144,13 +171,15 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 				return -EINVAL;
 			}
 			if (o->mem < CLI_MIN_MEM || o->mem > CLI_MAX_MEM) {
-				snprintf(err, errlen, "--mem: %s is out of range (64M to 1T)", optarg);
+				snprintf(err, errlen, "--mem: %s is out of range (64M to 1T)",
+					 optarg);
 				return -EINVAL;
 			}
 			break;
 		case OPT_TIMEOUT:
 			if (parse_uint(optarg, 100000000, &o->timeout) || o->timeout == 0) {
-				snprintf(err, errlen, "--timeout: '%s' is not a positive number of seconds",
+				snprintf(err, errlen,
+					 "--timeout: '%s' is not a positive number of seconds",
 					 optarg);
 				return -EINVAL;
 			}
@@ -188,7 +217,8 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 	if (optind < argc) {
 		/* getopt_long stops at "--" (consumed) or at the first operand. */
 		if (strcmp(argv[optind - 1], "--") != 0) {
-			snprintf(err, errlen, "unexpected argument '%s': put the guest command after --",
+			snprintf(err, errlen,
+				 "unexpected argument '%s': put the guest command after --",
 				 argv[optind]);
 			return -EINVAL;
 		}

@@ -26,13 +26,13 @@ struct cli_opts {
 	uint64_t mem;
 	unsigned int timeout; /* seconds, 0 = none */
 	bool verbose;
-	bool no_thp;           /* no MADV_HUGEPAGE on guest RAM */
-	bool stats;            /* print boot time and VMM memory at exit */
+	bool no_thp; /* no MADV_HUGEPAGE on guest RAM */
+	bool stats;  /* print boot time and VMM memory at exit */
 	bool help;
 	bool version;
 	const char *shares[CLI_MAX_SHARES]; /* --share specs, parsed by vmm/share.h */
 	unsigned int nshares;
-	char **argv;          /* the guest command after "--", or NULL: shell */
+	char **argv; /* the guest command after "--", or NULL: shell */
 	int argc;
 };
 

@@ -15,7 +15,7 @@
 
 /* Signals whose default action ends the process without giving the tty back. */
 static const int console_signals[] = {
-    SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL,
+	SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL,
 };
 
 /*

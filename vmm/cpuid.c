@@ -66,7 +66,8 @@ void cpuid_fixup(struct kvm_cpuid_entry2 *entries, unsigned int n, unsigned int 
 			break;
 		case 0x80000008:
 			/* AMD: ECX[7:0] cores - 1, [15:12] APIC ID size. */
-			e->ecx = (e->ecx & ~0xf0ffu) | ((ncpus - 1) & 0xff) | (id_bits(ncpus) << 12);
+			e->ecx =
+				(e->ecx & ~0xf0ffu) | ((ncpus - 1) & 0xff) | (id_bits(ncpus) << 12);
 			break;
 		case 0x8000001e:
 			/* AMD: extended APIC ID; each core its own compute unit. */

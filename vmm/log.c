@@ -10,8 +10,7 @@
 
 enum log_level log_level = LOG_WARN;
 
-static const char *const level_names[] = { "error", "warning", "info",
-					   "debug" };
+static const char *const level_names[] = {"error", "warning", "info", "debug"};
 
 void log_msg(enum log_level lvl, const char *tag, const char *fmt, ...)
 {
@@ -22,8 +21,7 @@ void log_msg(enum log_level lvl, const char *tag, const char *fmt, ...)
 	if (lvl > log_level)
 		return;
 	/* One write per message so lines from vCPU threads never interleave. */
-	n = snprintf(buf, sizeof(buf), "minivmm: %s: %s: ", tag,
-		     level_names[lvl]);
+	n = snprintf(buf, sizeof(buf), "minivmm: %s: %s: ", tag, level_names[lvl]);
 	if (n < 0)
 		return;
 	va_start(ap, fmt);

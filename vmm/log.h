@@ -39,11 +39,11 @@ bool log_ratelimit_ok(struct log_ratelimit *rl);
 #define log_info(...) log_msg(LOG_INFO, LOG_TAG, __VA_ARGS__)
 #define log_dbg(...) log_msg(LOG_DBG, LOG_TAG, __VA_ARGS__)
 
-#define log_warn_ratelimited(...)                                  \
-	do {                                                       \
-		static struct log_ratelimit __rl;                  \
-		if (log_ratelimit_ok(&__rl))                       \
-			log_msg(LOG_WARN, LOG_TAG, __VA_ARGS__);   \
+#define log_warn_ratelimited(...)                                                                  \
+	do {                                                                                       \
+		static struct log_ratelimit __rl;                                                  \
+		if (log_ratelimit_ok(&__rl))                                                       \
+			log_msg(LOG_WARN, LOG_TAG, __VA_ARGS__);                                   \
 	} while (0)
 
 #endif

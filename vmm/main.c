@@ -51,9 +51,10 @@
  * probe of the 0xcf8 config ports would only cost exits; i8042.*: there is
  * no keyboard controller; panic=-1: a panic resets at once, which ends the
  * VM (see panic_watch.h); reboot=acpi: without it the 6.1 kernel does not
- * try the FADT reset register first (measured), and ends in a BIOS jump.  loglevel=1 keeps the console for the command's
- * output but still shows a panic (KERN_EMERG). */
-#define CMDLINE_BASE "console=ttyS0 panic=-1 reboot=acpi pci=off i8042.noaux i8042.nokbd " \
+ * try the FADT reset register first (measured), and ends in a BIOS jump.  loglevel=1 keeps the
+ * console for the command's output but still shows a panic (KERN_EMERG). */
+#define CMDLINE_BASE                                                                               \
+	"console=ttyS0 panic=-1 reboot=acpi pci=off i8042.noaux i8042.nokbd "                      \
 	"i8042.nopnp i8042.dumbkbd 8250.nr_uarts=1"
 #define CMDLINE_QUIET " quiet loglevel=1"
 
@@ -94,7 +95,7 @@ struct vmm {
 	struct panic_watch panic;
 	int64_t start_ns;
 	bool custom_initrd; /* --initrd given: no minivmm init protocol */
-	int rx_efd; /* the UART has room for input again */
+	int rx_efd;	    /* the UART has room for input again */
 	bool host_quit;
 };
 
@@ -465,15 +466,15 @@ static int setup_devices(struct vmm *v, char *err, size_t errlen)
 static int setup_acpi(struct vmm *v, uint64_t *rsdp, char *err, size_t errlen)
 {
 	struct acpi_virtio_slot slots[LAYOUT_VIRTIO_MMIO_SLOTS];
-	struct acpi_config cfg = { .ncpus = v->opts.cpus, .slots = slots, .nslots = v->nvdevs };
+	struct acpi_config cfg = {.ncpus = v->opts.cpus, .slots = slots, .nslots = v->nvdevs};
 	void *buf = gmem_ptr(&v->vm.mem, LAYOUT_ACPI, LAYOUT_ACPI_SIZE);
 	unsigned int i;
 	int ret;
 
 	for (i = 0; i < v->nvdevs; i++)
-		slots[i] = (struct acpi_virtio_slot){ .base = v->vdevs[i].base,
-						      .size = LAYOUT_VIRTIO_MMIO_SLOT,
-						      .gsi = v->vdevs[i].gsi };
+		slots[i] = (struct acpi_virtio_slot){.base = v->vdevs[i].base,
+						     .size = LAYOUT_VIRTIO_MMIO_SLOT,
+						     .gsi = v->vdevs[i].gsi};
 
 	ret = buf ? acpi_build(buf, LAYOUT_ACPI, LAYOUT_ACPI_SIZE, &cfg, rsdp) : -EFAULT;
 	if (ret < 0) {
@@ -515,10 +516,10 @@ static char *build_cmdline(const struct vmm *v)
  */
 struct input {
 	int fd;
-	bool open;      /* not at EOF yet */
-	bool pollable;  /* in the epoll set (pipes, terminals, sockets) */
-	bool polled;    /* currently registered */
-	uint8_t last;   /* last byte read, to end the input cleanly */
+	bool open;     /* not at EOF yet */
+	bool pollable; /* in the epoll set (pipes, terminals, sockets) */
+	bool polled;   /* currently registered */
+	uint8_t last;  /* last byte read, to end the input cleanly */
 	uint8_t buf[512];
 	size_t off, len;
 };
@@ -562,7 +563,7 @@ static void input_push(struct vmm *v, struct input *in)
 static void input_update_poll(struct input *in, int ep, bool flowing)
 {
 	bool want = flowing && in->open && in->pollable && in->len == 0;
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = in->fd };
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = in->fd};
 
 	if (want == in->polled)
 		return;
@@ -572,7 +573,7 @@ static void input_update_poll(struct input *in, int ep, bool flowing)
 
 static void add_fd(int ep, int fd)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
 
 	epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
@@ -591,8 +592,8 @@ static void drain(int fd)
 
 static int run_loop(struct vmm *v, sigset_t *sigs)
 {
-	struct input in = { .fd = STDIN_FILENO, .open = true };
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = STDIN_FILENO }, evs[8];
+	struct input in = {.fd = STDIN_FILENO, .open = true};
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = STDIN_FILENO}, evs[8];
 	int ep, sfd, tfd = -1, ret = 0;
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
@@ -608,7 +609,7 @@ static int run_loop(struct vmm *v, sigset_t *sigs)
 	in.pollable = epoll_ctl(ep, EPOLL_CTL_ADD, in.fd, &ev) == 0;
 	in.polled = in.pollable;
 	if (v->opts.timeout) {
-		struct itimerspec its = { .it_value = { .tv_sec = v->opts.timeout } };
+		struct itimerspec its = {.it_value = {.tv_sec = v->opts.timeout}};
 
 		tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 		if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0) {
@@ -648,7 +649,8 @@ static int run_loop(struct vmm *v, sigset_t *sigs)
 				struct signalfd_siginfo si;
 
 				if (read(sfd, &si, sizeof(si)) == sizeof(si))
-					vm_request_stop(&v->vm, VM_STOP_HOST, 128 + (int)si.ssi_signo,
+					vm_request_stop(&v->vm, VM_STOP_HOST,
+							128 + (int)si.ssi_signo,
 							"stopped by signal %s",
 							strsignal((int)si.ssi_signo));
 			} else if (fd == tfd) {
@@ -745,7 +747,7 @@ static void print_stats(struct vmm *v)
 int main(int argc, char **argv)
 {
 	static struct vmm v; /* large (vCPU table); the one VM of this process */
-	struct boot_config bc = { 0 };
+	struct boot_config bc = {0};
 	struct boot_entry be;
 	char err[512] = "";
 	uint8_t *initrd = NULL;

@@ -17,8 +17,8 @@
 #define PANIC_WATCH_MSG_MAX 160
 
 struct panic_watch {
-	unsigned int matched;   /* bytes of the marker matched so far */
-	bool capturing;         /* inside the panic line */
+	unsigned int matched; /* bytes of the marker matched so far */
+	bool capturing;	      /* inside the panic line */
 	bool seen;
 	size_t len;
 	char msg[PANIC_WATCH_MSG_MAX]; /* the reason after the marker */

@@ -22,7 +22,7 @@ enum {
 };
 
 static int fail(char *err, size_t errlen, const char *spec, int ret, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+	__attribute__((format(printf, 5, 6)));
 
 static int fail(char *err, size_t errlen, const char *spec, int ret, const char *fmt, ...)
 {

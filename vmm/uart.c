@@ -374,8 +374,8 @@ static void uart_bus_write(void *opaque, uint64_t off, const void *data, uint32_
 }
 
 const struct bus_ops uart_bus_ops = {
-    .read = uart_bus_read,
-    .write = uart_bus_write,
+	.read = uart_bus_read,
+	.write = uart_bus_write,
 };
 
 int uart_init(struct uart *u, const struct uart_ops *ops, void *opaque)

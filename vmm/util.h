@@ -11,16 +11,15 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 /* Power-of-two alignment helpers. */
-#define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
-#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
-#define IS_ALIGNED(x, a) (((x) & ((__typeof__(x))(a) - 1)) == 0)
+#define ALIGN_UP(x, a) (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
+#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a)-1))
+#define IS_ALIGNED(x, a) (((x) & ((__typeof__(x))(a)-1)) == 0)
 
 #define KiB (1024ULL)
 #define MiB (1024ULL * KiB)
@@ -33,8 +32,7 @@
  * True when [base, base + len) lies inside [lo, lo + size) without any
  * intermediate sum wrapping around.  len == 0 is inside when base is.
  */
-static inline bool range_within(uint64_t base, uint64_t len, uint64_t lo,
-				uint64_t size)
+static inline bool range_within(uint64_t base, uint64_t len, uint64_t lo, uint64_t size)
 {
 	if (base < lo)
 		return false;

@@ -54,7 +54,7 @@ static int add_ioeventfd(struct vdev *d, unsigned int q)
 int vdev_add(struct vm *vm, struct vdev *d, unsigned int slot, const struct virtio_dev_ops *ops,
 	     void *dev, bool use_ioeventfd, char *err, size_t errlen)
 {
-	struct kvm_irqfd irqfd = { 0 };
+	struct kvm_irqfd irqfd = {0};
 	unsigned int q;
 	int ret;
 
@@ -66,7 +66,8 @@ int vdev_add(struct vm *vm, struct vdev *d, unsigned int slot, const struct virt
 	d->slot = slot;
 	d->use_ioeventfd = use_ioeventfd;
 	if (slot >= LAYOUT_VIRTIO_MMIO_SLOTS) {
-		snprintf(err, errlen, "too many virtio devices (at most %d)", LAYOUT_VIRTIO_MMIO_SLOTS);
+		snprintf(err, errlen, "too many virtio devices (at most %d)",
+			 LAYOUT_VIRTIO_MMIO_SLOTS);
 		return -ENOSPC;
 	}
 	d->base = LAYOUT_VIRTIO_MMIO_BASE + slot * LAYOUT_VIRTIO_MMIO_SLOT;
@@ -95,7 +96,8 @@ int vdev_add(struct vm *vm, struct vdev *d, unsigned int slot, const struct virt
 	for (q = 0; q < ops->num_queues; q++) {
 		ret = add_ioeventfd(d, q);
 		if (ret) {
-			snprintf(err, errlen, "virtio slot %u: ioeventfd: %s", slot, strerror(-ret));
+			snprintf(err, errlen, "virtio slot %u: ioeventfd: %s", slot,
+				 strerror(-ret));
 			return ret;
 		}
 	}
@@ -111,15 +113,16 @@ static void *vdev_worker(void *arg)
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0) {
-		vm_request_stop(d->vm, VM_STOP_ERROR, 1, "virtio worker: epoll: %s", strerror(errno));
+		vm_request_stop(d->vm, VM_STOP_ERROR, 1, "virtio worker: epoll: %s",
+				strerror(errno));
 		return NULL;
 	}
-	ev = (struct epoll_event){ .events = EPOLLIN, .data.u32 = UINT32_MAX };
+	ev = (struct epoll_event){.events = EPOLLIN, .data.u32 = UINT32_MAX};
 	epoll_ctl(ep, EPOLL_CTL_ADD, d->stop_fd, &ev);
 	for (q = 0; q < VIRTIO_DEV_MAX_QUEUES; q++) {
 		if (d->notify_fd[q] < 0)
 			continue;
-		ev = (struct epoll_event){ .events = EPOLLIN, .data.u32 = q };
+		ev = (struct epoll_event){.events = EPOLLIN, .data.u32 = q};
 		epoll_ctl(ep, EPOLL_CTL_ADD, d->notify_fd[q], &ev);
 	}
 	for (;;) {

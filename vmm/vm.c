@@ -168,8 +168,8 @@ static void kick_handler(int sig)
 int vm_create(struct vm *vm, unsigned int ncpus, uint64_t mem_bytes, bool thp, char *errbuf,
 	      size_t errlen)
 {
-	struct kvm_pit_config pit = { .flags = 0 };
-	struct sigaction sa = { .sa_handler = kick_handler };
+	struct kvm_pit_config pit = {.flags = 0};
+	struct sigaction sa = {.sa_handler = kick_handler};
 	int ret, api;
 
 	memset(vm, 0, sizeof(*vm));
@@ -179,14 +179,16 @@ int vm_create(struct vm *vm, unsigned int ncpus, uint64_t mem_bytes, bool thp, c
 	for (unsigned int i = 0; i < VM_MAX_CPUS; i++)
 		vm->vcpus[i].fd = -1;
 	if (ncpus == 0 || ncpus > VM_MAX_CPUS)
-		return errf(errbuf, errlen, -EINVAL, "--cpus must be between 1 and %d", VM_MAX_CPUS);
+		return errf(errbuf, errlen, -EINVAL, "--cpus must be between 1 and %d",
+			    VM_MAX_CPUS);
 
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {
 		ret = -errno;
 		return errf(errbuf, errlen, ret, "cannot open /dev/kvm: %s%s", strerror(-ret),
-			    ret == -ENOENT ? " (is KVM enabled? load kvm_intel or kvm_amd)"
-			    : ret == -EACCES ? " (add yourself to the kvm group)" : "");
+			    ret == -ENOENT   ? " (is KVM enabled? load kvm_intel or kvm_amd)"
+			    : ret == -EACCES ? " (add yourself to the kvm group)"
+					     : "");
 	}
 	api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (api != KVM_MIN_API)
@@ -205,7 +207,7 @@ int vm_create(struct vm *vm, unsigned int ncpus, uint64_t mem_bytes, bool thp, c
 		return errf(errbuf, errlen, ret, "KVM_CREATE_VM: %s", strerror(-ret));
 	}
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0 ||
-	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){ KVM_IDENTITY_MAP_ADDR }) < 0) {
+	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){KVM_IDENTITY_MAP_ADDR}) < 0) {
 		ret = -errno;
 		return errf(errbuf, errlen, ret, "KVM_SET_TSS_ADDR: %s", strerror(-ret));
 	}
@@ -250,7 +252,7 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason why, int status, const c
 
 int vm_set_irq(struct vm *vm, unsigned int gsi, int level)
 {
-	struct kvm_irq_level l = { .irq = gsi, .level = level };
+	struct kvm_irq_level l = {.irq = gsi, .level = level};
 
 	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
 		return -errno;
@@ -365,16 +367,19 @@ static void *vcpu_thread(void *arg)
 			break;
 		case KVM_EXIT_FAIL_ENTRY:
 			vm_request_stop(vm, VM_STOP_ERROR, 1,
-					"vCPU %u: KVM entry failed, hardware reason 0x%llx", c->index,
-					(unsigned long long)c->run->fail_entry.hardware_entry_failure_reason);
+					"vCPU %u: KVM entry failed, hardware reason 0x%llx",
+					c->index,
+					(unsigned long long)
+						c->run->fail_entry.hardware_entry_failure_reason);
 			break;
 		case KVM_EXIT_INTERNAL_ERROR:
-			vm_request_stop(vm, VM_STOP_ERROR, 1, "vCPU %u: KVM internal error, suberror %u",
-					c->index, c->run->internal.suberror);
+			vm_request_stop(vm, VM_STOP_ERROR, 1,
+					"vCPU %u: KVM internal error, suberror %u", c->index,
+					c->run->internal.suberror);
 			break;
 		default:
-			vm_request_stop(vm, VM_STOP_ERROR, 1, "vCPU %u: unexpected KVM exit %u", c->index,
-					c->run->exit_reason);
+			vm_request_stop(vm, VM_STOP_ERROR, 1, "vCPU %u: unexpected KVM exit %u",
+					c->index, c->run->exit_reason);
 			break;
 		}
 	}
@@ -395,8 +400,8 @@ static int setup_lapic(struct vcpu *c)
 		return -errno;
 	lvt0 = (uint32_t *)&s.regs[0x350];
 	lvt1 = (uint32_t *)&s.regs[0x360];
-	*lvt0 = (*lvt0 & ~0x1c7ffu) | (7u << 8);  /* ExtINT, unmasked */
-	*lvt1 = (*lvt1 & ~0x1c7ffu) | (4u << 8);  /* NMI, unmasked */
+	*lvt0 = (*lvt0 & ~0x1c7ffu) | (7u << 8); /* ExtINT, unmasked */
+	*lvt1 = (*lvt1 & ~0x1c7ffu) | (4u << 8); /* NMI, unmasked */
 	if (ioctl(c->fd, KVM_SET_LAPIC, &s) < 0)
 		return -errno;
 	return 0;
@@ -436,7 +441,7 @@ static int setup_vcpu(struct vm *vm, unsigned int i, const struct boot_entry *e)
 	if (i == 0) {
 		struct kvm_regs regs;
 		struct kvm_sregs sregs;
-		struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+		struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
 
 		if (ioctl(c->fd, KVM_GET_SREGS, &sregs) < 0)
 			return -errno;

@@ -30,9 +30,9 @@ enum vm_stop_reason {
 	VM_RUNNING = 0,
 	VM_STOP_EXIT_STATUS, /* the guest init reported a status, then stopped */
 	VM_STOP_POWEROFF,    /* ACPI S5 */
-	VM_STOP_REBOOT,      /* ACPI reset register or triple fault */
-	VM_STOP_ERROR,       /* KVM or VMM failure; reason in stop_msg */
-	VM_STOP_HOST,        /* the host asked: signal, timeout, console quit */
+	VM_STOP_REBOOT,	     /* ACPI reset register or triple fault */
+	VM_STOP_ERROR,	     /* KVM or VMM failure; reason in stop_msg */
+	VM_STOP_HOST,	     /* the host asked: signal, timeout, console quit */
 };
 
 struct vm;
@@ -50,8 +50,8 @@ struct vm {
 	int kvm_fd;
 	int vm_fd;
 	struct gmem mem;
-	void *ram_lo;        /* host mapping of RAM below the MMIO hole */
-	void *ram_hi;        /* host mapping of RAM above 4 GiB, or NULL */
+	void *ram_lo; /* host mapping of RAM below the MMIO hole */
+	void *ram_hi; /* host mapping of RAM above 4 GiB, or NULL */
 	uint64_t ram_lo_size, ram_hi_size;
 	struct bus mmio;
 	struct bus pio;

@@ -271,12 +271,12 @@ static void vcon_reset(void *dev)
 }
 
 const struct virtio_dev_ops vcon_dev_ops = {
-    .device_id = VIRTIO_ID_CONSOLE,
-    .num_queues = 2,
-    .queue_max = VCON_QUEUE_MAX,
-    .features = 0,
-    .config_size = 0,
-    .activate = vcon_activate,
-    .notify = vcon_notify,
-    .reset = vcon_reset,
+	.device_id = VIRTIO_ID_CONSOLE,
+	.num_queues = 2,
+	.queue_max = VCON_QUEUE_MAX,
+	.features = 0,
+	.config_size = 0,
+	.activate = vcon_activate,
+	.notify = vcon_notify,
+	.reset = vcon_reset,
 };

@@ -49,8 +49,8 @@ static int zero_range(struct dax_window *w, uint64_t off, uint64_t len)
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 	if (p == MAP_FAILED) {
 		/* The old mapping stays: the caller must not forget it. */
-		log_err("cannot reset DAX window range 0x%llx+0x%llx: %s",
-			(unsigned long long)off, (unsigned long long)len, strerror(errno));
+		log_err("cannot reset DAX window range 0x%llx+0x%llx: %s", (unsigned long long)off,
+			(unsigned long long)len, strerror(errno));
 		return -errno;
 	}
 	return 0;

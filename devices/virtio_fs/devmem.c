@@ -61,7 +61,8 @@ size_t devmem_serve(devmem_handler_fn handle, struct fsrv *s, const struct vq_re
 		got = copy_segs(&h, sizeof(h), r->out, r->n_out, true);
 		if (got < sizeof(h))
 			return 0;
-		oh = (struct fuse_out_header){.len = sizeof(oh), .error = -EINVAL, .unique = h.unique};
+		oh = (struct fuse_out_header){
+			.len = sizeof(oh), .error = -EINVAL, .unique = h.unique};
 		return copy_segs(&oh, sizeof(oh), r->in, r->n_in, false);
 	}
 	req = malloc(r->out_len ? r->out_len : 1);
@@ -75,7 +76,8 @@ size_t devmem_serve(devmem_handler_fn handle, struct fsrv *s, const struct vq_re
 		if (got < sizeof(h))
 			goto out;
 		memcpy(&h, req, sizeof(h));
-		oh = (struct fuse_out_header){.len = sizeof(oh), .error = -EFAULT, .unique = h.unique};
+		oh = (struct fuse_out_header){
+			.len = sizeof(oh), .error = -EFAULT, .unique = h.unique};
 		n = copy_segs(&oh, sizeof(oh), r->in, r->n_in, false);
 		goto out;
 	}

@@ -1039,9 +1039,9 @@ static int op_removexattr(struct fsrv_req *r)
 }
 
 /*
- * DAX (only with a window: fsrv_handle answers ENOSYS otherwise).  Linux sends fh = -1 and the inode in the header's nodeid, so the file is
- * opened here, with the access the mapping asks for; the window keeps its
- * own reference for the mapping's life.
+ * DAX (only with a window: fsrv_handle answers ENOSYS otherwise).  Linux sends fh = -1 and the
+ * inode in the header's nodeid, so the file is opened here, with the access the mapping asks for;
+ * the window keeps its own reference for the mapping's life.
  */
 static int op_setupmapping(struct fsrv_req *r)
 {
@@ -1085,66 +1085,67 @@ static int op_removemapping(struct fsrv_req *r)
 	[opc] = {.fn = f, .in_size = in, .out_size = out, .name = #opc, __VA_ARGS__}
 
 static const struct fsrv_op fsrv_ops[] = {
-    OP(FUSE_LOOKUP, op_lookup, 0, sizeof(struct fuse_entry_out)),
-    OP(FUSE_FORGET, op_forget, sizeof(struct fuse_forget_in), 0, .noreply = true),
-    OP(FUSE_GETATTR, op_getattr, sizeof(struct fuse_getattr_in), sizeof(struct fuse_attr_out)),
-    OP(FUSE_SETATTR, op_setattr, sizeof(struct fuse_setattr_in), sizeof(struct fuse_attr_out),
-       .modifies = true),
-    OP(FUSE_READLINK, op_readlink, 0, 0),
-    OP(FUSE_SYMLINK, op_symlink, 0, sizeof(struct fuse_entry_out), .modifies = true),
-    OP(FUSE_MKNOD, op_mknod, sizeof(struct fuse_mknod_in), sizeof(struct fuse_entry_out),
-       .modifies = true),
-    OP(FUSE_MKDIR, op_mkdir, sizeof(struct fuse_mkdir_in), sizeof(struct fuse_entry_out),
-       .modifies = true),
-    OP(FUSE_UNLINK, op_unlink, 0, 0, .modifies = true),
-    OP(FUSE_RMDIR, op_rmdir, 0, 0, .modifies = true),
-    OP(FUSE_RENAME, op_rename, sizeof(struct fuse_rename_in), 0, .modifies = true),
-    OP(FUSE_LINK, op_link, sizeof(struct fuse_link_in), sizeof(struct fuse_entry_out),
-       .modifies = true),
-    OP(FUSE_OPEN, op_open, sizeof(struct fuse_open_in), sizeof(struct fuse_open_out)),
-    OP(FUSE_READ, op_read, sizeof(struct fuse_read_in), 0),
-    OP(FUSE_WRITE, op_write, sizeof(struct fuse_write_in), sizeof(struct fuse_write_out),
-       .modifies = true),
-    OP(FUSE_STATFS, op_statfs, 0, sizeof(struct fuse_statfs_out)),
-    OP(FUSE_RELEASE, op_release, sizeof(struct fuse_release_in), 0),
-    OP(FUSE_FSYNC, op_fsync, sizeof(struct fuse_fsync_in), 0),
-    OP(FUSE_SETXATTR, op_setxattr, FUSE_COMPAT_SETXATTR_IN_SIZE, 0, .modifies = true),
-    OP(FUSE_GETXATTR, op_getxattr, sizeof(struct fuse_getxattr_in), 0),
-    OP(FUSE_LISTXATTR, op_listxattr, sizeof(struct fuse_getxattr_in), 0),
-    OP(FUSE_REMOVEXATTR, op_removexattr, 0, 0, .modifies = true),
-    OP(FUSE_FLUSH, op_flush, sizeof(struct fuse_flush_in), 0),
-    OP(FUSE_INIT, op_init, offsetof(struct fuse_init_in, flags2), sizeof(struct fuse_init_out)),
-    OP(FUSE_OPENDIR, op_opendir, sizeof(struct fuse_open_in), sizeof(struct fuse_open_out)),
-    OP(FUSE_READDIR, op_readdir, sizeof(struct fuse_read_in), 0),
-    OP(FUSE_RELEASEDIR, op_releasedir, sizeof(struct fuse_release_in), 0),
-    OP(FUSE_FSYNCDIR, op_fsyncdir, sizeof(struct fuse_fsync_in), 0),
-    OP(FUSE_GETLK, op_getlk, sizeof(struct fuse_lk_in), sizeof(struct fuse_lk_out)),
-    OP(FUSE_SETLK, op_setlk, sizeof(struct fuse_lk_in), 0),
-    OP(FUSE_SETLKW, op_setlkw, sizeof(struct fuse_lk_in), 0),
-    OP(FUSE_ACCESS, op_access, sizeof(struct fuse_access_in), 0),
-    OP(FUSE_CREATE, op_create, sizeof(struct fuse_create_in),
-       sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out), .modifies = true),
-    OP(FUSE_INTERRUPT, op_interrupt, sizeof(struct fuse_interrupt_in), 0, .noreply = true),
-    OP(FUSE_DESTROY, op_destroy, 0, 0),
-    OP(FUSE_BATCH_FORGET, op_batch_forget, sizeof(struct fuse_batch_forget_in), 0, .noreply = true),
-    OP(FUSE_FALLOCATE, op_fallocate, sizeof(struct fuse_fallocate_in), 0, .modifies = true),
-    OP(FUSE_READDIRPLUS, op_readdirplus, sizeof(struct fuse_read_in), 0),
-    OP(FUSE_RENAME2, op_rename2, sizeof(struct fuse_rename2_in), 0, .modifies = true),
-    OP(FUSE_LSEEK, op_lseek, sizeof(struct fuse_lseek_in), sizeof(struct fuse_lseek_out)),
-    OP(FUSE_COPY_FILE_RANGE, op_copy_file_range, sizeof(struct fuse_copy_file_range_in),
-       sizeof(struct fuse_write_out), .modifies = true),
-    OP(FUSE_SYNCFS, op_syncfs, sizeof(struct fuse_syncfs_in), 0),
-    OP(FUSE_SETUPMAPPING, op_setupmapping, sizeof(struct fuse_setupmapping_in), 0),
-    OP(FUSE_REMOVEMAPPING, op_removemapping, sizeof(struct fuse_removemapping_in), 0),
+	OP(FUSE_LOOKUP, op_lookup, 0, sizeof(struct fuse_entry_out)),
+	OP(FUSE_FORGET, op_forget, sizeof(struct fuse_forget_in), 0, .noreply = true),
+	OP(FUSE_GETATTR, op_getattr, sizeof(struct fuse_getattr_in), sizeof(struct fuse_attr_out)),
+	OP(FUSE_SETATTR, op_setattr, sizeof(struct fuse_setattr_in), sizeof(struct fuse_attr_out),
+	   .modifies = true),
+	OP(FUSE_READLINK, op_readlink, 0, 0),
+	OP(FUSE_SYMLINK, op_symlink, 0, sizeof(struct fuse_entry_out), .modifies = true),
+	OP(FUSE_MKNOD, op_mknod, sizeof(struct fuse_mknod_in), sizeof(struct fuse_entry_out),
+	   .modifies = true),
+	OP(FUSE_MKDIR, op_mkdir, sizeof(struct fuse_mkdir_in), sizeof(struct fuse_entry_out),
+	   .modifies = true),
+	OP(FUSE_UNLINK, op_unlink, 0, 0, .modifies = true),
+	OP(FUSE_RMDIR, op_rmdir, 0, 0, .modifies = true),
+	OP(FUSE_RENAME, op_rename, sizeof(struct fuse_rename_in), 0, .modifies = true),
+	OP(FUSE_LINK, op_link, sizeof(struct fuse_link_in), sizeof(struct fuse_entry_out),
+	   .modifies = true),
+	OP(FUSE_OPEN, op_open, sizeof(struct fuse_open_in), sizeof(struct fuse_open_out)),
+	OP(FUSE_READ, op_read, sizeof(struct fuse_read_in), 0),
+	OP(FUSE_WRITE, op_write, sizeof(struct fuse_write_in), sizeof(struct fuse_write_out),
+	   .modifies = true),
+	OP(FUSE_STATFS, op_statfs, 0, sizeof(struct fuse_statfs_out)),
+	OP(FUSE_RELEASE, op_release, sizeof(struct fuse_release_in), 0),
+	OP(FUSE_FSYNC, op_fsync, sizeof(struct fuse_fsync_in), 0),
+	OP(FUSE_SETXATTR, op_setxattr, FUSE_COMPAT_SETXATTR_IN_SIZE, 0, .modifies = true),
+	OP(FUSE_GETXATTR, op_getxattr, sizeof(struct fuse_getxattr_in), 0),
+	OP(FUSE_LISTXATTR, op_listxattr, sizeof(struct fuse_getxattr_in), 0),
+	OP(FUSE_REMOVEXATTR, op_removexattr, 0, 0, .modifies = true),
+	OP(FUSE_FLUSH, op_flush, sizeof(struct fuse_flush_in), 0),
+	OP(FUSE_INIT, op_init, offsetof(struct fuse_init_in, flags2), sizeof(struct fuse_init_out)),
+	OP(FUSE_OPENDIR, op_opendir, sizeof(struct fuse_open_in), sizeof(struct fuse_open_out)),
+	OP(FUSE_READDIR, op_readdir, sizeof(struct fuse_read_in), 0),
+	OP(FUSE_RELEASEDIR, op_releasedir, sizeof(struct fuse_release_in), 0),
+	OP(FUSE_FSYNCDIR, op_fsyncdir, sizeof(struct fuse_fsync_in), 0),
+	OP(FUSE_GETLK, op_getlk, sizeof(struct fuse_lk_in), sizeof(struct fuse_lk_out)),
+	OP(FUSE_SETLK, op_setlk, sizeof(struct fuse_lk_in), 0),
+	OP(FUSE_SETLKW, op_setlkw, sizeof(struct fuse_lk_in), 0),
+	OP(FUSE_ACCESS, op_access, sizeof(struct fuse_access_in), 0),
+	OP(FUSE_CREATE, op_create, sizeof(struct fuse_create_in),
+	   sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out), .modifies = true),
+	OP(FUSE_INTERRUPT, op_interrupt, sizeof(struct fuse_interrupt_in), 0, .noreply = true),
+	OP(FUSE_DESTROY, op_destroy, 0, 0),
+	OP(FUSE_BATCH_FORGET, op_batch_forget, sizeof(struct fuse_batch_forget_in), 0,
+	   .noreply = true),
+	OP(FUSE_FALLOCATE, op_fallocate, sizeof(struct fuse_fallocate_in), 0, .modifies = true),
+	OP(FUSE_READDIRPLUS, op_readdirplus, sizeof(struct fuse_read_in), 0),
+	OP(FUSE_RENAME2, op_rename2, sizeof(struct fuse_rename2_in), 0, .modifies = true),
+	OP(FUSE_LSEEK, op_lseek, sizeof(struct fuse_lseek_in), sizeof(struct fuse_lseek_out)),
+	OP(FUSE_COPY_FILE_RANGE, op_copy_file_range, sizeof(struct fuse_copy_file_range_in),
+	   sizeof(struct fuse_write_out), .modifies = true),
+	OP(FUSE_SYNCFS, op_syncfs, sizeof(struct fuse_syncfs_in), 0),
+	OP(FUSE_SETUPMAPPING, op_setupmapping, sizeof(struct fuse_setupmapping_in), 0),
+	OP(FUSE_REMOVEMAPPING, op_removemapping, sizeof(struct fuse_removemapping_in), 0),
 #if FUSE_KERNEL_MINOR_VERSION >= 37
-    OP(FUSE_TMPFILE, op_tmpfile, sizeof(struct fuse_create_in),
-       sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out), .modifies = true),
+	OP(FUSE_TMPFILE, op_tmpfile, sizeof(struct fuse_create_in),
+	   sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out), .modifies = true),
 #endif
-    /*
-     * Not served (ENOSYS): BMAP (block devices only), IOCTL, POLL,
-     * NOTIFY_REPLY (no notifications are sent), SETUPMAPPING/REMOVEMAPPING
-     * without a DAX window, and anything newer than <linux/fuse.h>.
-     */
+	/*
+	 * Not served (ENOSYS): BMAP (block devices only), IOCTL, POLL,
+	 * NOTIFY_REPLY (no notifications are sent), SETUPMAPPING/REMOVEMAPPING
+	 * without a DAX window, and anything newer than <linux/fuse.h>.
+	 */
 };
 
 static bool is_xattr_op(uint32_t opc)

@@ -300,7 +300,7 @@ int itab_add(struct itab *t, const struct it_key *key, mode_t mode, int fd, void
 		if (t->top == t->cap) {
 			uint32_t ncap = t->cap * 2;
 			struct it_inode *a =
-			    ncap > t->cap ? realloc(t->ino, ncap * sizeof(*a)) : NULL;
+				ncap > t->cap ? realloc(t->ino, ncap * sizeof(*a)) : NULL;
 
 			if (!a) {
 				ret = -ENOMEM;

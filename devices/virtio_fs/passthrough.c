@@ -92,8 +92,8 @@ static int opath_of(int fd)
 static int open_beneath(int dirfd, const char *name, int flags)
 {
 	struct open_how how = {
-	    .flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+		.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
 	long fd = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
 
@@ -286,7 +286,7 @@ int pt_create(struct pt **out, const struct pt_config *cfg, char *err, size_t er
 		}
 		getrlimit(RLIMIT_NOFILE, &rl);
 		p->cfg.max_fds =
-		    rl.rlim_cur > 1024 ? (unsigned int)MIN(rl.rlim_cur / 4, 65536) : 128;
+			rl.rlim_cur > 1024 ? (unsigned int)MIN(rl.rlim_cur / 4, 65536) : 128;
 	}
 	fd = open(cfg->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
@@ -1525,8 +1525,9 @@ int pt_readdir(struct pt *p, uint64_t nodeid, uint64_t fh, uint64_t off, void *b
 			break;
 		while (pos < (size_t)n) {
 			struct linux_dirent64_hdr *d = (void *)(dents + pos);
-			size_t nl = strnlen(
-			    d->d_name, d->d_reclen - offsetof(struct linux_dirent64_hdr, d_name));
+			size_t nl =
+				strnlen(d->d_name,
+					d->d_reclen - offsetof(struct linux_dirent64_hdr, d_name));
 			size_t hdr = plus ? FUSE_NAME_OFFSET_DIRENTPLUS : FUSE_NAME_OFFSET;
 			size_t rec = FUSE_DIRENT_ALIGN(hdr + nl);
 			struct fuse_dirent *de;
@@ -1648,8 +1649,8 @@ int pt_setxattr(struct pt *p, uint64_t nodeid, const char *name, const void *val
 	if (ret < 0)
 		return ret;
 	ret = setxattr(path, name, val, size, (int)(flags & (XATTR_CREATE | XATTR_REPLACE))) < 0
-		  ? -errno
-		  : 0;
+		      ? -errno
+		      : 0;
 	itab_put(p->it, &r);
 	return ret;
 }

@@ -487,15 +487,15 @@ static int vfs_shm_region(void *dev, unsigned int id, uint64_t *gpa, uint64_t *l
 }
 
 static const struct virtio_dev_ops vfs_ops_template = {
-    .device_id = VIRTIO_ID_FS,
-    .queue_max = VFS_QUEUE_MAX,
-    .features = 0, /* no VIRTIO_FS_F_NOTIFICATION */
-    .config_size = sizeof(struct virtio_fs_config),
-    .config_read = vfs_config_read,
-    .activate = vfs_activate,
-    .notify = vfs_notify,
-    .reset = vfs_reset,
-    .shm_region = vfs_shm_region,
+	.device_id = VIRTIO_ID_FS,
+	.queue_max = VFS_QUEUE_MAX,
+	.features = 0, /* no VIRTIO_FS_F_NOTIFICATION */
+	.config_size = sizeof(struct virtio_fs_config),
+	.config_read = vfs_config_read,
+	.activate = vfs_activate,
+	.notify = vfs_notify,
+	.reset = vfs_reset,
+	.shm_region = vfs_shm_region,
 };
 
 static int vfs_pool_init(struct vfs_pool *p)

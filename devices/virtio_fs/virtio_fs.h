@@ -112,26 +112,26 @@ struct vfs_worker {
  * (vfs_set_inline()).  One per worker, so they are bounded like workers.
  */
 struct vfs_hand {
-	struct vq_req *req;	/* allocated with the workers */
-	struct virtqueue *vq;	/* the ring it came from */
+	struct vq_req *req;   /* allocated with the workers */
+	struct virtqueue *vq; /* the ring it came from */
 	unsigned int qidx;
 	enum { VFS_HAND_FREE, VFS_HAND_QUEUED, VFS_HAND_TAKEN } state;
 };
 
 /* Private to virtio_fs.c: the request queues' workers. */
 struct vfs_pool {
-	pthread_mutex_t lock;	/* the fields below; never held with a queue lock */
-	pthread_cond_t work;	/* idle workers wait for pending work or stop */
-	pthread_cond_t quiet;	/* all workers idle, nothing pending (vfs_wait_idle()) */
-	uint32_t pending;	/* bit i: queue i may hold chains no worker is taking */
-	unsigned int next;	/* where the round robin over pending queues resumes */
-	unsigned int alive;	/* workers running */
-	unsigned int idle;	/* of those, waiting on work */
-	bool stop;		/* workers exit once nothing is pending */
-	unsigned int nworkers;	/* threads started in workers[] */
+	pthread_mutex_t lock;  /* the fields below; never held with a queue lock */
+	pthread_cond_t work;   /* idle workers wait for pending work or stop */
+	pthread_cond_t quiet;  /* all workers idle, nothing pending (vfs_wait_idle()) */
+	uint32_t pending;      /* bit i: queue i may hold chains no worker is taking */
+	unsigned int next;     /* where the round robin over pending queues resumes */
+	unsigned int alive;    /* workers running */
+	unsigned int idle;     /* of those, waiting on work */
+	bool stop;	       /* workers exit once nothing is pending */
+	unsigned int nworkers; /* threads started in workers[] */
 	struct vfs_worker *workers;
-	struct vfs_hand *hand;	/* nworkers of them while workers run */
-	unsigned int nqueued;	/* hands in state VFS_HAND_QUEUED */
+	struct vfs_hand *hand; /* nworkers of them while workers run */
+	unsigned int nqueued;  /* hands in state VFS_HAND_QUEUED */
 };
 
 /*
@@ -143,9 +143,9 @@ struct vfs_pool {
 struct vfs {
 	struct virtio_dev_ops ops;
 	struct fsrv *srv;
-	struct vmmio_dev *t;	  /* NULL until vfs_attach() */
+	struct vmmio_dev *t;	   /* NULL until vfs_attach() */
 	uint64_t dax_gpa, dax_len; /* shared memory region 0; dax_len 0: none */
-	uint8_t tag[VFS_TAG_MAX]; /* NUL-padded */
+	uint8_t tag[VFS_TAG_MAX];  /* NUL-padded */
 	unsigned int num_request_queues;
 	unsigned int nq; /* 1 + num_request_queues */
 	struct vfs_queue q[VIRTIO_DEV_MAX_QUEUES];

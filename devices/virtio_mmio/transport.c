@@ -250,9 +250,9 @@ static void vmmio_queue_ready_write(struct vmmio_dev *t, struct vmmio_queue_regs
 	if (ret < 0) {
 		/* QueueReady reads 0; the driver must reset to recover (2.1.2). */
 		log_warn_ratelimited(
-		    "device %u: queue %u refused: num %u rings 0x%llx/0x%llx/0x%llx",
-		    t->ops->device_id, t->queue_sel, q->num, (unsigned long long)q->desc,
-		    (unsigned long long)q->avail, (unsigned long long)q->used);
+			"device %u: queue %u refused: num %u rings 0x%llx/0x%llx/0x%llx",
+			t->ops->device_id, t->queue_sel, q->num, (unsigned long long)q->desc,
+			(unsigned long long)q->avail, (unsigned long long)q->used);
 		memset(vq, 0, sizeof(*vq));
 		vmmio_set_needs_reset(t);
 		return;
@@ -494,8 +494,8 @@ static void vmmio_write(void *opaque, uint64_t off, const void *data, uint32_t n
 }
 
 const struct bus_ops vmmio_bus_ops = {
-    .read = vmmio_read,
-    .write = vmmio_write,
+	.read = vmmio_read,
+	.write = vmmio_write,
 };
 
 int vmmio_init(struct vmmio_dev *t, const struct virtio_dev_ops *ops, void *dev,

@@ -18,9 +18,9 @@ struct virtqueue;
 #define VIRTIO_DEV_MAX_QUEUES 16
 
 struct virtio_dev_ops {
-	uint32_t device_id;      /* virtio 1.2 section 5: 3 console, 26 fs, ... */
+	uint32_t device_id;	 /* virtio 1.2 section 5: 3 console, 26 fs, ... */
 	unsigned int num_queues; /* <= VIRTIO_DEV_MAX_QUEUES */
-	uint16_t queue_max;      /* largest queue size offered (power of two) */
+	uint16_t queue_max;	 /* largest queue size offered (power of two) */
 	/*
 	 * Device feature bits.  The transport adds VIRTIO_F_VERSION_1 and the
 	 * ring features it implements (INDIRECT_DESC, EVENT_IDX).

@@ -37,9 +37,9 @@ struct virtqueue {
 	/* Set by vq_init(); the device may read them. */
 	const struct gmem *mem;
 	uint16_t num;
-	bool event_idx;  /* VIRTIO_RING_F_EVENT_IDX negotiated */
-	bool indirect;   /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
-	bool broken;     /* a malformed chain was seen: stop using the queue */
+	bool event_idx; /* VIRTIO_RING_F_EVENT_IDX negotiated */
+	bool indirect;	/* VIRTIO_RING_F_INDIRECT_DESC negotiated */
+	bool broken;	/* a malformed chain was seen: stop using the queue */
 	/*
 	 * Set by the device after vq_init() when it can take buffers in
 	 * device memory (gmem.h: copied only with EFAULT-safe system calls);
@@ -50,18 +50,18 @@ struct virtqueue {
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
-	uint16_t last_avail; /* next avail entry to take */
-	uint16_t used_idx;   /* our copy of used->idx */
+	uint16_t last_avail;	 /* next avail entry to take */
+	uint16_t used_idx;	 /* our copy of used->idx */
 	uint16_t signalled_used; /* used_idx when we last decided to interrupt */
-	bool signalled_valid;    /* signalled_used is meaningful */
-	bool notify;         /* notifications wanted (vq_set_notify) */
+	bool signalled_valid;	 /* signalled_used is meaningful */
+	bool notify;		 /* notifications wanted (vq_set_notify) */
 };
 
 struct vq_req {
-	uint16_t head;             /* chain head, for vq_push() */
-	unsigned int n_out, n_in;  /* segments used in out[] / in[] */
-	size_t out_len, in_len;    /* total bytes, each fits in uint32_t */
-	bool devmem;               /* some segment is device memory (devmem_ok queues) */
+	uint16_t head;		       /* chain head, for vq_push() */
+	unsigned int n_out, n_in;      /* segments used in out[] / in[] */
+	size_t out_len, in_len;	       /* total bytes, each fits in uint32_t */
+	bool devmem;		       /* some segment is device memory (devmem_ok queues) */
 	struct iovec out[VQ_MAX_SEGS]; /* readable by the device */
 	struct iovec in[VQ_MAX_SEGS];  /* writable by the device */
 };

@@ -142,10 +142,10 @@ int initcfg_parse_flags(const char *buf, unsigned *flags)
 		const char *word;
 		unsigned bit;
 	} words[] = {
-	    {"rawout", INITCFG_F_RAWOUT},
-	    {"rawin", INITCFG_F_RAWIN},
-	    {"verbose", INITCFG_F_VERBOSE},
-	    {"hvc", INITCFG_F_HVC},
+		{"rawout", INITCFG_F_RAWOUT},
+		{"rawin", INITCFG_F_RAWIN},
+		{"verbose", INITCFG_F_VERBOSE},
+		{"hvc", INITCFG_F_HVC},
 	};
 	const char *p = buf;
 	int unknown = 0;

@@ -61,10 +61,10 @@
 #include "tests/unit/tap.h"
 
 /* The result of a system call as 0/positive or -errno. */
-#define SYS(x)                                     \
-	({                                         \
-		long __r = (long)(x);              \
-		__r < 0 ? (long)-errno : __r;      \
+#define SYS(x)                                                                                     \
+	({                                                                                         \
+		long __r = (long)(x);                                                              \
+		__r < 0 ? (long)-errno : __r;                                                      \
 	})
 
 #define GiB (1024LL * 1024 * 1024)
@@ -73,9 +73,9 @@
 #define OPEN_N 1000
 
 struct ft {
-	const char *dir;  /* the directory under test */
+	const char *dir; /* the directory under test */
 	char work[PATH_MAX];
-	int wfd;          /* the work directory */
+	int wfd; /* the work directory */
 	bool root;
 	const char *canary;
 	bool blocking_locks; /* --blocking-locks */
@@ -162,7 +162,7 @@ static long lstat_at(int dfd, const char *name, struct stat *st)
 
 static void t_basic(struct ft *t)
 {
-	struct stat st = { 0 };
+	struct stat st = {0};
 	int fd;
 
 	fd = openat(t->wfd, "basic", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
@@ -186,7 +186,7 @@ static void t_basic(struct ft *t)
 static void t_append_trunc(struct ft *t)
 {
 	char buf[128];
-	struct stat st = { 0 };
+	struct stat st = {0};
 	int fd;
 
 	put(t->wfd, "app", "abc", 3, O_EXCL);
@@ -218,7 +218,7 @@ static void t_append_trunc(struct ft *t)
 static void t_offsets(struct ft *t)
 {
 	char buf[10010];
-	struct stat st = { 0 };
+	struct stat st = {0};
 	int fd = openat(t->wfd, "offsets", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 
 	ok(fd >= 0, "create offsets");
@@ -227,7 +227,8 @@ static void t_offsets(struct ft *t)
 	is(st.st_size, 10003, "size is 10003");
 	memset(buf, 'x', sizeof(buf));
 	is(SYS(pread(fd, buf, sizeof(buf), 0)), 10003, "pread from 0 stops at EOF");
-	ok(all_zero(buf, 10000) && !memcmp(buf + 10000, "XYZ", 3), "zeros before the data, then XYZ");
+	ok(all_zero(buf, 10000) && !memcmp(buf + 10000, "XYZ", 3),
+	   "zeros before the data, then XYZ");
 	is(SYS(pwrite(fd, "ab", 2, 9999)), 2, "overlapping pwrite at 9999");
 	is(SYS(pread(fd, buf, 4, 9999)), 4, "pread at 9999");
 	ok(!memcmp(buf, "abYZ", 4), "pwrite overwrote exactly 2 bytes");
@@ -269,7 +270,7 @@ out:
 static void t_sparse(struct ft *t)
 {
 	char buf[8192];
-	struct stat st = { 0 };
+	struct stat st = {0};
 	int fd = openat(t->wfd, "sparse", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 
 	ok(fd >= 0, "create sparse");
@@ -293,7 +294,7 @@ static void t_sparse(struct ft *t)
 
 static void t_rename(struct ft *t)
 {
-	struct stat st = { 0 };
+	struct stat st = {0};
 
 	put(t->wfd, "ra", "A", 1, O_EXCL);
 	is(SYS(renameat(t->wfd, "ra", t->wfd, "rb")), 0, "rename a -> b");
@@ -330,7 +331,7 @@ static void t_rename(struct ft *t)
 static void t_links(struct ft *t)
 {
 	char target[1100], buf[1200];
-	struct stat a = { 0 }, b = { 0 };
+	struct stat a = {0}, b = {0};
 
 	put(t->wfd, "ln1", "L", 1, O_EXCL);
 	is(SYS(linkat(t->wfd, "ln1", t->wfd, "ln2", 0)), 0, "link");
@@ -351,7 +352,7 @@ static void t_links(struct ft *t)
 	is(lstat_at(t->wfd, "sl", &a), 0, "lstat the symlink");
 	ok(S_ISLNK(a.st_mode) && a.st_size == 3, "lstat: a symlink of size 3");
 	ok(holds(t->wfd, "sl", "M"), "open follows the symlink");
-	struct timespec ts[2] = { { 1300000000, 0 }, { 1300000000, 500 } };
+	struct timespec ts[2] = {{1300000000, 0}, {1300000000, 500}};
 
 	is(SYS(utimensat(t->wfd, "sl", ts, AT_SYMLINK_NOFOLLOW)), 0,
 	   "utimensat(AT_SYMLINK_NOFOLLOW) on a symlink");
@@ -361,7 +362,8 @@ static void t_links(struct ft *t)
 	   "it set the link's mtime, not the target's");
 	symlinkat("missing-target", t->wfd, "dangling");
 	is(SYS(openat(t->wfd, "dangling", O_RDONLY)), -ENOENT, "open a dangling symlink: ENOENT");
-	is(SYS(openat(t->wfd, "sl", O_RDONLY | O_NOFOLLOW)), -ELOOP, "O_NOFOLLOW on a symlink: ELOOP");
+	is(SYS(openat(t->wfd, "sl", O_RDONLY | O_NOFOLLOW)), -ELOOP,
+	   "O_NOFOLLOW on a symlink: ELOOP");
 	memset(target, 'y', 1000);
 	target[1000] = 0;
 	is(SYS(symlinkat(target, t->wfd, "longlink")), 0, "symlink with a 1000-byte target");
@@ -372,7 +374,7 @@ static void t_links(struct ft *t)
 
 static void t_dirs(struct ft *t)
 {
-	struct stat st = { 0 };
+	struct stat st = {0};
 
 	is(SYS(mkdirat(t->wfd, "d", 0750)), 0, "mkdir");
 	is(lstat_at(t->wfd, "d", &st), 0, "stat it");
@@ -522,8 +524,8 @@ static int nobody_chmods(struct ft *t)
 
 static void t_attrs(struct ft *t)
 {
-	struct timespec ts[2] = { { 1000000000, 123456789 }, { 1200000000, 987654321 } };
-	struct stat st = { 0 };
+	struct timespec ts[2] = {{1000000000, 123456789}, {1200000000, 987654321}};
+	struct stat st = {0};
 	time_t now;
 
 	put(t->wfd, "attrs", "z", 1, O_EXCL);
@@ -615,7 +617,8 @@ static void t_xattr(struct ft *t)
 	is(SYS(fgetxattr(fd, "user.minivmm", buf, sizeof(buf))), -ENODATA,
 	   "removed attribute: ENODATA");
 	n = SYS(listxattr("xattr", list, sizeof(list)));
-	ok(n > 0 && !list_has(list, n, "user.minivmm", &c1) && list_has(list, n, "user.second", &c2),
+	ok(n > 0 && !list_has(list, n, "user.minivmm", &c1) &&
+		   list_has(list, n, "user.second", &c2),
 	   "list no longer names it");
 	is(SYS(fremovexattr(fd, "user.minivmm")), -ENODATA, "remove it again: ENODATA");
 	close(fd);
@@ -624,7 +627,7 @@ static void t_xattr(struct ft *t)
 static void t_fallocate(struct ft *t)
 {
 	char buf[16384], pat[65536];
-	struct stat st = { 0 };
+	struct stat st = {0};
 	int fd = openat(t->wfd, "falloc", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 
 	is(SYS(fallocate(fd, 0, 0, MiB)), 0, "fallocate 1 MiB");
@@ -715,9 +718,9 @@ static void t_mmap(struct ft *t)
 
 /* The child's view of the parent's POSIX lock, reported through a pipe. */
 struct lock_probe {
-	long conflict;  /* F_SETLK on the locked range: -EAGAIN/-EACCES */
-	long disjoint;  /* F_SETLK on another range: 0 */
-	long getlk;     /* F_GETLK's l_type, or -errno */
+	long conflict; /* F_SETLK on the locked range: -EAGAIN/-EACCES */
+	long disjoint; /* F_SETLK on another range: 0 */
+	long getlk;    /* F_GETLK's l_type, or -errno */
 };
 
 static void probe_lock(struct ft *t, struct lock_probe *lp)
@@ -730,15 +733,15 @@ static void probe_lock(struct ft *t, struct lock_probe *lp)
 		return;
 	pid = fork();
 	if (pid == 0) {
-		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 100 };
+		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 100};
 		struct lock_probe r;
 		int fd = openat(t->wfd, "plock", O_RDWR | O_CLOEXEC);
 
 		r.conflict = SYS(fcntl(fd, F_SETLK, &fl));
-		fl = (struct flock){ .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 200,
-				     .l_len = 100 };
+		fl = (struct flock){
+			.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 200, .l_len = 100};
 		r.disjoint = SYS(fcntl(fd, F_SETLK, &fl));
-		fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 100 };
+		fl = (struct flock){.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 100};
 		r.getlk = SYS(fcntl(fd, F_GETLK, &fl));
 		if (!r.getlk)
 			r.getlk = fl.l_type;
@@ -757,7 +760,7 @@ static void probe_lock(struct ft *t, struct lock_probe *lp)
 
 static void t_locks(struct ft *t)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 100 };
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 100};
 	struct lock_probe lp;
 	int fd, fd2;
 	long r;
@@ -796,7 +799,7 @@ static void t_locks(struct ft *t)
 	 */
 	fd = openat(t->wfd, "plock", O_RDWR | O_CLOEXEC);
 	fd2 = openat(t->wfd, "plock", O_RDWR | O_CLOEXEC);
-	fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 100 };
+	fl = (struct flock){.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 100};
 	is(SYS(fcntl(fd, F_SETLK, &fl)), 0, "F_SETLK [0, 100) through one fd");
 	fl.l_start = 50;
 	is(SYS(fcntl(fd2, F_SETLK, &fl)), 0, "the same process locks [50, 150) through another fd");
@@ -812,7 +815,7 @@ static void t_locks(struct ft *t)
 	/* OFD locks belong to the open file and go with its last close. */
 	fd = openat(t->wfd, "plock", O_RDWR | O_CLOEXEC);
 	fd2 = openat(t->wfd, "plock", O_RDWR | O_CLOEXEC);
-	fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 10 };
+	fl = (struct flock){.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 10};
 	is(SYS(fcntl(fd, F_OFD_SETLK, &fl)), 0, "F_OFD_SETLK through one open file");
 	r = SYS(fcntl(fd2, F_OFD_SETLK, &fl));
 	ok(r == -EAGAIN || r == -EACCES,
@@ -844,8 +847,8 @@ static long ms_since(const struct timespec *t0)
  */
 static void t_blocking_locks(struct ft *t)
 {
-	struct sigaction sa = { .sa_handler = on_alarm }, old;
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 100 };
+	struct sigaction sa = {.sa_handler = on_alarm}, old;
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 100};
 	struct timespec t0;
 	int go[2], ready[2], fd, st;
 	long r, ms;
@@ -929,7 +932,8 @@ static void t_tmpfile(struct ft *t)
 		return;
 	is(SYS(write(fd, "unnamed", 7)), 7, "write to it");
 	ok(!fstat(fd, &st) && st.st_nlink == 0 && S_ISREG(st.st_mode) &&
-	   (st.st_mode & 07777) == 0640, "it has no name, mode 0640");
+		   (st.st_mode & 07777) == 0640,
+	   "it has no name, mode 0640");
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	is(SYS(t->root ? linkat(fd, "", t->wfd, "tmpnamed", AT_EMPTY_PATH)
 		       : linkat(AT_FDCWD, path, t->wfd, "tmpnamed", AT_SYMLINK_FOLLOW)),
@@ -965,7 +969,7 @@ static void t_statfs(struct ft *t)
 static void t_unlink_open(struct ft *t)
 {
 	char buf[64] = "";
-	struct stat st = { 0 };
+	struct stat st = {0};
 	int fd;
 
 	put(t->wfd, "ghost", "still here", 10, O_EXCL);
@@ -1041,8 +1045,8 @@ static void t_many_open(struct ft *t)
  */
 static void t_escape(struct ft *t)
 {
-	struct timespec ts[2] = { { 1111111111, 0 }, { 1111111111, 0 } };
-	struct stat before = { 0 }, after = { 0 }, st = { 0 }, a = { 0 }, b = { 0 };
+	struct timespec ts[2] = {{1111111111, 0}, {1111111111, 0}};
+	struct stat before = {0}, after = {0}, st = {0}, a = {0}, b = {0};
 	char buf[PATH_MAX] = "", up[PATH_MAX + 4];
 	bool visible = !stat(t->canary, &before);
 	long r;
@@ -1053,11 +1057,12 @@ static void t_escape(struct ft *t)
 	is(SYS(readlinkat(t->wfd, "esc", buf, sizeof(buf) - 1)), (long)strlen(t->canary),
 	   "readlink esc: length");
 	ok(!strcmp(buf, t->canary), "readlink esc: the target verbatim");
-	is(SYS(openat(t->wfd, "esc", O_RDONLY | O_NOFOLLOW)), -ELOOP, "O_NOFOLLOW open of esc: ELOOP");
+	is(SYS(openat(t->wfd, "esc", O_RDONLY | O_NOFOLLOW)), -ELOOP,
+	   "O_NOFOLLOW open of esc: ELOOP");
 	/* Refusing is safe (t_links checks the semantics); changing the target is not. */
 	r = SYS(utimensat(t->wfd, "esc", ts, AT_SYMLINK_NOFOLLOW));
-	ok(r == 0 || r == -EOPNOTSUPP, "utimensat(AT_SYMLINK_NOFOLLOW) on esc: done or refused (%ld)",
-	   r);
+	ok(r == 0 || r == -EOPNOTSUPP,
+	   "utimensat(AT_SYMLINK_NOFOLLOW) on esc: done or refused (%ld)", r);
 	lstat_at(t->wfd, "esc", &st);
 	if (!r)
 		ok(S_ISLNK(st.st_mode) && st.st_mtim.tv_sec == 1111111111,
@@ -1077,12 +1082,13 @@ static void t_escape(struct ft *t)
 	if (visible) {
 		is(SYS(stat(t->canary, &after)), 0, "canary still there");
 		ok(after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
-		   after.st_mtim.tv_nsec == before.st_mtim.tv_nsec, "canary mtime unchanged");
+			   after.st_mtim.tv_nsec == before.st_mtim.tv_nsec,
+		   "canary mtime unchanged");
 		ok(after.st_uid == before.st_uid && after.st_gid == before.st_gid,
 		   "canary owner unchanged");
 		is(after.st_nlink, 1, "canary link count unchanged");
 		ok(getxattr(t->canary, "trusted.minivmm", buf, sizeof(buf)) < 0 &&
-		   getxattr(t->canary, "user.minivmm", buf, sizeof(buf)) < 0,
+			   getxattr(t->canary, "user.minivmm", buf, sizeof(buf)) < 0,
 		   "canary got no xattr");
 	}
 	snprintf(up, sizeof(up), "%s/..", t->dir);
@@ -1140,7 +1146,7 @@ static const char *errname(long r)
 /* --lockop (see the top of the file).  Exit status 0 unless FILE cannot be opened. */
 static int lockop(const char *op, const char *file, int secs)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 100 };
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 100};
 	int fd = open(file, O_RDWR | O_CLOEXEC);
 	bool hold = !strncmp(op, "hold-", 5);
 	long r;
@@ -1154,7 +1160,7 @@ static int lockop(const char *op, const char *file, int secs)
 	} else if (!strcmp(op, "try-flock") || !strcmp(op, "hold-flock")) {
 		r = SYS(flock(fd, LOCK_EX | LOCK_NB));
 	} else if (!strcmp(op, "wait-posix") || !strcmp(op, "wait-flock")) {
-		struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART: EINTR */
+		struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART: EINTR */
 
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGALRM, &sa, NULL);
@@ -1165,8 +1171,8 @@ static int lockop(const char *op, const char *file, int secs)
 		r = SYS(fcntl(fd, F_GETLK, &fl));
 		if (r == 0) {
 			printf("%s\n", fl.l_type == F_UNLCK   ? "F_UNLCK"
-					: fl.l_type == F_RDLCK ? "F_RDLCK"
-							       : "F_WRLCK");
+				       : fl.l_type == F_RDLCK ? "F_RDLCK"
+							      : "F_WRLCK");
 			return 0;
 		}
 	} else {
@@ -1182,7 +1188,7 @@ static int lockop(const char *op, const char *file, int secs)
 
 int main(int argc, char **argv)
 {
-	struct ft t = { .root = geteuid() == 0 };
+	struct ft t = {.root = geteuid() == 0};
 	char *expect[16], *writes[16];
 	int nexp = 0, nwr = 0, dfd;
 	bool keep = false;
@@ -1254,10 +1260,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	void (*const checks[])(struct ft *) = {
-		t_basic, t_append_trunc, t_offsets, t_large, t_sparse, t_rename,
-		t_links, t_dirs, t_readdir, t_attrs, t_xattr, t_fallocate,
-		t_seek, t_mmap, t_locks, t_blocking_locks, t_statfs, t_unlink_open, t_many_open,
-		t_tmpfile,
+		t_basic,	  t_append_trunc, t_offsets,	 t_large,     t_sparse,
+		t_rename,	  t_links,	  t_dirs,	 t_readdir,   t_attrs,
+		t_xattr,	  t_fallocate,	  t_seek,	 t_mmap,      t_locks,
+		t_blocking_locks, t_statfs,	  t_unlink_open, t_many_open, t_tmpfile,
 	};
 	struct stat wst;
 

@@ -60,7 +60,7 @@ struct fh_opts {
 	struct fsrv_config cfg;
 	unsigned int threads;
 	bool ro_mount; /* --ro: the mount too, not only the server */
-	char **cmd; /* NULL: serve until unmounted */
+	char **cmd;    /* NULL: serve until unmounted */
 };
 
 struct fh_worker {
@@ -73,8 +73,9 @@ struct fh_worker {
 
 static void fh_usage(void)
 {
-	fprintf(stderr, "usage: fusehost SHAREDIR MOUNTPOINT [--cache=none|auto|always] "
-			"[--writeback] [--ro|--ro=server] [--xattr] [--threads=N] [-- CMD ARGS...]\n");
+	fprintf(stderr,
+		"usage: fusehost SHAREDIR MOUNTPOINT [--cache=none|auto|always] "
+		"[--writeback] [--ro|--ro=server] [--xattr] [--threads=N] [-- CMD ARGS...]\n");
 }
 
 /* 0, or -EINVAL after printing why. */
@@ -115,7 +116,8 @@ static int fh_parse(int argc, char **argv, struct fh_opts *o)
 			unsigned long n = strtoul(a + 10, &end, 10);
 
 			if (*end || n < 1 || n > FH_MAX_THREADS) {
-				fprintf(stderr, "fusehost: --threads takes 1..%d\n", FH_MAX_THREADS);
+				fprintf(stderr, "fusehost: --threads takes 1..%d\n",
+					FH_MAX_THREADS);
 				return -EINVAL;
 			}
 			o->threads = n;
@@ -169,8 +171,8 @@ static void *fh_serve(void *arg)
 				w->err = errno;
 			break;
 		}
-		struct iovec iv = { .iov_base = in, .iov_len = n };
-		struct iovec ov = { .iov_base = out, .iov_len = FH_BUF_SIZE };
+		struct iovec iv = {.iov_base = in, .iov_len = n};
+		struct iovec ov = {.iov_base = out, .iov_len = FH_BUF_SIZE};
 		size_t len = fsrv_handle(w->srv, &iv, 1, &ov, 1);
 
 		if (!len)
@@ -279,8 +281,8 @@ int main(int argc, char **argv)
 	 */
 	snprintf(mopts, sizeof(mopts),
 		 "fd=%d,rootmode=40000,user_id=0,group_id=0,default_permissions,allow_other", fd);
-	if (mount("minivmm", o.mnt, "fuse.minivmm", MS_NOSUID | MS_NODEV |
-		  (o.ro_mount ? MS_RDONLY : 0), mopts)) {
+	if (mount("minivmm", o.mnt, "fuse.minivmm",
+		  MS_NOSUID | MS_NODEV | (o.ro_mount ? MS_RDONLY : 0), mopts)) {
 		fprintf(stderr, "fusehost: mount %s: %s\n", o.mnt, strerror(errno));
 		goto out;
 	}
@@ -296,7 +298,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(o.cmd ? SIG_UNBLOCK : SIG_BLOCK, o.cmd ? NULL : &mask, &oldmask);
 	for (; started < o.threads; started++) {
-		w[started] = (struct fh_worker){ .srv = srv, .fd = fd };
+		w[started] = (struct fh_worker){.srv = srv, .fd = fd};
 		r = pthread_create(&w[started].tid, NULL, fh_serve, &w[started]);
 		if (r) {
 			fprintf(stderr, "fusehost: thread: %s\n", strerror(r));
@@ -319,7 +321,7 @@ int main(int argc, char **argv)
 		 */
 		rc = 0;
 		for (;;) {
-			struct timespec t = { .tv_sec = 1 };
+			struct timespec t = {.tv_sec = 1};
 			bool alive = false;
 
 			if (sigtimedwait(&mask, NULL, &t) > 0) {

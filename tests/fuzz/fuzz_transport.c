@@ -141,17 +141,17 @@ static void f_irq(void *opaque)
 static const struct vmmio_hooks hooks = {.irq = f_irq};
 
 static const struct virtio_dev_ops ops = {
-    .device_id = 26,
-    .num_queues = NQ,
-    .queue_max = QMAX,
-    .features = DEV_FEATURES,
-    .config_size = sizeof(((struct fake *)0)->cfg),
-    .config_read = f_config_read,
-    .config_write = f_config_write,
-    .activate = f_activate,
-    .notify = f_notify,
-    .reset = f_reset,
-    .shm_region = f_shm,
+	.device_id = 26,
+	.num_queues = NQ,
+	.queue_max = QMAX,
+	.features = DEV_FEATURES,
+	.config_size = sizeof(((struct fake *)0)->cfg),
+	.config_read = f_config_read,
+	.config_write = f_config_write,
+	.activate = f_activate,
+	.notify = f_notify,
+	.reset = f_reset,
+	.shm_region = f_shm,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -185,7 +185,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bool is_write = r[2] & 4;
 		unsigned int special = (r[2] >> 3) & 7;
 		uint32_t val =
-		    r[4] | (uint32_t)r[5] << 8 | (uint32_t)r[6] << 16 | (uint32_t)r[7] << 24;
+			r[4] | (uint32_t)r[5] << 8 | (uint32_t)r[6] << 16 | (uint32_t)r[7] << 24;
 		uint64_t buf = is_write ? val : ~0ULL;
 
 		if (!is_write && special == 1) {

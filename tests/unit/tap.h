@@ -12,37 +12,36 @@
 
 static int tap_n, tap_failed;
 
-#define ok(cond, ...)                                                   \
-	({                                                              \
-		int __c = !!(cond);                                     \
-		tap_n++;                                                \
-		if (!__c)                                               \
-			tap_failed++;                                   \
-		printf("%sok %d - ", __c ? "" : "not ", tap_n);         \
-		printf(__VA_ARGS__);                                    \
-		printf("\n");                                           \
-		if (!__c)                                               \
-			printf("#   failed at %s:%d\n", __FILE__, __LINE__); \
-		fflush(stdout);                                         \
-		__c;                                                    \
+#define ok(cond, ...)                                                                              \
+	({                                                                                         \
+		int __c = !!(cond);                                                                \
+		tap_n++;                                                                           \
+		if (!__c)                                                                          \
+			tap_failed++;                                                              \
+		printf("%sok %d - ", __c ? "" : "not ", tap_n);                                    \
+		printf(__VA_ARGS__);                                                               \
+		printf("\n");                                                                      \
+		if (!__c)                                                                          \
+			printf("#   failed at %s:%d\n", __FILE__, __LINE__);                       \
+		fflush(stdout);                                                                    \
+		__c;                                                                               \
 	})
 
-#define is(a, b, ...)                                                   \
-	({                                                              \
-		long long __a = (long long)(a), __b = (long long)(b);   \
-		int __r = ok(__a == __b, __VA_ARGS__);                  \
-		if (!__r)                                               \
-			printf("#   got %lld (0x%llx), expected %lld (0x%llx)\n", \
-			       __a, (unsigned long long)__a, __b,       \
-			       (unsigned long long)__b);                \
-		__r;                                                    \
+#define is(a, b, ...)                                                                              \
+	({                                                                                         \
+		long long __a = (long long)(a), __b = (long long)(b);                              \
+		int __r = ok(__a == __b, __VA_ARGS__);                                             \
+		if (!__r)                                                                          \
+			printf("#   got %lld (0x%llx), expected %lld (0x%llx)\n", __a,             \
+			       (unsigned long long)__a, __b, (unsigned long long)__b);             \
+		__r;                                                                               \
 	})
 
-#define diag(...)                       \
-	do {                            \
-		printf("# ");           \
-		printf(__VA_ARGS__);    \
-		printf("\n");           \
+#define diag(...)                                                                                  \
+	do {                                                                                       \
+		printf("# ");                                                                      \
+		printf(__VA_ARGS__);                                                               \
+		printf("\n");                                                                      \
 	} while (0)
 
 static inline int done_testing(void)

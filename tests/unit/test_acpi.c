@@ -128,7 +128,7 @@ static void check_fadt(const uint8_t *f, uint64_t dsdt_gpa)
 	is(rd32(f + 36) | rd64(f + 132), 0, "FADT: no FACS");
 	/* Hardware-reduced: no fixed register blocks, no SCI. */
 	ok(rd16(f + 46) == 0 && rd32(f + 56) == 0 && rd32(f + 64) == 0 && rd32(f + 76) == 0 &&
-	       rd32(f + 80) == 0,
+		   rd32(f + 80) == 0,
 	   "FADT: no SCI, PM1 or GPE blocks");
 }
 
@@ -153,7 +153,7 @@ static void check_madt(const uint8_t *m, unsigned int ncpus)
 		case 1: /* I/O APIC */
 			nioapic++;
 			ok(e[1] == 12 && e[2] == ACPI_IOAPIC_ID && rd32(e + 4) == LAYOUT_IOAPIC &&
-			       rd32(e + 8) == 0,
+				   rd32(e + 8) == 0,
 			   "MADT: IOAPIC id %u at 0x%x, GSI base %u", e[2], rd32(e + 4),
 			   rd32(e + 8));
 			break;
@@ -334,7 +334,7 @@ static char *disassemble(const char *name, const uint8_t *table, const char *wha
 	logtext = slurp(log, NULL);
 	out = slurp(dsl, NULL);
 	ok(logtext && !strstr(logtext, "Error") && !strstr(logtext, "Warning") &&
-	       !strstr(logtext, "Incorrect"),
+		   !strstr(logtext, "Incorrect"),
 	   "%s: iasl reports no error or warning", what);
 	if (logtext && (strstr(logtext, "Error") || strstr(logtext, "Warning")))
 		diag("iasl said:\n%s", logtext);
@@ -469,8 +469,8 @@ static void iasl_check(const uint8_t *xsdt, const uint8_t *fadt, const uint8_t *
 		ok(count_str(t, "Space ID : 01 [SystemIO]") == 3,
 		   "FADT text: three SystemIO registers");
 		ok(strstr(t, "Address : 0000000000000600") &&
-		       strstr(t, "Address : 0000000000000601") &&
-		       strstr(t, "Address : 0000000000000602"),
+			   strstr(t, "Address : 0000000000000601") &&
+			   strstr(t, "Address : 0000000000000602"),
 		   "FADT text: ports 0x600, 0x601, 0x602");
 	}
 	free(t);

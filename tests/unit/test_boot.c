@@ -76,17 +76,17 @@ struct fake_bz {
 static struct fake_bz fake_defaults(void)
 {
 	struct fake_bz f = {
-	    .setup_sects = 7,
-	    .version = 0x020f,
-	    .loadflags = LOADED_HIGH,
-	    .xloadflags = XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G,
-	    .relocatable = 1,
-	    .pref_address = 16 * MiB,
-	    .init_size = 8 * MiB,
-	    .kernel_alignment = 2 * MiB,
-	    .initrd_addr_max = 0x7fffffff,
-	    .cmdline_size = 2047,
-	    .payload_size = 64 * KiB + 48,
+		.setup_sects = 7,
+		.version = 0x020f,
+		.loadflags = LOADED_HIGH,
+		.xloadflags = XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G,
+		.relocatable = 1,
+		.pref_address = 16 * MiB,
+		.init_size = 8 * MiB,
+		.kernel_alignment = 2 * MiB,
+		.initrd_addr_max = 0x7fffffff,
+		.cmdline_size = 2047,
+		.payload_size = 64 * KiB + 48,
 	};
 	return f;
 }
@@ -162,10 +162,10 @@ static int load_fake(struct gmem *m, const struct fake_bz *f, const char *cmdlin
 		     size_t errlen)
 {
 	struct boot_config cfg = {
-	    .cmdline = cmdline,
-	    .initrd = initrd,
-	    .initrd_size = initrd_size,
-	    .rsdp_gpa = LAYOUT_ACPI,
+		.cmdline = cmdline,
+		.initrd = initrd,
+		.initrd_size = initrd_size,
+		.rsdp_gpa = LAYOUT_ACPI,
 	};
 	char *path = make_bz(f);
 	int ret;
@@ -477,9 +477,9 @@ static void test_errors(void)
 static void test_real_kernel(void)
 {
 	struct boot_config cfg = {
-	    .kernel_path = REAL_KERNEL,
-	    .cmdline = "console=ttyS0 panic=-1",
-	    .rsdp_gpa = LAYOUT_ACPI,
+		.kernel_path = REAL_KERNEL,
+		.cmdline = "console=ttyS0 panic=-1",
+		.rsdp_gpa = LAYOUT_ACPI,
 	};
 	static const uint8_t initrd[4096 * 3] = {0x30, 0x37, 0x30, 0x37};
 	const struct boot_params *bp;

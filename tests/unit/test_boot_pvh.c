@@ -45,13 +45,13 @@ struct fake_elf {
 static struct fake_elf elf_defaults(void)
 {
 	struct fake_elf f = {
-	    .machine = EM_X86_64,
-	    .pvh_note = true,
-	    .descsz = 8,
-	    .note_in_phdr = true,
-	    .seg0_paddr = SEG0_PADDR,
-	    .seg1_off = SEG1_OFF,
-	    .file_size = ELF_SIZE,
+		.machine = EM_X86_64,
+		.pvh_note = true,
+		.descsz = 8,
+		.note_in_phdr = true,
+		.seg0_paddr = SEG0_PADDR,
+		.seg1_off = SEG1_OFF,
+		.file_size = ELF_SIZE,
 	};
 	return f;
 }
@@ -66,7 +66,7 @@ static void put_note(uint8_t *img, size_t *off, const char *name, uint32_t type,
 		     uint32_t descsz)
 {
 	Elf64_Nhdr nh = {
-	    .n_namesz = (uint32_t)strlen(name) + 1, .n_descsz = descsz, .n_type = type};
+		.n_namesz = (uint32_t)strlen(name) + 1, .n_descsz = descsz, .n_type = type};
 
 	memcpy(img + *off, &nh, sizeof(nh));
 	*off += sizeof(nh);
@@ -289,13 +289,13 @@ static void test_load(void)
 	ok(mm && mm[0].addr == 0 && mm[0].size == LAYOUT_EBDA && mm[0].type == E820_RAM,
 	   "memmap[0] [0, EBDA) RAM");
 	ok(mm && mm[1].addr == LAYOUT_EBDA && mm[1].size == MiB - LAYOUT_EBDA &&
-	       mm[1].type == E820_RESERVED,
+		   mm[1].type == E820_RESERVED,
 	   "memmap[1] [EBDA, 1 MiB) reserved");
 	ok(mm && mm[2].addr == MiB && mm[2].size == 511 * MiB && mm[2].type == E820_RAM &&
-	       mm[2].reserved == 0,
+		   mm[2].reserved == 0,
 	   "memmap[2] [1 MiB, 512 MiB) RAM");
 	ok(si->memmap_paddr + 3 * sizeof(*mm) <= LAYOUT_BOOT_PARAMS &&
-	       si->memmap_paddr >= LAYOUT_PVH_START_INFO + sizeof(*si),
+		   si->memmap_paddr >= LAYOUT_PVH_START_INFO + sizeof(*si),
 	   "memmap lies in the start_info page, after start_info");
 	vm_free(&m);
 	free(initrd);

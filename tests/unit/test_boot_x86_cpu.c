@@ -62,8 +62,8 @@ static bool walk(const struct gmem *m, uint64_t cr3, uint64_t va, uint64_t *pa, 
 static void test_page_tables(struct gmem *m)
 {
 	static const uint64_t probes[] = {
-	    0,	     0x1234,	  LAYOUT_CMDLINE, 16 * MiB + 0x200,    0x12345678,
-	    GiB + 5, 3 * GiB - 1, LAYOUT_IOAPIC,  LAYOUT_LAPIC + 0x30, 4 * GiB - 1,
+		0,	 0x1234,      LAYOUT_CMDLINE, 16 * MiB + 0x200,	   0x12345678,
+		GiB + 5, 3 * GiB - 1, LAYOUT_IOAPIC,  LAYOUT_LAPIC + 0x30, 4 * GiB - 1,
 	};
 	unsigned int i, bad = 0, small = 0;
 	uint64_t pa;
@@ -156,7 +156,7 @@ static void test_gdt(struct gmem *m, enum x86cpu_mode mode, const char *name)
 static void test_regs_64(struct gmem *m)
 {
 	struct boot_entry e = {
-	    .pvh = false, .entry = 0x1000200, .zero_page_or_start_info = LAYOUT_BOOT_PARAMS};
+		.pvh = false, .entry = 0x1000200, .zero_page_or_start_info = LAYOUT_BOOT_PARAMS};
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct dec cs, ds;
@@ -181,7 +181,7 @@ static void test_regs_64(struct gmem *m)
 	ok(sregs.cs.l == 1 && sregs.cs.db == 0, "64: CS.L = 1");
 	is(sregs.ds.selector, 0x18, "64: DS = __BOOT_DS");
 	ok(sregs.es.selector == 0x18 && sregs.ss.selector == 0x18 && sregs.fs.selector == 0x18 &&
-	       sregs.gs.selector == 0x18,
+		   sregs.gs.selector == 0x18,
 	   "64: ES, SS, FS, GS = __BOOT_DS");
 	cs = decode(m, 0x10);
 	ds = decode(m, 0x18);
@@ -197,7 +197,7 @@ static void test_regs_64(struct gmem *m)
 static void test_regs_pvh(struct gmem *m)
 {
 	struct boot_entry e = {
-	    .pvh = true, .entry = 0x1234560, .zero_page_or_start_info = LAYOUT_PVH_START_INFO};
+		.pvh = true, .entry = 0x1234560, .zero_page_or_start_info = LAYOUT_PVH_START_INFO};
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct dec cs;

@@ -31,12 +31,12 @@ static void dev_write(void *o, uint64_t off, const void *d, uint32_t n)
 	dv->writes++;
 }
 
-static const struct bus_ops ops = { dev_read, dev_write };
+static const struct bus_ops ops = {dev_read, dev_write};
 
 int main(void)
 {
-	struct bus b = { 0 };
-	struct dev a = { 0 }, c = { 0 };
+	struct bus b = {0};
+	struct dev a = {0}, c = {0};
 	uint8_t data[8];
 
 	is(bus_register(&b, 0x1000, 0x100, &ops, &a), 0, "register a");
@@ -64,6 +64,7 @@ int main(void)
 	for (int i = 0; i < BUS_MAX_RANGES; i++)
 		bus_register(&b, 0x100000 + i * 0x10, 0x10, &ops, &c);
 	is(bus_register(&b, 0x900000, 1, &ops, &c), -ENOSPC, "bus full");
-	ok(bus_dispatch(&b, 0x100000 + 7 * 0x10 + 3, data, 1, false), "binary search finds a range");
+	ok(bus_dispatch(&b, 0x100000 + 7 * 0x10 + 3, data, 1, false),
+	   "binary search finds a range");
 	return done_testing();
 }

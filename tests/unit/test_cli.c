@@ -23,7 +23,6 @@ static int parse(struct cli_opts *o, char *err, ...)
 	return cli_parse(argc, argv, o, err, 256);
 }
 
-
 int main(void)
 {
 	struct cli_opts o;
@@ -36,7 +35,8 @@ int main(void)
 	ok(o.argv == NULL && !o.kernel && !o.initrd, "defaults: shell, default guest");
 
 	is(parse(&o, err, "--cpus", "2", "--mem", "1G", "--kernel", "k", "--initrd", "i",
-		 "--timeout", "30", "--verbose", "--", "uname", "-a", NULL), 0, "all options");
+		 "--timeout", "30", "--verbose", "--", "uname", "-a", NULL),
+	   0, "all options");
 	is(o.cpus, 2, "cpus");
 	is(o.mem, 1ULL << 30, "mem 1G");
 	ok(o.kernel && !strcmp(o.kernel, "k") && !strcmp(o.initrd, "i"), "paths");
@@ -45,7 +45,8 @@ int main(void)
 	is(o.argc, 2, "command argc");
 	ok(o.argv && !strcmp(o.argv[0], "uname") && !strcmp(o.argv[1], "-a"), "command argv");
 
-	is(parse(&o, err, "--", "sh", "--cpus", "3", NULL), 0, "options after -- are the command's");
+	is(parse(&o, err, "--", "sh", "--cpus", "3", NULL), 0,
+	   "options after -- are the command's");
 	is(o.cpus, 1, "cpus untouched");
 	is(o.argc, 3, "argc");
 	is(parse(&o, err, "--mem=2048", NULL), 0, "bare number is MiB");

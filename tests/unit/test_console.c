@@ -266,7 +266,8 @@ static void run_child(int slave, int sig, const char *what)
 	else
 		/* Under ASan a chained SEGV/BUS handler exits(1) instead. */
 		ok((WIFSIGNALED(status) && WTERMSIG(status) == sig) ||
-		       (WIFEXITED(status) && WEXITSTATUS(status) != 2 && WEXITSTATUS(status) != 3),
+			   (WIFEXITED(status) && WEXITSTATUS(status) != 2 &&
+			    WEXITSTATUS(status) != 3),
 		   "%s: child died of it (%#x)", what, status);
 	ok(same_tio(&before, &after), "%s: termios restored", what);
 }

@@ -176,7 +176,7 @@ static void test_layout(void)
 static void test_errors(void)
 {
 	static const char *bad[] = {
-	    "", "/", "a//b", "a/", "./a", "a/./b", "a/..", "../a", "..", ".",
+		"", "/", "a//b", "a/", "./a", "a/./b", "a/..", "../a", "..", ".",
 	};
 	struct cpio_buf b;
 	char *longname;
@@ -263,7 +263,7 @@ static void test_roundtrip(void)
 	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0755, "big file mode 0755");
 	snprintf(path, sizeof(path), "%s/x/minivmm/empty", dir);
 	ok(stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0 &&
-	       (st.st_mode & 07777) == 0600,
+		   (st.st_mode & 07777) == 0600,
 	   "empty file: regular, size 0, mode 0600");
 	snprintf(path, sizeof(path), "%s/x/minivmm/sub", dir);
 	ok(stat(path, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0700,

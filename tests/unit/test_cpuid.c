@@ -16,12 +16,12 @@ static struct kvm_cpuid_entry2 *find(struct kvm_cpuid_entry2 *e, unsigned int n,
 int main(void)
 {
 	struct kvm_cpuid_entry2 e[] = {
-		{ .function = 0x1, .ebx = 0xff0a0800, .ecx = 0, .edx = 1u << 28 },
-		{ .function = 0xb, .index = 0 },
-		{ .function = 0xb, .index = 1 },
-		{ .function = 0xb, .index = 2 },
-		{ .function = 0x80000008, .ecx = 0x0000f0ff },
-		{ .function = 0x8000001e, .eax = 77, .ebx = 0x1234 },
+		{.function = 0x1, .ebx = 0xff0a0800, .ecx = 0, .edx = 1u << 28},
+		{.function = 0xb, .index = 0},
+		{.function = 0xb, .index = 1},
+		{.function = 0xb, .index = 2},
+		{.function = 0x80000008, .ecx = 0x0000f0ff},
+		{.function = 0x8000001e, .eax = 77, .ebx = 0x1234},
 	};
 	unsigned int n = sizeof(e) / sizeof(e[0]);
 	struct kvm_cpuid_entry2 c[sizeof(e) / sizeof(e[0])];

@@ -121,14 +121,16 @@ static void test_window(void)
 	memcpy(h + G + 10, "via-window", 10);
 	ok(pread(fd, buf, 10, G + 10) == 10 && !memcmp(buf, "via-window", 10),
 	   "a write through the mapping is in the host file");
-	ok(pwrite(fd, "via-host!!", 10, 2 * G + 5) == 10 && !memcmp(h + 2 * G + 5, "via-host!!", 10),
+	ok(pwrite(fd, "via-host!!", 10, 2 * G + 5) == 10 &&
+		   !memcmp(h + 2 * G + 5, "via-host!!", 10),
 	   "a host write is seen through the mapping");
 	is((int)count_fds(), base_fds + 1, "one fd held for the mapping's two granules");
 
 	/* A partial mapping (len 4 KiB) of b over granule 2: the rest of it is zeroed. */
 	is(dax_map(w, fd2, 0, 4096, 2 * G, false), 0, "map 4 KiB of b read-only over granule 2");
 	ok(h[2 * G + 1] == (uint8_t)(1 * 7 + 2), "granule 2 shows b");
-	ok(all_zero(h + 2 * G + 4096, G - 4096), "the granule's tail past len is zero, not a's data");
+	ok(all_zero(h + 2 * G + 4096, G - 4096),
+	   "the granule's tail past len is zero, not a's data");
 	ok(h[G] == (uint8_t)(G * 7 + 1), "granule 1 still maps a");
 	is(dax_mapped(w), 2, "still two granules mapped");
 
@@ -173,11 +175,13 @@ static void test_window(void)
 static uint8_t inbuf[65536], outbuf[65536];
 static uint64_t unique = 1;
 
-static int call(struct fsrv *s, uint32_t opc, uint64_t nodeid, const void *a, size_t al,
-		void *res, size_t rl)
+static int call(struct fsrv *s, uint32_t opc, uint64_t nodeid, const void *a, size_t al, void *res,
+		size_t rl)
 {
-	struct fuse_in_header h = {.len = (uint32_t)(sizeof(h) + al), .opcode = opc,
-				   .unique = unique++, .nodeid = nodeid};
+	struct fuse_in_header h = {.len = (uint32_t)(sizeof(h) + al),
+				   .opcode = opc,
+				   .unique = unique++,
+				   .nodeid = nodeid};
 	struct iovec in = {inbuf, h.len}, out = {outbuf, sizeof(outbuf)};
 	struct fuse_out_header oh;
 
@@ -214,12 +218,13 @@ static uint64_t lookup(struct fsrv *s, const char *name)
 	struct fuse_entry_out e = {0};
 
 	return call(s, FUSE_LOOKUP, FUSE_ROOT_ID, name, strlen(name) + 1, &e, sizeof(e)) ? 0
-											    : e.nodeid;
+											 : e.nodeid;
 }
 
 static void test_server(void)
 {
-	struct fuse_setupmapping_in sm = {.fh = UINT64_MAX, .len = G,
+	struct fuse_setupmapping_in sm = {.fh = UINT64_MAX,
+					  .len = G,
 					  .flags = FUSE_SETUPMAPPING_FLAG_READ |
 						   FUSE_SETUPMAPPING_FLAG_WRITE};
 	struct {

@@ -77,7 +77,8 @@ int main(void)
 	h.len = sizeof(h) + 100;
 	memcpy(ram, &h, sizeof(h));
 	memset(ram + sizeof(h), 'R', 40);
-	r = (struct vq_req){.n_out = 3, .n_in = 2, .out_len = h.len, .in_len = 16 + 200, .devmem = true};
+	r = (struct vq_req){
+		.n_out = 3, .n_in = 2, .out_len = h.len, .in_len = 16 + 200, .devmem = true};
 	r.out[0] = (struct iovec){ram, sizeof(h)};
 	r.out[1] = (struct iovec){ram + sizeof(h), 40};
 	r.out[2] = (struct iovec){bad, 60};
@@ -86,7 +87,7 @@ int main(void)
 	n = devmem_serve(echo, NULL, &r);
 	is(calls, 1, "a readable request reaches the handler");
 	ok(seen_len == h.len && seen[sizeof(h)] == 'R' && seen[sizeof(h) + 40] == 'D' &&
-	       seen[h.len - 1] == 'D',
+		   seen[h.len - 1] == 'D',
 	   "the handler sees the request's bytes from every segment");
 	is(n, 16 + 100, "reply length");
 	memcpy(&oh, reply, sizeof(oh));
@@ -102,7 +103,8 @@ int main(void)
 	memcpy(&oh, reply, sizeof(oh));
 	is(calls, 0, "a request that faults never reaches the handler");
 	is(n, sizeof(oh), "it gets a header-only reply");
-	ok(oh.error == -EFAULT && oh.unique == 77 && oh.len == sizeof(oh), "EFAULT with its unique");
+	ok(oh.error == -EFAULT && oh.unique == 77 && oh.len == sizeof(oh),
+	   "EFAULT with its unique");
 
 	/* 3. Header in the truncated page: nothing to answer to. */
 	r.out[0] = (struct iovec){bad + pg, sizeof(h)};

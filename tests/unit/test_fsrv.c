@@ -374,7 +374,8 @@ static void test_readdir_small(struct fsrv *s)
 		for (;;) {
 			size_t pos = 0;
 
-			r = call(s, plus ? FUSE_READDIRPLUS : FUSE_READDIR, e.nodeid, &ri, sizeof(ri));
+			r = call(s, plus ? FUSE_READDIRPLUS : FUSE_READDIR, e.nodeid, &ri,
+				 sizeof(ri));
 			if (r.err || r.dlen == 0 || ++rounds > 10)
 				break;
 			while (pos < r.dlen) {
@@ -396,22 +397,26 @@ static void test_readdir_small(struct fsrv *s)
 		}
 		is(r.err, 0, "%s with a %u-byte buffer: no error", plus ? "READDIRPLUS" : "READDIR",
 		   ri.size);
-		ok(seen_long && total == 3, "%s with a %u-byte buffer: all 3 entries, the 200-byte name too",
+		ok(seen_long && total == 3,
+		   "%s with a %u-byte buffer: all 3 entries, the 200-byte name too",
 		   plus ? "READDIRPLUS" : "READDIR", ri.size);
 		/* A buffer no entry with that name fits in. */
 		ri.offset = 0;
 		ri.size = plus ? 200 : 100;
 		total = 0;
 		for (rounds = 0; rounds < 5; rounds++) {
-			r = call(s, plus ? FUSE_READDIRPLUS : FUSE_READDIR, e.nodeid, &ri, sizeof(ri));
+			r = call(s, plus ? FUSE_READDIRPLUS : FUSE_READDIR, e.nodeid, &ri,
+				 sizeof(ri));
 			if (r.err || r.dlen == 0)
 				break;
 			/* "." and ".." fit; follow them to the long one. */
 			for (size_t pos = 0; pos < r.dlen; total++) {
-				struct fuse_dirent *d = plus ? &((struct fuse_direntplus *)(r.data + pos))->dirent
-							     : (void *)(r.data + pos);
+				struct fuse_dirent *d =
+					plus ? &((struct fuse_direntplus *)(r.data + pos))->dirent
+					     : (void *)(r.data + pos);
 
-				pos += plus ? FUSE_DIRENTPLUS_SIZE((struct fuse_direntplus *)(r.data + pos))
+				pos += plus ? FUSE_DIRENTPLUS_SIZE(
+						      (struct fuse_direntplus *)(r.data + pos))
 					    : FUSE_DIRENT_SIZE(d);
 				ri.offset = d->off;
 			}
@@ -725,11 +730,13 @@ static void test_more_ops(struct fsrv *s)
 	r = call_name(s, FUSE_CREATE, 1, &ci, sizeof(ci), "copy");
 	memcpy(&e2, r.data, sizeof(e2));
 	memcpy(&oo2, r.data + sizeof(e2), sizeof(oo2));
-	r = call(
-	    s, FUSE_COPY_FILE_RANGE, e.nodeid,
-	    &(struct fuse_copy_file_range_in){
-		.fh_in = fh, .nodeid_out = e2.nodeid, .fh_out = oo2.fh, .off_out = 2, .len = 4},
-	    sizeof(struct fuse_copy_file_range_in));
+	r = call(s, FUSE_COPY_FILE_RANGE, e.nodeid,
+		 &(struct fuse_copy_file_range_in){.fh_in = fh,
+						   .nodeid_out = e2.nodeid,
+						   .fh_out = oo2.fh,
+						   .off_out = 2,
+						   .len = 4},
+		 sizeof(struct fuse_copy_file_range_in));
 	is(r.err, 0, "COPY_FILE_RANGE");
 	is(((struct fuse_write_out *)r.data)->size, 4, "copied 4");
 	{
@@ -767,7 +774,7 @@ static void test_more_ops(struct fsrv *s)
 		} else {
 			is(r.err, 0, "SETXATTR");
 			ok(getxattr(hpath("sparse"), "user.k", v, sizeof(v)) == 3 &&
-			       memcmp(v, "val", 3) == 0,
+				   memcmp(v, "val", 3) == 0,
 			   "host: xattr set");
 			r = call_name(s, FUSE_GETXATTR, e.nodeid,
 				      &(struct fuse_getxattr_in){.size = 0},

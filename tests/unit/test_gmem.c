@@ -10,7 +10,7 @@
 int main(void)
 {
 	static uint8_t lo[4096], hi[8192];
-	struct gmem m = { 0 };
+	struct gmem m = {0};
 	uint8_t buf[16];
 
 	is(gmem_add_region(&m, 0, sizeof(lo), lo), 0, "add low region");

@@ -11,7 +11,7 @@ static void feed(struct panic_watch *w, const char *s)
 
 int main(void)
 {
-	struct panic_watch w = { 0 };
+	struct panic_watch w = {0};
 
 	feed(&w, "hello\r\n[    1.0] Kernel panic - not syncing");
 	ok(!w.seen, "no panic before the full marker");

@@ -72,7 +72,7 @@ static void test_valid(void)
 	is(share_guest_line(&s, line, 7), -ENOSPC, "guest line: too small a buffer");
 	share_fsrv_config(&s, &cfg);
 	ok(cfg.root == s.dir && !cfg.readonly && cfg.cache == FSRV_CACHE_AUTO && !cfg.writeback &&
-	       !cfg.xattr && cfg.max_fds == 0,
+		   !cfg.xattr && cfg.max_fds == 0,
 	   "fsrv config from the defaults");
 	share_free(&s);
 	ok(!s.dir && !s.tag, "share_free zeroes");
@@ -227,7 +227,8 @@ static void test_dax(void)
 	good_dax(".:t,dax", 1ull << 30, "dax -> 1 GiB window, guest line \"t dax\"", "t dax\n");
 	good_dax(".:t,dax=2M", 2ull << 20, "dax=2M", "t dax\n");
 	good_dax(".:t,dax=2048k", 2ull << 20, "dax=2048k", "t dax\n");
-	good_dax(".:t,ro,dax=64G", 64ull << 30, "ro,dax=64G: guest line \"t ro,dax\"", "t ro,dax\n");
+	good_dax(".:t,ro,dax=64G", 64ull << 30, "ro,dax=64G: guest line \"t ro,dax\"",
+		 "t ro,dax\n");
 	good_dax(".:t,dax=4194304", 4ull << 20, "dax=4194304", "t dax\n");
 }
 

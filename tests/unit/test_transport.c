@@ -112,17 +112,17 @@ static void f_irq(void *opaque)
 static const struct vmmio_hooks hooks = {.irq = f_irq};
 
 static const struct virtio_dev_ops fake_ops = {
-    .device_id = 26,
-    .num_queues = 2,
-    .queue_max = 256,
-    .features = F_DEV0 | F_DEV3,
-    .config_size = sizeof(((struct fake *)0)->cfg),
-    .config_read = f_config_read,
-    .config_write = f_config_write,
-    .activate = f_activate,
-    .notify = f_notify,
-    .reset = f_reset,
-    .shm_region = f_shm,
+	.device_id = 26,
+	.num_queues = 2,
+	.queue_max = 256,
+	.features = F_DEV0 | F_DEV3,
+	.config_size = sizeof(((struct fake *)0)->cfg),
+	.config_read = f_config_read,
+	.config_write = f_config_write,
+	.activate = f_activate,
+	.notify = f_notify,
+	.reset = f_reset,
+	.shm_region = f_shm,
 };
 
 static struct gmem mem;

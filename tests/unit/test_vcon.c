@@ -218,7 +218,7 @@ static struct vring_used_elem used_elem(struct drv *d, int q, uint16_t i)
 static bool drv_start(struct drv *d, bool event_idx, bool no_rx_queue)
 {
 	uint64_t want =
-	    (1ull << VIRTIO_F_VERSION_1) | (event_idx ? 1ull << VIRTIO_RING_F_EVENT_IDX : 0);
+		(1ull << VIRTIO_F_VERSION_1) | (event_idx ? 1ull << VIRTIO_RING_F_EVENT_IDX : 0);
 	uint64_t offered;
 	uint32_t st = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
 	int qi;

@@ -293,13 +293,13 @@ static struct sent post_req(struct drv *d, unsigned int qi, uint32_t opcode, uin
 			    const void *arg, uint32_t arg_len, uint32_t body_len)
 {
 	struct fuse_in_header h = {
-	    .len = (uint32_t)sizeof(h) + arg_len,
-	    .opcode = opcode,
-	    .unique = d->unique,
-	    .nodeid = nodeid,
-	    .uid = getuid(),
-	    .gid = getgid(),
-	    .pid = 1,
+		.len = (uint32_t)sizeof(h) + arg_len,
+		.opcode = opcode,
+		.unique = d->unique,
+		.nodeid = nodeid,
+		.uid = getuid(),
+		.gid = getgid(),
+		.pid = 1,
 	};
 	struct sent s = {.unique = d->unique};
 	struct seg sg[4];
@@ -324,10 +324,10 @@ static struct sent post_req(struct drv *d, unsigned int qi, uint32_t opcode, uin
 static struct sent post_init(struct drv *d)
 {
 	struct fuse_init_in in = {
-	    .major = FUSE_KERNEL_VERSION,
-	    .minor = 36, /* Linux 6.1 */
-	    .max_readahead = 128 << 10,
-	    .flags = FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_DO_READDIRPLUS,
+		.major = FUSE_KERNEL_VERSION,
+		.minor = 36, /* Linux 6.1 */
+		.max_readahead = 128 << 10,
+		.flags = FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_DO_READDIRPLUS,
 	};
 
 	return post_req(d, VFS_REQUEST_QUEUE, FUSE_INIT, 0, &in, sizeof(in),
@@ -444,7 +444,7 @@ static void test_identity(void)
 	is(nrq, 0, "read past the 40-byte config space gives 0");
 	wr(d, VIRTIO_MMIO_SHM_SEL, 0);
 	ok(rd(d, VIRTIO_MMIO_SHM_LEN_LOW) == UINT32_MAX &&
-	       rd(d, VIRTIO_MMIO_SHM_LEN_HIGH) == UINT32_MAX,
+		   rd(d, VIRTIO_MMIO_SHM_LEN_HIGH) == UINT32_MAX,
 	   "no shared memory region 0 (DAX window) yet: length all ones");
 	drv_free(d);
 
@@ -501,7 +501,7 @@ static void test_requests(void)
 	is(reply(d, &s)->error, 0, "  INIT succeeded");
 	is(reply(d, &s)->unique, s.unique, "  unique echoed");
 	ok(reply(d, &s)->len > sizeof(struct fuse_out_header) &&
-	       reply(d, &s)->len <= sizeof(struct fuse_out_header) + sizeof(*io),
+		   reply(d, &s)->len <= sizeof(struct fuse_out_header) + sizeof(*io),
 	   "  reply carries an init_out (len %u)", reply(d, &s)->len);
 	is(used_elem(d, VFS_REQUEST_QUEUE, 0).len, reply(d, &s)->len,
 	   "  used length = the reply's length");
@@ -1035,10 +1035,10 @@ static void test_stress(unsigned int threads)
 
 		for (s = 0; s < SLOTS && posted < STRESS; s++) {
 			struct fuse_in_header h = {
-			    .len = sizeof(h) + 8,
-			    .opcode = FUSE_LOOKUP,
-			    .unique = 2 * (uint64_t)posted + 0x1000,
-			    .nodeid = FUSE_ROOT_ID,
+				.len = sizeof(h) + 8,
+				.opcode = FUSE_LOOKUP,
+				.unique = 2 * (uint64_t)posted + 0x1000,
+				.nodeid = FUSE_ROOT_ID,
 			};
 			uint16_t head = (uint16_t)(4 * s);
 
@@ -1140,9 +1140,9 @@ static bool open_hello(struct drv *d, uint64_t *nodeid, uint64_t *fh)
 static struct sent post_setlkw(struct drv *d, uint64_t nodeid, uint64_t fh)
 {
 	struct fuse_lk_in li = {
-	    .fh = fh,
-	    .owner = 0x1234,
-	    .lk = {.start = 0, .end = INT64_MAX, .type = F_WRLCK, .pid = 1},
+		.fh = fh,
+		.owner = 0x1234,
+		.lk = {.start = 0, .end = INT64_MAX, .type = F_WRLCK, .pid = 1},
 	};
 
 	return post_req(d, VFS_REQUEST_QUEUE, FUSE_SETLKW, nodeid, &li, sizeof(li), 0);
@@ -1193,15 +1193,15 @@ static void test_lock_wait(bool stop, bool inl)
 	s = post_lookup(d, VFS_REQUEST_QUEUE, "hello");
 	vmmio_queue_notify(&d->t, VFS_REQUEST_QUEUE);
 	ok(wait_used(d, VFS_REQUEST_QUEUE, 4) && used_elem(d, VFS_REQUEST_QUEUE, 3).id == s.head &&
-	       reply(d, &s)->error == 0,
+		   reply(d, &s)->error == 0,
 	   "  a LOOKUP behind it is answered meanwhile");
 	t0 = now();
 	if (stop) {
 		vfs_stop(&d->v);
 		ok(now() - t0 < 5, "vfs_stop() ends the wait (%.2f s)", now() - t0);
 		ok(used_idx(d, VFS_REQUEST_QUEUE) == 5 &&
-		       used_elem(d, VFS_REQUEST_QUEUE, 4).id == lk.head &&
-		       reply(d, &lk)->unique == lk.unique && reply(d, &lk)->error == -EINTR,
+			   used_elem(d, VFS_REQUEST_QUEUE, 4).id == lk.head &&
+			   reply(d, &lk)->unique == lk.unique && reply(d, &lk)->error == -EINTR,
 		   "  SETLKW answered EINTR");
 	} else {
 		if (pthread_create(&th, NULL, do_reset, &r))
@@ -1248,7 +1248,7 @@ static void test_inline_locks(void)
 	is(used_idx(d, VFS_REQUEST_QUEUE), 5, "  the SETLKW still waits");
 	close(hfd);
 	ok(wait_used(d, VFS_REQUEST_QUEUE, 6) && used_elem(d, VFS_REQUEST_QUEUE, 5).id == lk.head &&
-	       reply(d, &lk)->unique == lk.unique && reply(d, &lk)->error == 0,
+		   reply(d, &lk)->unique == lk.unique && reply(d, &lk)->error == 0,
 	   "  and is granted once the host lets go");
 	hfd = host_lock_hello();
 	ok(hfd < 0, "  the guest's lock is held on the host");

@@ -277,7 +277,7 @@ static void test_multi(struct fx *f)
 	vq_push(&f->vq, 0, 7);
 	vq_push(&f->vq, 5, 90);
 	ok(used(f)->idx == 2 && used(f)->ring[0].id == 0 && used(f)->ring[1].id == 5 &&
-	       used(f)->ring[1].len == 90,
+		   used(f)->ring[1].len == 90,
 	   "multi: used ring in push order");
 
 	/* A chain using all num descriptors is fine (bound is inclusive). */
@@ -360,7 +360,7 @@ static void test_indirect(struct fx *f)
 	ok(req.n_out == 1 && req.n_in == 2 && req.out_len == 8 && req.in_len == 40,
 	   "indirect: segments from the table");
 	ok(req.in[0].iov_base == hva(f, BUF_OFF + 0x100) &&
-	       req.in[1].iov_base == hva(f, BUF_OFF + 0x200),
+		   req.in[1].iov_base == hva(f, BUF_OFF + 0x200),
 	   "indirect: table walked by next");
 
 	/* Direct readable descriptor, then an indirect one ending the chain. */
@@ -703,7 +703,7 @@ static void test_iov(void)
 	memset(out, 0xff, sizeof(out));
 	is(vq_iov_read(iov, 3, 4, out, 6), 6, "iov: read across two boundaries");
 	ok(out[0] == 4 && out[1] == 5 && out[3] == 7 && out[4] == 8 && out[5] == 9 &&
-	       out[6] == 0xff,
+		   out[6] == 0xff,
 	   "iov: read bytes 4..9 in order");
 	is(vq_iov_read(iov, 3, 0, out, 16), 15, "iov: read stops at the end");
 	is(out[14], 14, "iov: last byte");
