@@ -146,36 +146,31 @@ static bool vfs_may_wait(const struct vq_req *r)
 
 /*
  * Called with q->lock held by the inline server of queue qidx, which took
- * r from the ring: give it to a worker if a hand is free.  q->lock is
- * dropped meanwhile (p->lock and a queue lock are never held together), so
- * the caller checks q->vq again.  Returns whether a worker has it.
+ * r from the ring: give it to a worker if a hand is free.  Returns whether
+ * a worker has it.  p->lock nests inside a queue lock here, and nowhere the
+ * other way round.
  */
 static bool vfs_hand_off(struct vfs *d, struct vfs_queue *q, unsigned int qidx,
 			 const struct vq_req *r)
 {
 	struct vfs_pool *p = &d->pool;
-	struct virtqueue *vq = q->vq;
 	struct vfs_hand *h = NULL;
 	unsigned int i;
 
-	q->inflight++; /* from now on a reset waits for it */
-	pthread_mutex_unlock(&q->lock);
 	pthread_mutex_lock(&p->lock);
 	for (i = 0; p->hand && !p->stop && i < p->nworkers && !h; i++)
 		if (p->hand[i].state == VFS_HAND_FREE)
 			h = &p->hand[i];
 	if (h) {
 		memcpy(h->req, r, sizeof(*r));
-		h->vq = vq;
+		h->vq = q->vq;
 		h->qidx = qidx;
 		h->state = VFS_HAND_QUEUED;
 		p->nqueued++;
+		q->inflight++; /* a reset waits for it */
 		pthread_cond_signal(&p->work);
 	}
 	pthread_mutex_unlock(&p->lock);
-	pthread_mutex_lock(&q->lock);
-	if (!h && --q->inflight == 0)
-		pthread_cond_broadcast(&q->drained);
 	return h != NULL;
 }
 
@@ -191,7 +186,6 @@ static void vfs_serve_inline(struct vfs *d, unsigned int qidx)
 	struct vfs_queue *q = &d->q[qidx];
 	bool hiprio = qidx == VFS_HIPRIO_QUEUE, nowait = fsrv_set_nowait(true);
 	struct vq_req *r = q->req;
-	struct virtqueue *vq;
 	int got;
 
 	pthread_mutex_lock(&q->lock);
@@ -200,20 +194,13 @@ static void vfs_serve_inline(struct vfs *d, unsigned int qidx)
 	/* No notifications while we drain the ring anyway (2.7.10). */
 	vq_set_notify(q->vq, false);
 	for (;;) {
-		vq = q->vq;
-		got = vq_pop_drain(vq, r);
+		got = vq_pop_drain(q->vq, r);
 		if (got < 0)
 			vfs_break(d, q);
 		if (got <= 0)
 			break; /* broken, or empty with notifications back on */
-		if (!hiprio && d->inline_first && vfs_may_wait(r)) {
-			bool handed = vfs_hand_off(d, q, qidx, r);
-
-			if (q->vq != vq)
-				break; /* reset meanwhile: the chain is not ours any more */
-			if (handed)
-				continue;
-		}
+		if (!hiprio && d->inline_first && vfs_may_wait(r) && vfs_hand_off(d, q, qidx, r))
+			continue;
 		vfs_complete(d, q, r->head, hiprio ? vfs_handle_hiprio(d, r) : vfs_handle(d, r));
 	}
 out:
@@ -312,8 +299,8 @@ static void vfs_serve_hand(struct vfs *d, struct vfs_pool *p)
  * under the queue lock.  Replies go into the used ring in the order they
  * finish, not the order the chains were made available: virtio 1.2 2.7.8
  * lets the device use buffers in any order, and FUSE matches replies to
- * requests by unique.  Lock order: p->lock and a queue lock are never held
- * together.
+ * requests by unique.  Lock order: a queue lock, then p->lock (only
+ * vfs_hand_off() nests them); never the other way round.
  */
 static void *vfs_worker(void *arg)
 {

@@ -120,7 +120,7 @@ struct vfs_hand {
 
 /* Private to virtio_fs.c: the request queues' workers. */
 struct vfs_pool {
-	pthread_mutex_t lock;  /* the fields below; never held with a queue lock */
+	pthread_mutex_t lock;  /* the fields below; taken inside a queue lock at most */
 	pthread_cond_t work;   /* idle workers wait for pending work or stop */
 	pthread_cond_t quiet;  /* all workers idle, nothing pending (vfs_wait_idle()) */
 	uint32_t pending;      /* bit i: queue i may hold chains no worker is taking */
