@@ -19,6 +19,7 @@ enum {
 	OPT_XATTR = 1 << 3,
 	OPT_QUEUES = 1 << 4,
 	OPT_DAX = 1 << 5,
+	OPT_THREADS = 1 << 6,
 };
 
 static int fail(char *err, size_t errlen, const char *spec, int ret, const char *fmt, ...)
@@ -122,21 +123,23 @@ static int parse_opt(const char *spec, char *opt, struct share *s, unsigned int 
 		bit = OPT_QUEUES;
 	else if (!strcmp(opt, "dax"))
 		bit = OPT_DAX;
+	else if (!strcmp(opt, "threads"))
+		bit = OPT_THREADS;
 	else if (!*opt)
 		return fail(err, errlen, spec, -EINVAL, "empty option");
 	else
 		return fail(err, errlen, spec, -EINVAL,
 			    "unknown option \"%s\" (ro, cache=none|auto|always, writeback, xattr, "
-			    "queues=N, dax[=SIZE])",
+			    "queues=N, threads=N, dax[=SIZE])",
 			    opt);
 	if (*seen & bit)
 		return fail(err, errlen, spec, -EINVAL, "option %s given twice", opt);
 	*seen |= bit;
 
-	/* Flags take no value; cache and queues need one; dax may have one. */
+	/* Flags take no value; cache, queues and threads need one; dax may have one. */
 	if (val && (bit == OPT_RO || bit == OPT_WRITEBACK || bit == OPT_XATTR))
 		return fail(err, errlen, spec, -EINVAL, "option %s takes no value", opt);
-	if (!val && (bit == OPT_CACHE || bit == OPT_QUEUES))
+	if (!val && (bit == OPT_CACHE || bit == OPT_QUEUES || bit == OPT_THREADS))
 		return fail(err, errlen, spec, -EINVAL, "option %s needs a value", opt);
 
 	switch (bit) {
@@ -160,17 +163,21 @@ static int parse_opt(const char *spec, char *opt, struct share *s, unsigned int 
 			return fail(err, errlen, spec, -EINVAL,
 				    "cache=%s: expected none, auto or always", val);
 		break;
-	case OPT_QUEUES: {
+	case OPT_QUEUES:
+	case OPT_THREADS: {
+		unsigned int max = bit == OPT_QUEUES ? SHARE_QUEUES_MAX : SHARE_THREADS_MAX;
 		char *end;
 		unsigned long n;
 
 		errno = 0;
 		n = strtoul(val, &end, 10);
-		if (*val < '0' || *val > '9' || *end || errno || n < 1 || n > SHARE_QUEUES_MAX)
+		if (*val < '0' || *val > '9' || *end || errno || n < 1 || n > max)
 			return fail(err, errlen, spec, -EINVAL,
-				    "queues=%s: expected a number from 1 to %d", val,
-				    SHARE_QUEUES_MAX);
-		s->queues = (unsigned int)n;
+				    "%s=%s: expected a number from 1 to %u", opt, val, max);
+		if (bit == OPT_QUEUES)
+			s->queues = (unsigned int)n;
+		else
+			s->threads = (unsigned int)n;
 		break;
 	}
 	case OPT_DAX:

@@ -14,6 +14,10 @@
  *   xattr          serve extended attributes (else ENOSYS)
  *   queues=N       request queues of the device, 1..SHARE_QUEUES_MAX
  *                  (default 1; Linux 6.1 uses only the first)
+ *   threads=N      serve every request on N worker threads, concurrently,
+ *                  1..SHARE_THREADS_MAX (default: one at a time on the
+ *                  thread the guest's notification wakes, with lock waits
+ *                  on VFS_DEFAULT_THREADS workers; see vfs_set_inline())
  *   dax[=SIZE]     DAX window (virtio 1.2 5.11.5), SIZE with optional K/M/G
  *                  suffix (binary), a nonzero multiple of 2 MiB up to
  *                  SHARE_DAX_MAX, default SHARE_DAX_DEFAULT; the guest
@@ -39,6 +43,7 @@
 
 #define SHARE_TAG_MAX 36 /* struct virtio_fs_config.tag (virtio 1.2 5.11.4) */
 #define SHARE_QUEUES_MAX 8
+#define SHARE_THREADS_MAX 64	       /* VFS_MAX_THREADS */
 #define SHARE_DAX_ALIGN (2ull << 20)   /* FUSE_SETUPMAPPING granularity of Linux's driver */
 #define SHARE_DAX_DEFAULT (1ull << 30) /* 1 GiB: guest address space only, not RAM */
 #define SHARE_DAX_MAX (64ull << 30)
@@ -49,7 +54,8 @@ struct share {
 	bool ro, writeback, xattr, dax;
 	uint64_t dax_size; /* 0 unless dax */
 	enum fsrv_cache cache;
-	unsigned int queues; /* request queues, 1..SHARE_QUEUES_MAX */
+	unsigned int queues;  /* request queues, 1..SHARE_QUEUES_MAX */
+	unsigned int threads; /* threads=N, or 0: inline (the default) */
 };
 
 /*

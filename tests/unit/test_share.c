@@ -85,6 +85,7 @@ static void test_valid(void)
 	ok(s.ro && s.writeback && s.xattr && !s.dax, "ro, writeback, xattr set");
 	is(s.cache, FSRV_CACHE_ALWAYS, "cache=always");
 	is(s.queues, 8, "queues=8");
+	is(s.threads, 0, "served inline unless threads= is given");
 	share_guest_line(&s, line, sizeof(line));
 	ok(!strcmp(line, "t ro\n"), "read-only share mounted ro in the guest: \"t ro\"");
 	share_fsrv_config(&s, &cfg);
@@ -97,6 +98,9 @@ static void test_valid(void)
 	share_free(&s);
 	r = share_parse(at(":t,cache=auto,queues=1"), &s, err, sizeof(err));
 	ok(r == 0 && s.cache == FSRV_CACHE_AUTO && s.queues == 1, "cache=auto, queues=1");
+	share_free(&s);
+	r = share_parse(at(":t,threads=8"), &s, err, sizeof(err));
+	ok(r == 0 && s.threads == 8 && s.queues == 1, "threads=8");
 	share_free(&s);
 
 	/* 36 bytes is the most the config space holds; any printable byte but '/'. */
@@ -185,6 +189,10 @@ static void test_bad_options(void)
 	bad(".:t,writeback,cache=none", -EINVAL, "writeback needs cache=auto or cache=always");
 	bad(".:t,queues", -EINVAL, "option queues needs a value");
 	bad(".:t,queues=0", -EINVAL, "queues=0: expected a number from 1 to 8");
+	bad(".:t,threads", -EINVAL, "option threads needs a value");
+	bad(".:t,threads=0", -EINVAL, "threads=0: expected a number from 1 to 64");
+	bad(".:t,threads=65", -EINVAL, "threads=65: expected a number from 1 to 64");
+	bad(".:t,threads=4,threads=4", -EINVAL, "option threads given twice");
 	bad(".:t,queues=9", -EINVAL, "queues=9: expected a number from 1 to 8");
 	bad(".:t,queues=-1", -EINVAL, "queues=-1: expected");
 	bad(".:t,queues=2x", -EINVAL, "queues=2x: expected");
