@@ -896,10 +896,14 @@ static void t_blocking_locks(struct ft *t)
 	is(r, -EINTR, "flock LOCK_EX on the held file waits until a signal: EINTR");
 	ok(ms >= 800, "...after waiting (%ld ms)", ms);
 
-	/* The holder exits 300 ms after "go": both waits are granted then. */
+	/*
+	 * The holder exits 300 ms after "go": both waits are granted then.
+	 * The clock starts before "go", so a delay of ours after writing it
+	 * (a loaded machine) cannot make the wait look shorter than it was.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (write(go[1], "g", 1) != 1)
 		diag("write go: %s", strerror(errno));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	alarm(20); /* a hang fails the check instead of the run */
 	r = SYS(fcntl(fd, F_SETLKW, &fl));
 	ms = ms_since(&t0);

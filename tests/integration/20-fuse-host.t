@@ -56,7 +56,8 @@ fstest_ok() { # fstest_ok RC OUTPUT DESCRIPTION
 		ok 0 "$3 ($npass checks)"
 	else
 		ok 1 "$3 (exit $1, $npass passed, $nfail failed)"
-		failures "$2"
+		# Also on stderr: prove shows it without -v (CI's log).
+		failures "$2" | tee /dev/stderr
 	fi
 }
 
