@@ -10,7 +10,7 @@ base=$(mktemp -d "${TMPDIR:-/tmp}/vfs.XXXXXX")
 # 1. Per cache mode: fstest in the guest and data both ways (fsmodes.sh).
 #    (threads=N, every request on a worker pool, is covered by
 #    tests/unit/test_vfs.c: under the nested test host its many cross-CPU
-#    wake-ups made QEMU's TCG lose the outer guest much more often.)
+#    wake-ups seemed to make QEMU's TCG lose the outer guest more often.)
 fstest_modes cache=none cache=auto cache=always cache=auto,writeback
 
 # 2. A read-only share refuses writes with EROFS and stays unchanged.
