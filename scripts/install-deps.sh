@@ -5,7 +5,7 @@ set -eu
 
 PKGS="make gcc libc6-dev linux-libc-dev libelf-dev libfdt-dev pkgconf perl
 acpica-tools busybox-static cpio dpkg-dev qemu-system-x86 clang
-libclang-rt-14-dev procps kmod socat"
+libclang-rt-14-dev procps kmod"
 
 missing=""
 for p in $PKGS; do
