@@ -125,12 +125,24 @@ include guest-images/guest.mk
 include tests/testhost/testhost.mk
 include tests/fuse_host/fuse_host.mk
 
-integration: minivmm guest testhost fuse-host-bins
+# A "kernel" that triple-faults at once (tests/boot/crash.S): how the boot
+# tests check that a crashed guest is reported as a failure.
+CRASH_ELF := build/tests/boot/crash.elf
+
+$(CRASH_ELF): tests/boot/crash.S
+	@mkdir -p $(dir $@)
+	$(vecho) "  AS      $@"
+	$(Q)$(CC) -c -o $(@:.elf=.o) $<
+	$(Q)$(LD) -N --no-warn-rwx-segments -z noexecstack -Ttext=0x100000 -e entry \
+		-o $@ $(@:.elf=.o)
+
+integration: minivmm guest testhost fuse-host-bins $(CRASH_ELF)
 	$(Q)prove -f tests/integration/*.t </dev/null
 
 # The README's test command: everything CI runs.
 test: deps
-	$(Q)$(MAKE) --no-print-directory minivmm unit-bins guest testhost fuzz-bins fuse-host-bins
+	$(Q)$(MAKE) --no-print-directory minivmm unit-bins guest testhost fuzz-bins fuse-host-bins \
+		$(CRASH_ELF)
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 unit-bins
 	$(Q)prove -f $(UNIT_BINS) $(UNIT_SRCS:tests/unit/%.c=build/asan/tests/unit/%) \
 		tests/fuzz/fuzz.t tests/integration/*.t </dev/null

@@ -42,8 +42,9 @@ const char cli_usage[] =
 	"\n"
 	"Console: on a terminal, press Ctrl-A x to quit, Ctrl-A Ctrl-A to send Ctrl-A.\n"
 	"Exit status: the command's (127: not found, 125: the guest init failed); 0 after a\n"
-	"guest poweroff or reboot (minivmm does not restart guests); 1 for a VMM error or a\n"
-	"guest kernel panic; 124 on --timeout; 128+N when signal N stopped minivmm.\n";
+	"guest poweroff or reboot (minivmm does not restart guests); 1 for a VMM error, a\n"
+	"guest kernel panic or a guest triple fault; 124 on --timeout; 128+N when signal N\n"
+	"stopped minivmm.\n";
 
 int cli_parse_size(const char *s, uint64_t *out)
 {

@@ -355,8 +355,13 @@ static void *vcpu_thread(void *arg)
 			/* Only reached without an in-kernel LAPIC; keep going. */
 			break;
 		case KVM_EXIT_SHUTDOWN:
-			/* Triple fault: what a PC does next is reset. */
-			vm_request_stop(vm, VM_STOP_REBOOT, 0, "guest triple fault (vCPU %u)",
+			/*
+			 * Triple fault: a PC would reset, but the guest crashed
+			 * (no init reports a status this way), so this is a
+			 * failure, not a reboot a caller could read as success.
+			 */
+			vm_request_stop(vm, VM_STOP_ERROR, 1,
+					"guest triple fault on vCPU %u (the guest crashed)",
 					c->index);
 			break;
 		case KVM_EXIT_SYSTEM_EVENT:

@@ -30,8 +30,8 @@ enum vm_stop_reason {
 	VM_RUNNING = 0,
 	VM_STOP_EXIT_STATUS, /* the guest init reported a status, then stopped */
 	VM_STOP_POWEROFF,    /* ACPI S5 */
-	VM_STOP_REBOOT,	     /* ACPI reset register or triple fault */
-	VM_STOP_ERROR,	     /* KVM or VMM failure; reason in stop_msg */
+	VM_STOP_REBOOT,	     /* ACPI reset register or keyboard controller reset */
+	VM_STOP_ERROR,	     /* KVM, VMM or guest CPU failure; reason in stop_msg */
 	VM_STOP_HOST,	     /* the host asked: signal, timeout, console quit */
 };
 

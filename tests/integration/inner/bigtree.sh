@@ -51,7 +51,7 @@ await() {
 	while [ ! -e "$share/sync/$1" ]; do
 		if ! kill -0 "$pid" 2>/dev/null || [ $SECONDS -ge "$end" ]; then
 			ok 1 "the guest reaches phase '$1' within $2 s"
-			tail -n 20 "$base/vm.out" "$base/vm.err" | sed 's/^/#   /'
+			tail -n 20 "$base/vm.out" "$base/vm.err" | sed 's/^/#   /' >&2
 			finish
 		fi
 		sleep 0.1
@@ -152,7 +152,7 @@ echo "# walk over $total files: $(secs "$a" "$b") s in the guest ($(secs "$t0" "
 echo "# minivmm's fds after the walk: $fds1 ($sfds1 on the share; bound $max_fds inode fds)"
 is "$(guest walk1-count)" "$total" "the guest's find sees all $total files"
 is "$(guest walk1-errors)" 0 "find reports no error"
-grep '^walk1-error ' "$base/vm.out" | sed 's/^/#   /'
+grep '^walk1-error ' "$base/vm.out" | sed 's/^/#   /' >&2
 ok "$([ "$fds1" -le $((fds0 + max_fds + slack)) ]; echo $?)" \
 	"minivmm's fds stay bounded after the walk ($fds1 <= $fds0 + $max_fds + $slack)"
 ok "$([ "$sfds1" -le $((max_fds + slack)) ]; echo $?)" \
@@ -175,7 +175,7 @@ done
 is "$(guest "read-$host_new")" "host-new" "the guest reads a file the host added after the walk"
 is "$(guest walk2-count)" "$((total + 2))" "a second walk sees every file, old and new"
 is "$(guest walk2-errors)" 0 "the second walk reports no error"
-grep '^walk2-error ' "$base/vm.out" | sed 's/^/#   /'
+grep '^walk2-error ' "$base/vm.out" | sed 's/^/#   /' >&2
 ok "$([ "$fds2" -le $((fds0 + max_fds + slack)) ]; echo $?)" \
 	"minivmm's fds stay bounded after the second walk ($fds2 <= $fds0 + $max_fds + $slack)"
 go checked

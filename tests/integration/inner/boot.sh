@@ -44,6 +44,9 @@ like "$out" 'rebooted; minivmm does not restart guests' "reboot is reported"
 out=$($m -- sh -c 'echo c >/proc/sysrq-trigger' 2>&1); rc=$?
 is "$rc" 1 "a guest kernel panic exits 1"
 like "$out" '^minivmm: guest kernel panic: sysrq triggered crash' "the panic is reported in one line"
+out=$($m --kernel build/tests/boot/crash.elf -- true 2>&1); rc=$?
+is "$rc" 1 "a guest triple fault exits 1, not 0 like a reboot"
+like "$out" '^minivmm: guest triple fault on vCPU 0 \(the guest crashed\)$' "the triple fault is reported in one line"
 
 # 4. A hang past --timeout.
 out=$($m --timeout 3 -- sleep 1000 2>&1); rc=$?

@@ -28,7 +28,7 @@ $m --timeout 400 --share "$d:t,dax" -- /mnt/t/mmapx /mnt/t/shared 8388608 \
 	until:/mnt/t/a-ready:180 wait:0:from-A:60 w:4096:from-B touch:/mnt/t/b-done >"$base/b.out" 2>&1
 brc=$?
 for _ in $(seq 300); do [ -e "$d/b-done" ] || [ ! -d /proc/$a ] && break; sleep 0.2; done
-host_saw=$(dd if="$d/shared" bs=1 count=6 skip=4096 2>/dev/null)
+host_saw=$(dd if="$d/shared" bs=1 count=6 skip=4096 2>/dev/null | tr '\0' .)
 printf 'from-host' | dd of="$d/shared" bs=1 seek=8192 conv=notrunc 2>/dev/null
 wait $a
 arc=$?
@@ -36,9 +36,10 @@ is "$brc" 0 "DAX: instance B saw A's MAP_SHARED write and wrote its own"
 like "$(cat "$base/b.out")" 'mmapx: ok' "DAX: instance B's steps all passed"
 is "$arc" 0 "DAX: instance A saw B's MAP_SHARED write and the host's write"
 like "$(cat "$base/a.out")" 'mmapx: ok' "DAX: instance A's steps all passed"
-[ "$arc$brc" = 00 ] || { sed 's/^/#  A: /' "$base/a.out" | tail -5; sed 's/^/#  B: /' "$base/b.out" | tail -5; }
+# On failure, the end of both instances' output goes to stderr, which CI's log keeps.
+[ "$arc$brc" = 00 ] || { sed 's/^/#  A: /' "$base/a.out" | tail -8; sed 's/^/#  B: /' "$base/b.out" | tail -8; } >&2
 is "$host_saw" "from-B" "DAX: the host reads a guest's unsynced MAP_SHARED write"
-is "$(dd if="$d/shared" bs=1 count=6 2>/dev/null)" "from-A" "DAX: the file has A's write after both exit"
+is "$(dd if="$d/shared" bs=1 count=6 2>/dev/null | tr '\0' .)" "from-A" "DAX: the file has A's write after both exit"
 
 # 3. The host truncates a file a guest has mapped.
 d=$base/trunc
@@ -55,7 +56,7 @@ touch "$d/truncated"
 wait $t
 trc=$?
 is "$trc" 0 "truncate under a DAX mapping: the guest reads zeros past the new end, minivmm runs on"
-[ "$trc" = 0 ] || tail -5 "$base/t.out" | sed 's/^/#   /'
+[ "$trc" = 0 ] || tail -8 "$base/t.out" | sed 's/^/#   /' >&2
 like "$(cat "$base/t.out")" 'mmapx: ok' "truncate under a DAX mapping: all guest steps passed"
 like "$(cat "$base/t.out")" 'host truncated a DAX-mapped file' "truncate under a DAX mapping: minivmm says what it did"
 is "$(stat -c %s "$d/f")" 1048576 "truncate under a DAX mapping: the file keeps the host's size"

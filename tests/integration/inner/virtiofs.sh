@@ -67,7 +67,7 @@ like "$out" 'mmapx: ok' "the guest's blocking flock() and F_SETLKW on host-held 
 waited() { printf '%s\n' "$out" | awk -v s="$1" '$2 == s && $3 == "waited" {print ($4 >= 1.0) ? "yes" : $4 " s"}'; }
 is "$(waited flockw)" yes "  flock() waited for the host's flock to go"
 is "$(waited lockw)" yes "  F_SETLKW waited for the host's POSIX lock to go"
-[[ $out == *'mmapx: ok'* ]] || printf '%s\n' "$out" | tail -5 | sed 's/^/#   /'
+[[ $out == *'mmapx: ok'* ]] || printf '%s\n' "$out" | tail -5 | sed 's/^/#   /' >&2
 
 rm -rf "$base"
 done_testing
