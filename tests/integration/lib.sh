@@ -1,5 +1,7 @@
 # tests/integration/lib.sh - TAP helpers for the integration tests (bash).
 # Each test is a bash script printing TAP; prove runs them from the repo root.
+# Failure details go to stderr, as Test::More's diag does: prove shows them
+# without -v, so CI's log says what went wrong.
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$top" || exit 1
 _n=0
@@ -18,7 +20,7 @@ is() { # is GOT EXPECTED DESCRIPTION
 		ok 0 "$3"
 	else
 		ok 1 "$3"
-		printf '#   got:      %s\n#   expected: %s\n' "$1" "$2"
+		printf '#   got:      %s\n#   expected: %s\n' "$1" "$2" >&2
 	fi
 }
 like() { # like TEXT REGEX DESCRIPTION
@@ -26,7 +28,7 @@ like() { # like TEXT REGEX DESCRIPTION
 		ok 0 "$3"
 	else
 		ok 1 "$3"
-		printf '%s\n' "$1" | tail -n 15 | sed 's/^/#   /'
+		printf '%s\n' "$1" | tail -n 15 | sed 's/^/#   /' >&2
 	fi
 }
 done_testing() {

@@ -1,22 +1,19 @@
 #!/bin/bash
 # Runs where KVM can boot a stock kernel (through tests/kvm-host) and prints
 # TAP: shares with a DAX window (--share DIR:TAG,dax), which the stock guest
-# mounts with -o dax so file data is mapped from the host's page cache.
-#   1. fstest passes on DAX mounts in each cache mode;
-#   2. two minivmm instances sharing one directory see each other's
+# mounts with -o dax so file data is mapped from the host's page cache
+# (fstest on DAX mounts is in inner/modes.sh: 34- and 35-*.t).
+#   1. two minivmm instances sharing one directory see each other's
 #      MAP_SHARED writes without msync, and so does the host (only possible
 #      when both guests map the host's page cache: proof DAX is in use);
-#   3. a file the host truncates under a guest's DAX mapping: the guest's
+#   2. a file the host truncates under a guest's DAX mapping: the guest's
 #      next access reads zeros past the new end, and minivmm keeps running.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/fsmodes.sh"
 m=./minivmm
 mmapx=build/tests/fs/mmapx
 base=$(mktemp -d "${TMPDIR:-/tmp}/dax.XXXXXX")
 
-fstest_modes cache=auto,dax cache=none,dax cache=always,dax=64M
-
-# 2. Two instances, one directory, one 8 MiB file mapped by both.
+# 1. Two instances, one directory, one 8 MiB file mapped by both.
 d=$base/two
 mkdir -p "$d"
 cp "$mmapx" "$d/mmapx"
@@ -41,7 +38,7 @@ like "$(cat "$base/a.out")" 'mmapx: ok' "DAX: instance A's steps all passed"
 is "$host_saw" "from-B" "DAX: the host reads a guest's unsynced MAP_SHARED write"
 is "$(dd if="$d/shared" bs=1 count=6 2>/dev/null | tr '\0' .)" "from-A" "DAX: the file has A's write after both exit"
 
-# 3. The host truncates a file a guest has mapped.
+# 2. The host truncates a file a guest has mapped.
 d=$base/trunc
 mkdir -p "$d"
 cp "$mmapx" "$d/mmapx"

@@ -1,4 +1,0 @@
-#!/bin/bash
-# minivmm's virtio-fs DAX window under the stock guest (through
-# tests/kvm-host); the cases are in inner/dax.sh, which prints the TAP.
-cd "$(dirname "$0")/../.." && exec tests/kvm-host --timeout 1500 --retries 2 bash tests/integration/inner/dax.sh
