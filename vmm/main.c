@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/virtio_ids.h>
+
 #include "boot/acpi.h"
 #include "boot/cpio.h"
 #include "boot/layout.h"
@@ -593,6 +595,32 @@ static void drain(int fd)
 /* TX bytes the guest left in the UART's batch reach the host within this. */
 #define FLUSH_INTERVAL_MS 20
 
+/*
+ * A guest that hangs is often waiting for a request or an interrupt: say
+ * where every virtqueue stands, so a report tells a lost kick (published,
+ * not taken), a slow request (taken, not used) and a lost interrupt (used
+ * past what the driver asked to hear about) apart.
+ */
+static void describe_vdevs(struct vmm *v)
+{
+	char who[64];
+	unsigned int i;
+
+	for (i = 0; i < v->nvdevs; i++) {
+		uint32_t id;
+
+		if (!v->vdevs[i].t.ops)
+			continue;
+		id = v->vdevs[i].t.ops->device_id;
+		snprintf(who, sizeof(who), "minivmm: at timeout: virtio %s (slot %u)",
+			 id == VIRTIO_ID_FS	   ? "fs"
+			 : id == VIRTIO_ID_CONSOLE ? "console"
+						   : "device",
+			 i);
+		vmmio_describe(&v->vdevs[i].t, stderr, who);
+	}
+}
+
 static int run_loop(struct vmm *v, sigset_t *sigs)
 {
 	struct input in = {.fd = STDIN_FILENO, .open = true};
@@ -659,6 +687,7 @@ static int run_loop(struct vmm *v, sigset_t *sigs)
 			} else if (fd == tfd) {
 				vm_request_stop(&v->vm, VM_STOP_HOST, 124, "timed out after %u s",
 						v->opts.timeout);
+				describe_vdevs(v);
 			} else if (fd == v->rx_efd) {
 				drain(fd); /* the loop retries the push */
 			} else if (fd == in.fd && in.len == 0) {

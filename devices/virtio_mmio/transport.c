@@ -93,6 +93,32 @@ void vmmio_queue_notify(struct vmmio_dev *t, unsigned int qidx)
 	pthread_rwlock_unlock(&t->live_lock);
 }
 
+void vmmio_describe(struct vmmio_dev *t, FILE *f, const char *who)
+{
+	char line[256];
+	unsigned int i;
+
+	if (pthread_rwlock_tryrdlock(&t->live_lock)) {
+		fprintf(f, "%s: being reset\n", who);
+		return;
+	}
+	if (!t->activated) {
+		fprintf(f, "%s: not running (status %#x)\n", who,
+			__atomic_load_n(&t->status, __ATOMIC_RELAXED));
+		goto out;
+	}
+	fprintf(f, "%s: interrupt status %#x\n", who,
+		__atomic_load_n(&t->interrupt_status, __ATOMIC_RELAXED));
+	for (i = 0; i < t->ops->num_queues; i++) {
+		if (!(t->live_queues & (1u << i)))
+			continue;
+		vq_describe(&t->vqs[i], line, sizeof(line));
+		fprintf(f, "%s: queue %u: %s\n", who, i, line);
+	}
+out:
+	pthread_rwlock_unlock(&t->live_lock);
+}
+
 /* Called with t->lock held.  Stop a live device; no-op otherwise. */
 static void vmmio_stop(struct vmmio_dev *t)
 {

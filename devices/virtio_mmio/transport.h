@@ -36,6 +36,7 @@
 #define MINIVMM_DEVICES_VIRTIO_MMIO_TRANSPORT_H
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -107,6 +108,13 @@ extern const struct bus_ops vmmio_bus_ops;
  * be called from inside ops->notify.
  */
 void vmmio_queue_notify(struct vmmio_dev *t, unsigned int qidx);
+
+/*
+ * Write the interrupt status and every live queue's state (vq_describe) to
+ * f, one line each, prefixed by who: what minivmm prints when --timeout ends
+ * a hung guest.  Never blocks: a device being reset says so instead.
+ */
+void vmmio_describe(struct vmmio_dev *t, FILE *f, const char *who);
 
 /*
  * The device put buffers in a used ring: set the used-buffer bit of

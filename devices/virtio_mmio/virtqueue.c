@@ -10,6 +10,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <linux/virtio_config.h>
@@ -361,6 +362,40 @@ bool vq_has_avail(struct virtqueue *vq)
 	if (vq_dead(vq))
 		return false;
 	return le16toh(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE)) != vq->last_avail;
+}
+
+void vq_describe(const struct virtqueue *vq, char *buf, size_t len)
+{
+	uint16_t avail, used, took, pushed;
+
+	if (vq_dead(vq)) {
+		snprintf(buf, len, "%s", vq->broken ? "broken (malformed chain)" : "not set up");
+		return;
+	}
+	avail = le16toh(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE));
+	used = le16toh(__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE));
+	took = __atomic_load_n(&vq->last_avail, __ATOMIC_RELAXED);
+	pushed = __atomic_load_n(&vq->used_idx, __ATOMIC_RELAXED);
+	if (vq->event_idx)
+		snprintf(buf, len,
+			 "size %u: driver published %u, device took %u and used %u (ring says %u); "
+			 "driver wants an interrupt at used %u, device a kick at avail %u",
+			 vq->num, avail, took, pushed, used,
+			 le16toh(__atomic_load_n(used_event_ptr(vq), __ATOMIC_RELAXED)),
+			 le16toh(__atomic_load_n(avail_event_ptr(vq), __ATOMIC_RELAXED)));
+	else
+		snprintf(buf, len,
+			 "size %u: driver published %u, device took %u and used %u (ring says %u); "
+			 "interrupts %s, kicks %s",
+			 vq->num, avail, took, pushed, used,
+			 (le16toh(__atomic_load_n(&vq->avail->flags, __ATOMIC_RELAXED)) &
+			  VRING_AVAIL_F_NO_INTERRUPT)
+				 ? "off"
+				 : "on",
+			 (le16toh(__atomic_load_n(&vq->used->flags, __ATOMIC_RELAXED)) &
+			  VRING_USED_F_NO_NOTIFY)
+				 ? "off"
+				 : "on");
 }
 
 /* Copy between the concatenation of iov[0..n) at byte off and buf. */

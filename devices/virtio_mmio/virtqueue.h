@@ -126,6 +126,14 @@ void vq_set_notify(struct virtqueue *vq, bool enable);
 bool vq_has_avail(struct virtqueue *vq);
 
 /*
+ * One line of ring state for a hang report (minivmm --timeout): what the
+ * driver published, what the device took and used, and what each side asked
+ * to be told about.  A snapshot read without the device's lock: fields may
+ * move while it is taken.
+ */
+void vq_describe(const struct virtqueue *vq, char *buf, size_t len);
+
+/*
  * vq_pop() for a device draining the ring with notifications off (it
  * called vq_set_notify(vq, false) before its loop, virtio 1.2 2.7.10): when
  * the ring is empty, turn notifications back on and look once more, so a

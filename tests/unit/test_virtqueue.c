@@ -197,6 +197,7 @@ static void test_init(struct fx *f)
 static void test_simple(struct fx *f)
 {
 	uint8_t out[16], in[32], buf[64];
+	char dbuf[256];
 	struct vring_used_elem *e;
 
 	fx_init(f, 8, 0);
@@ -241,6 +242,13 @@ static void test_simple(struct fx *f)
 	/* A bogus head from the device is dropped. */
 	vq_push(&f->vq, 8, 1);
 	is(used(f)->idx, 1, "simple: push of head >= num ignored");
+
+	/* The hang report: published 2 (one more added), took 1, used 1. */
+	avail_add(f, 5);
+	vq_describe(&f->vq, dbuf, sizeof(dbuf));
+	ok(strstr(dbuf, "size 8: driver published 2, device took 1 and used 1 (ring says 1); "
+			"interrupts on, kicks on") != NULL,
+	   "describe: counts and flags (%s)", dbuf);
 }
 
 static void test_multi(struct fx *f)
@@ -604,6 +612,7 @@ static void test_total_len(void)
 static void test_event_idx(struct fx *f)
 {
 	struct virtqueue *vq = &f->vq;
+	char dbuf[256];
 
 	fx_init(f, 8, F_EVENT_IDX);
 	for (unsigned int i = 0; i < 8; i++)
@@ -640,6 +649,10 @@ static void test_event_idx(struct fx *f)
 	set_used_event(f, 0);
 	vq_push(vq, 4, 1); /* 1 -> 2 */
 	ok(!vq_needs_irq(vq), "irq: used_event 0 behind 1 -> 2");
+	vq_describe(vq, dbuf, sizeof(dbuf));
+	ok(strstr(dbuf, "device took 0 and used 2 (ring says 2); driver wants an interrupt at "
+			"used 0, device a kick at avail 0") != NULL,
+	   "describe: event-idx fields (%s)", dbuf);
 
 	/* Without EVENT_IDX: the avail flag decides, used_event is ignored. */
 	fx_init(f, 8, 0);
