@@ -728,6 +728,11 @@ static int stop_status(struct vmm *v)
 		return vm->exit_status;
 	case VM_STOP_ERROR:
 	default:
+		/* A panic that ends in a triple fault: the panic is the news. */
+		if (v->panic.seen) {
+			fprintf(stderr, "minivmm: guest kernel panic: %s\n", v->panic.msg);
+			return 1;
+		}
 		fprintf(stderr, "minivmm: %s\n", vm->stop_msg);
 		return 1;
 	}
