@@ -110,10 +110,10 @@ static int segment_outside_ram(const GElf_Phdr *ph, size_t i, char *errbuf, size
 	return -ENOMEM;
 }
 
-static int load_segments(struct gmem *m, Elf *e, const uint8_t *img, size_t size, size_t phnum,
-			 struct vmlinux_info *info, char *errbuf, size_t errlen)
+/* Segments must end by low_end; with m NULL nothing is copied (vmlinux_check()). */
+static int load_segments(struct gmem *m, uint64_t low_end, Elf *e, const uint8_t *img, size_t size,
+			 size_t phnum, struct vmlinux_info *info, char *errbuf, size_t errlen)
 {
-	uint64_t low_end = bootparams_low_ram_end(m);
 	size_t i;
 
 	info->lo = UINT64_MAX;
@@ -151,11 +151,15 @@ static int load_segments(struct gmem *m, Elf *e, const uint8_t *img, size_t size
 				 (unsigned long long)ph.p_paddr);
 			return -ENOEXEC;
 		}
-		if (!range_within(ph.p_paddr, ph.p_memsz, 0, low_end) ||
-		    !(dst = gmem_ptr(m, ph.p_paddr, ph.p_memsz)))
+		if (!range_within(ph.p_paddr, ph.p_memsz, 0, low_end))
 			return segment_outside_ram(&ph, i, errbuf, errlen);
-		memcpy(dst, img + ph.p_offset, ph.p_filesz);
-		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
+		if (m) {
+			dst = gmem_ptr(m, ph.p_paddr, ph.p_memsz);
+			if (!dst)
+				return segment_outside_ram(&ph, i, errbuf, errlen);
+			memcpy(dst, img + ph.p_offset, ph.p_filesz);
+			memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
+		}
 		info->lo = MIN(info->lo, ph.p_paddr);
 		info->hi = MAX(info->hi, ph.p_paddr + ph.p_memsz);
 	}
@@ -166,8 +170,9 @@ static int load_segments(struct gmem *m, Elf *e, const uint8_t *img, size_t size
 	return 0;
 }
 
-int vmlinux_load(struct gmem *m, void *img, size_t size, struct vmlinux_info *info, char *errbuf,
-		 size_t errlen)
+/* vmlinux_load(), or with m NULL vmlinux_check(). */
+static int parse_load(struct gmem *m, uint64_t low_end, void *img, size_t size,
+		      struct vmlinux_info *info, char *errbuf, size_t errlen)
 {
 	GElf_Ehdr eh;
 	size_t phnum;
@@ -202,7 +207,7 @@ int vmlinux_load(struct gmem *m, void *img, size_t size, struct vmlinux_info *in
 		snprintf(errbuf, errlen, "ELF kernel without PVH entry note: use the bzImage");
 		goto out;
 	}
-	ret = load_segments(m, e, img, size, phnum, info, errbuf, errlen);
+	ret = load_segments(m, low_end, e, img, size, phnum, info, errbuf, errlen);
 	if (ret)
 		goto out;
 	if (info->entry32 < info->lo || info->entry32 >= info->hi) {
@@ -215,6 +220,19 @@ int vmlinux_load(struct gmem *m, void *img, size_t size, struct vmlinux_info *in
 out:
 	elf_end(e);
 	return ret;
+}
+
+int vmlinux_load(struct gmem *m, void *img, size_t size, struct vmlinux_info *info, char *errbuf,
+		 size_t errlen)
+{
+	return parse_load(m, bootparams_low_ram_end(m), img, size, info, errbuf, errlen);
+}
+
+int vmlinux_check(void *img, size_t size, uint64_t low_ram_end, char *errbuf, size_t errlen)
+{
+	struct vmlinux_info info;
+
+	return parse_load(NULL, low_ram_end, img, size, &info, errbuf, errlen);
 }
 
 int vmlinux_write_start_info(struct gmem *m, uint64_t gpa, uint64_t cmdline_gpa,

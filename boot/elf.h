@@ -78,6 +78,12 @@ int vmlinux_load(struct gmem *m, void *img, size_t size, struct vmlinux_info *in
 		 size_t errlen);
 
 /*
+ * vmlinux_load()'s checks, with its errors, for a guest whose RAM at GPA 0
+ * ends at low_ram_end, without guest memory: copies nothing.
+ */
+int vmlinux_check(void *img, size_t size, uint64_t low_ram_end, char *errbuf, size_t errlen);
+
+/*
  * Write struct pvh_start_info at gpa, the module list (the initrd as one
  * module, or none if initrd_size is 0) at gpa + PVH_MODLIST_OFFSET and the
  * memory map (bootparams_memmap()) at gpa + PVH_MEMMAP_OFFSET.  Returns 0 or

@@ -261,6 +261,58 @@ static int load_pvh(struct gmem *m, const struct boot_config *cfg, const struct 
 	return 0;
 }
 
+enum { KERNEL_BZIMAGE = 1, KERNEL_PVH };
+
+/* Which loader takes img: KERNEL_*, or -ENOEXEC with the reason in msg. */
+static int kernel_kind(const struct boot_image *img, char *msg, size_t len)
+{
+	if (vmlinux_probe(img->data, img->size))
+		return KERNEL_PVH;
+	if (bzimage_probe(img->data, img->size))
+		return KERNEL_BZIMAGE;
+	if (img->size < BZIMAGE_MAGIC_OFFSET + 4)
+		snprintf(msg, len, "file too short (%zu bytes) to be a bzImage or ELF vmlinux",
+			 img->size);
+	else
+		snprintf(msg, len, "not a bzImage or ELF vmlinux");
+	return -ENOEXEC;
+}
+
+int boot_check(const struct boot_config *cfg, uint64_t ram_size, char *errbuf, size_t errlen)
+{
+	struct boot_image img = {NULL, 0};
+	struct bzimage_info bz;
+	char msg[BOOT_MSG_MAX] = "", a[32], b[32];
+	int ret;
+
+	if (!cfg->kernel_path) {
+		snprintf(errbuf, errlen, "no kernel given");
+		return -EINVAL;
+	}
+	ret = map_kernel(cfg->kernel_path, &img, msg, sizeof(msg));
+	if (!ret)
+		ret = kernel_kind(&img, msg, sizeof(msg));
+	if (ret == KERNEL_PVH)
+		ret = vmlinux_check(img.data, img.size, MIN(ram_size, LAYOUT_MMIO_HOLE), msg,
+				    sizeof(msg));
+	else if (ret == KERNEL_BZIMAGE)
+		ret = bzimage_parse(img.data, img.size, &bz, msg, sizeof(msg));
+	if (img.data)
+		munmap(img.data, img.size);
+	if (ret) {
+		snprintf(errbuf, errlen, "kernel %s: %s", cfg->kernel_path, msg);
+		return ret;
+	}
+	/* The exact bound depends on where the kernel lands: boot_load() says. */
+	if (cfg->initrd_size >= ram_size) {
+		snprintf(errbuf, errlen, "initrd (%s) does not fit in %s of RAM",
+			 fmt_size(a, sizeof(a), cfg->initrd_size),
+			 fmt_size(b, sizeof(b), ram_size));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int boot_load(struct gmem *m, const struct boot_config *cfg, struct boot_entry *out, char *errbuf,
 	      size_t errlen)
 {
@@ -289,18 +341,11 @@ int boot_load(struct gmem *m, const struct boot_config *cfg, struct boot_entry *
 	if (ret)
 		goto out;
 
-	if (vmlinux_probe(img.data, img.size)) {
+	ret = kernel_kind(&img, msg, sizeof(msg));
+	if (ret == KERNEL_PVH)
 		ret = load_pvh(m, cfg, &img, cmdline, out, msg, sizeof(msg), &kernel_msg);
-	} else if (bzimage_probe(img.data, img.size)) {
+	else if (ret == KERNEL_BZIMAGE)
 		ret = load_bzimage(m, cfg, &img, cmdline, out, msg, sizeof(msg), &kernel_msg);
-	} else if (img.size < BZIMAGE_MAGIC_OFFSET + 4) {
-		snprintf(msg, sizeof(msg),
-			 "file too short (%zu bytes) to be a bzImage or ELF vmlinux", img.size);
-		ret = -ENOEXEC;
-	} else {
-		snprintf(msg, sizeof(msg), "not a bzImage or ELF vmlinux");
-		ret = -ENOEXEC;
-	}
 	munmap(img.data, img.size);
 out:
 	if (ret && errlen) {

@@ -58,6 +58,17 @@ int boot_load(struct gmem *m, const struct boot_config *cfg, struct boot_entry *
 	      size_t errlen);
 
 /*
+ * What boot_load() would refuse, told without guest memory, for a guest
+ * with ram_size bytes of RAM: a kernel file that cannot be read, is not a
+ * kernel, is truncated, has no usable entry or ELF segments beyond RAM (with
+ * boot_load()'s errors and words), and an initrd no smaller than the RAM
+ * (-ENOMEM).  main() runs it before it opens KVM, so a wrong --kernel or
+ * --initrd is reported as such on any machine.  boot_load() may still refuse
+ * what only placement tells (a bzImage or initrd that does not fit).
+ */
+int boot_check(const struct boot_config *cfg, uint64_t ram_size, char *errbuf, size_t errlen);
+
+/*
  * Fill the boot vCPU's registers for entering e.  regs is overwritten; sregs
  * must hold the vCPU's KVM_GET_SREGS state and gets its segment, descriptor
  * table, control registers and EFER replaced (64-bit: CR0.PE|PG, CR4.PAE,

@@ -839,6 +839,13 @@ int main(int argc, char **argv)
 	ret = build_initrd(&v, v.opts.initrd, &initrd, &initrd_len, err, sizeof(err));
 	if (ret)
 		goto fail;
+	bc.kernel_path = v.opts.kernel;
+	bc.initrd = initrd;
+	bc.initrd_size = initrd_len;
+	/* Bad input is the news, whether or not this machine has KVM. */
+	ret = boot_check(&bc, v.opts.mem, err, sizeof(err));
+	if (ret)
+		goto fail;
 	ret = vm_create(&v.vm, v.opts.cpus, v.opts.mem, !v.opts.no_thp, err, sizeof(err));
 	if (ret)
 		goto fail_vm;
@@ -853,10 +860,7 @@ int main(int argc, char **argv)
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail_vm;
 	}
-	bc.kernel_path = v.opts.kernel;
 	bc.cmdline = cmdline;
-	bc.initrd = initrd;
-	bc.initrd_size = initrd_len;
 	ret = boot_load(&v.vm.mem, &bc, &be, err, sizeof(err));
 	/* The guest has its copy: do not carry a second one for the VM's life. */
 	free(initrd);

@@ -18,6 +18,7 @@
 #include "boot/bzimage.h"
 #include "boot/layout.h"
 #include "boot/loader.h"
+#include "tests/unit/boot_load_checked.h"
 #include "tests/unit/tap.h"
 #include "vmm/gmem.h"
 #include "vmm/util.h"
@@ -174,7 +175,7 @@ static int load_fake(struct gmem *m, const struct fake_bz *f, const char *cmdlin
 		return -999;
 	cfg.kernel_path = path;
 	err[0] = '\0';
-	ret = boot_load(m, &cfg, e, err, errlen);
+	ret = boot_load_checked(m, &cfg, e, err, errlen);
 	unlink(path);
 	free(path);
 	return ret;
@@ -390,7 +391,7 @@ static void expect_path_err(const char *path, struct gmem *m, int want, const ch
 	struct boot_entry e;
 	char err[256] = "";
 
-	expect_err(boot_load(m, &cfg, &e, err, sizeof(err)), want, err, needle, what);
+	expect_err(boot_load_checked(m, &cfg, &e, err, sizeof(err)), want, err, needle, what);
 	ok(strstr(err, path) != NULL, "%s: message names the file", what);
 }
 

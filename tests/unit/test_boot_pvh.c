@@ -17,6 +17,7 @@
 #include "boot/elf.h"
 #include "boot/layout.h"
 #include "boot/loader.h"
+#include "tests/unit/boot_load_checked.h"
 #include "tests/unit/tap.h"
 #include "vmm/gmem.h"
 #include "vmm/util.h"
@@ -209,7 +210,7 @@ static int load(struct gmem *m, const struct fake_elf *f, const char *cmdline, c
 		return -999;
 	cfg.kernel_path = path;
 	err[0] = '\0';
-	ret = boot_load(m, &cfg, e, err, errlen);
+	ret = boot_load_checked(m, &cfg, e, err, errlen);
 	unlink(path);
 	free(path);
 	return ret;

@@ -246,6 +246,8 @@ static void run_child(int slave, int sig, const char *what)
 		dup2(devnull, STDERR_FILENO); /* quiet sanitizer reports */
 		if (sig == -1)
 			signal(SIGTERM, vmm_term_handler);
+		else if (sig > 0)
+			signal(sig, SIG_DFL); /* not inherited as ignored (nohup) */
 		if (console_open(&c, slave, slave, 0))
 			_exit(2);
 		if (tcgetattr(slave, &t) || (t.c_lflag & ICANON))
