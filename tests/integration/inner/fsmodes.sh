@@ -4,18 +4,30 @@
 # the guest, the guest runs the semantic test program (tests/fs/fstest.c) on
 # the mount and what the guest wrote is on the host afterwards; with "dax"
 # in the options, the guest's mount also really has the DAX window on.
+#
+# Under the nested test host (KVM_HOST_NESTED, set by tests/kvm-host) a mode
+# whose guest triple-faulted runs once more on a fresh directory, said on
+# stderr: QEMU's TCG SVM now and then crashes the inner guest under heavy
+# traffic (README, "The KVM test host"); elsewhere a triple fault fails.
 fstest_modes() {
-	local mode d out rc
+	local mode d out rc try
 	for mode in "$@"; do
 		d=$base/${mode//[=,]/_}
-		mkdir -p "$d/work"
-		cp build/tests/fs/fstest "$d/fstest"
-		printf 'host-data %s\n' "$mode" >"$d/from-host"
-		# --timeout: a hang ends with fstest's output so far and
-		# minivmm's virtqueue report (which side is waiting).
-		out=$($m --timeout 600 --share "$d:t,$mode" -- sh -c \
-			'grep " /mnt/t " /proc/mounts; cat /mnt/t/from-host; /mnt/t/fstest /mnt/t/work; r=$?; echo guest-data | dd of=/mnt/t/from-guest conv=fsync 2>/dev/null; exit $r' 2>&1)
-		rc=$?
+		for try in 1 2; do
+			rm -rf "$d"
+			mkdir -p "$d/work"
+			cp build/tests/fs/fstest "$d/fstest"
+			printf 'host-data %s\n' "$mode" >"$d/from-host"
+			# --timeout: a hang ends with fstest's output so far
+			# and minivmm's virtqueue report (which side waits).
+			out=$($m --timeout 600 --share "$d:t,$mode" -- sh -c \
+				'grep " /mnt/t " /proc/mounts; cat /mnt/t/from-host; /mnt/t/fstest /mnt/t/work; r=$?; echo guest-data | dd of=/mnt/t/from-guest conv=fsync 2>/dev/null; exit $r' 2>&1)
+			rc=$?
+			[ "$try" = 1 ] && [ "$rc" = 1 ] && [ -n "${KVM_HOST_NESTED-}" ] &&
+				[[ $out == *"minivmm: guest triple fault"* ]] || break
+			printf '# %s: the inner guest triple-faulted after %s; running it again\n' \
+				"$mode" "$(printf '%s\n' "$out" | grep -E '^(ok|not ok) ' | tail -1)" >&2
+		done
 		like "$out" "^host-data $mode\$" "$mode: the guest reads what the host wrote"
 		if [[ $mode == *dax* ]]; then
 			like "$out" '^t /mnt/t virtiofs .*dax=always' "$mode: the guest mounted with DAX"
@@ -24,6 +36,8 @@ fstest_modes() {
 		# On stderr: prove shows it without -v (CI's log).
 		[ "$rc" = 0 ] || printf '%s\n' "$out" | grep -E '^not ok|^#|rror|^minivmm' | tail -30 |
 			sed 's/^/#   /' >&2
+		[ "$rc" = 0 ] || printf '#   (last test point: %s)\n' \
+			"$(printf '%s\n' "$out" | grep -E '^(ok|not ok) ' | tail -1)" >&2
 		is "$(cat "$d/from-guest" 2>/dev/null)" "guest-data" "$mode: the host reads what the guest wrote"
 	done
 }
