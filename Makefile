@@ -170,7 +170,7 @@ fsbench: $(FSBENCH)
 bench: deps
 	$(Q)$(MAKE) --no-print-directory minivmm guest testhost $(if $(filter fs,$(BENCH)),fsbench)
 	$(Q)for b in $(BENCH); do \
-		tests/kvm-host --timeout 3000 bash tests/bench/$$b.sh </dev/null || exit 1; \
+		tests/kvm-host --timeout 3000 --retries 2 bash tests/bench/$$b.sh </dev/null || exit 1; \
 	done
 
 lint:
