@@ -17,8 +17,13 @@ fail() {
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+# kvm_amd=OPT,OPT... on the command line (KVM_HOST_KVM_AMD in kvm-host; the
+# kernel hands it to init as an environment variable): kvm-amd's parameters.
 while read -r ko; do
-	insmod "$ko" || fail "insmod $ko"
+	opts=
+	case "$ko" in */kvm-amd.ko*) opts=$(echo "${kvm_amd:-}" | tr , ' ') ;; esac
+	# shellcheck disable=SC2086 # one word per parameter
+	insmod "$ko" $opts || fail "insmod $ko $opts"
 done </lib/modules/load-order
 
 p9="trans=virtio,version=9p2000.L,msize=512000"

@@ -39,6 +39,7 @@ finish() {
 		kill "$pid"
 		wait "$pid" 2>/dev/null
 	fi
+	lost_if_crashed "$(cat "$base/vm.err" 2>/dev/null)" "the tree walk"
 	rm -rf "$base"
 	done_testing
 	exit

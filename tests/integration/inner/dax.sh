@@ -29,6 +29,7 @@ host_saw=$(dd if="$d/shared" bs=1 count=6 skip=4096 2>/dev/null | tr '\0' .)
 printf 'from-host' | dd of="$d/shared" bs=1 seek=8192 conv=notrunc 2>/dev/null
 wait $a
 arc=$?
+lost_if_crashed "$(cat "$base/a.out" "$base/b.out")" "two DAX instances"
 is "$brc" 0 "DAX: instance B saw A's MAP_SHARED write and wrote its own"
 like "$(cat "$base/b.out")" 'mmapx: ok' "DAX: instance B's steps all passed"
 is "$arc" 0 "DAX: instance A saw B's MAP_SHARED write and the host's write"
@@ -52,6 +53,7 @@ truncate -s 1048576 "$d/f"
 touch "$d/truncated"
 wait $t
 trc=$?
+lost_if_crashed "$(cat "$base/t.out")" "truncate under DAX"
 is "$trc" 0 "truncate under a DAX mapping: the guest reads zeros past the new end, minivmm runs on"
 [ "$trc" = 0 ] || tail -8 "$base/t.out" | sed 's/^/#   /' >&2
 like "$(cat "$base/t.out")" 'mmapx: ok' "truncate under a DAX mapping: all guest steps passed"

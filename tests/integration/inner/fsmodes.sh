@@ -8,7 +8,8 @@
 # Under the nested test host (KVM_HOST_NESTED, set by tests/kvm-host) a mode
 # whose guest triple-faulted runs once more on a fresh directory, said on
 # stderr: QEMU's TCG SVM now and then crashes the inner guest under heavy
-# traffic (README, "The KVM test host"); elsewhere a triple fault fails.
+# traffic (README, "The KVM test host"); a second crash has kvm-host run
+# the whole script again (lost_if_crashed); elsewhere a triple fault fails.
 fstest_modes() {
 	local mode d out rc try
 	for mode in "$@"; do
@@ -28,6 +29,7 @@ fstest_modes() {
 			printf '# %s: the inner guest triple-faulted after %s; running it again\n' \
 				"$mode" "$(printf '%s\n' "$out" | grep -E '^(ok|not ok) ' | tail -1)" >&2
 		done
+		lost_if_crashed "$out" "fstest on $mode, twice"
 		like "$out" "^host-data $mode\$" "$mode: the guest reads what the host wrote"
 		if [[ $mode == *dax* ]]; then
 			like "$out" '^t /mnt/t virtiofs .*dax=always' "$mode: the guest mounted with DAX"

@@ -14,6 +14,7 @@ mkdir -p "$d"
 echo keep >"$d/f"
 before=$(cd "$d" && ls -la --time-style=+%s . | md5sum)
 out=$($m --share "$d:t,ro" -- sh -c 'echo x >/mnt/t/f; echo x >/mnt/t/new; rm /mnt/t/f; cat /mnt/t/f' 2>&1)
+lost_if_crashed "$out" "read-only share"
 like "$out" 'Read-only file system' "ro share: writes fail with EROFS"
 is "$(cat "$d/f")" "keep" "ro share: file content unchanged"
 is "$(cd "$d" && ls -la --time-style=+%s . | md5sum)" "$before" "ro share: directory unchanged"
@@ -26,6 +27,7 @@ echo TOPSECRET >"$base/esc/secret"
 ln -s ../secret "$d/rel"
 ln -s "$base/esc/secret" "$d/abs"
 out=$($m --share "$d:t" -- sh -c 'cat /mnt/t/../secret /mnt/t/rel /mnt/t/abs /mnt/t/../../secret; ls /mnt/t/..' 2>&1)
+lost_if_crashed "$out" "escapes"
 ok "$(printf '%s' "$out" | grep -c TOPSECRET)" "no path from the guest reaches a host file outside the share"
 
 # 3. Data the guest fsync'ed survives kill -9 of minivmm.
@@ -36,6 +38,7 @@ pid=$!
 for _ in $(seq 600); do grep -q synced "$base/durable.out" && break; sleep 0.2; done
 kill -9 $pid
 wait $pid 2>/dev/null
+lost_if_crashed "$(cat "$base/durable.out")" "durability"
 is "$(cat "$d/f" 2>/dev/null)" "durable" "fsync'ed data survives kill -9 of minivmm"
 
 # 4. Locks the guest has to wait for: host processes hold an flock and a
@@ -59,6 +62,7 @@ sleep 0.5 # both hold their lock before the guest boots (seconds away)
 out=$($m --share "$d:t" -- /mnt/t/mmapx /mnt/t/f 4096 touch:/mnt/t/flock-waiting flockw \
 	touch:/mnt/t/lock-waiting lockw 2>&1)
 wait $h1 $h2
+lost_if_crashed "$out" "lock waits"
 like "$out" 'mmapx: ok' "the guest's blocking flock() and F_SETLKW on host-held locks succeed"
 waited() { printf '%s\n' "$out" | awk -v s="$1" '$2 == s && $3 == "waited" {print ($4 >= 1.0) ? "yes" : $4 " s"}'; }
 is "$(waited flockw)" yes "  flock() waited for the host's flock to go"
