@@ -20,12 +20,15 @@
 struct dax_file {
 	int fd;
 	unsigned int refs;
+	bool writable;
 };
 
 struct dax_granule {
 	struct dax_file *f; /* NULL: zero pages */
 	uint64_t foffset;   /* file offset of the granule's first byte */
-	uint64_t len;	    /* bytes mapped from the granule's start, <= DAX_GRANULE */
+	uint64_t maplen;    /* bytes the guest mapped from the granule's start */
+	uint64_t len;	    /* of those, still the file's (the rest: zero pages) */
+	uint64_t seen;	    /* the most of them ever inside the file, at a repair */
 };
 
 struct dax_window {
@@ -174,6 +177,7 @@ int dax_map(struct dax_window *w, int fd, uint64_t foffset, uint64_t len, uint64
 		return ret;
 	}
 	f->refs = 0;
+	f->writable = writable;
 
 	first = (unsigned int)(moffset >> DAX_GRANULE_SHIFT);
 	last = (unsigned int)((moffset + len - 1) >> DAX_GRANULE_SHIFT);
@@ -196,6 +200,7 @@ int dax_map(struct dax_window *w, int fd, uint64_t foffset, uint64_t len, uint64
 		w->g[i].f = f;
 		w->g[i].foffset = foffset + done;
 		w->g[i].len = len - done < DAX_GRANULE ? len - done : DAX_GRANULE;
+		w->g[i].maplen = w->g[i].len;
 		f->refs++;
 		w->nmapped++;
 	}
@@ -239,7 +244,7 @@ long dax_repair(struct dax_window *w)
 {
 	struct dax_file *last = NULL;
 	struct dax_granule *g;
-	uint64_t valid, keep;
+	uint64_t valid, keep, off;
 	struct stat st;
 	long pages = 0;
 	unsigned int i;
@@ -255,22 +260,42 @@ long dax_repair(struct dax_window *w)
 		last = g->f;
 		/* Pages wholly past the end of file SIGBUS; the one holding EOF does not. */
 		valid = ((uint64_t)st.st_size + w->page - 1) / w->page * w->page;
-		if (g->foffset + g->len <= valid)
-			continue;
 		keep = valid > g->foffset ? valid - g->foffset : 0;
-		if (zero_range(w, ((uint64_t)i << DAX_GRANULE_SHIFT) + keep, g->len - keep))
+		if (keep > g->maplen)
+			keep = g->maplen;
+		off = (uint64_t)i << DAX_GRANULE_SHIFT;
+		if (keep > g->len) {
+			/*
+			 * The file grew back over zero pages we put there (the
+			 * 6.1 driver maps whole granules of small files, then
+			 * may grow them with FUSE_WRITE): map its pages again,
+			 * or the guest would read zeros over its own data.
+			 */
+			if (mmap(w->host + off + g->len, keep - g->len,
+				 PROT_READ | (g->f->writable ? PROT_WRITE : 0),
+				 MAP_SHARED | MAP_FIXED, g->f->fd,
+				 (off_t)(g->foffset + g->len)) == MAP_FAILED) {
+				/* MAP_FIXED may have unmapped the range before failing. */
+				zero_range(w, off + g->len, keep - g->len);
+				continue;
+			}
+			g->len = keep;
+			g->seen = keep > g->seen ? keep : g->seen;
 			continue;
-		pages += (long)((g->len - keep) / w->page);
-		log_warn("host truncated a DAX-mapped file: window 0x%llx+0x%llx now zero pages",
-			 (unsigned long long)((uint64_t)i << DAX_GRANULE_SHIFT) + keep,
-			 (unsigned long long)(g->len - keep));
-		g->len = keep;
-		if (!keep) {
-			file_put(g->f);
-			g->f = NULL;
-			g->foffset = 0;
-			w->nmapped--;
 		}
+		if (keep == g->len || zero_range(w, off + keep, g->len - keep)) {
+			g->seen = keep > g->seen ? keep : g->seen;
+			continue;
+		}
+		pages += (long)((g->len - keep) / w->page);
+		/* Past the end of a small file is routine; data that was there is news. */
+		if (keep < g->seen)
+			log_warn("host truncated a DAX-mapped file: window 0x%llx+0x%llx now zero "
+				 "pages",
+				 (unsigned long long)(off + keep),
+				 (unsigned long long)(g->seen - keep));
+		g->len = keep;
+		g->seen = keep;
 	}
 	pthread_mutex_unlock(&w->lock);
 	return pages;

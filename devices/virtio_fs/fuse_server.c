@@ -1258,6 +1258,9 @@ size_t fsrv_handle(struct fsrv *s, const struct iovec *in, unsigned int nin,
 	r->arglen = gather;
 
 	ret = op->fn(r);
+	/* A file may have grown back over DAX zero pages: remap before the reply. */
+	if (op->modifies && ret >= 0 && s->cfg.dax)
+		dax_repair(s->cfg.dax);
 	if (op->noreply) {
 		log_dbg("%s unique %llu nodeid %llu", op->name, (unsigned long long)r->h.unique,
 			(unsigned long long)r->h.nodeid);

@@ -155,9 +155,32 @@ static void test_window(void)
 	is(dax_repair(w), 0, "a second repair finds nothing");
 	ok(ftruncate(fd, 0) == 0, "host truncates a to 0");
 	is(dax_repair(w), (long)(G / 4096 + 2), "repair: the rest");
-	is(dax_mapped(w), 0, "the fully truncated granules are released");
 	ok(all_zero(h, WIN), "window all zeros");
+	is(dax_mapped(w), 2, "the granules stay the guest's until REMOVEMAPPING");
+	ok(pwrite(fd, "back", 4, G + 4096) == 4, "the file grows back");
+	is(dax_repair(w), 0, "repair: nothing to zero");
+	ok(!memcmp(h + 4 * G + G + 4096, "back", 4), "its new data shows through the mapping");
+	ok(all_zero(h + 4 * G, G), "the part it did not grow into still reads zeros");
+	is(dax_unmap(w, 4 * G, 2 * G), 0, "unmap it");
 	is((int)count_fds(), base_fds, "file reference dropped with the last granule");
+
+	/*
+	 * The guest driver maps a whole granule of a small file, then may
+	 * grow the file (FUSE_WRITE, after which the server repairs): the
+	 * pages past its end read zeros until it grows into them, then its
+	 * data.
+	 */
+	ok(ftruncate(fd, 100) == 0, "a is now 100 bytes");
+	is(dax_map(w, fd, 0, G, 3 * G, true), 0, "map a whole granule of the small file");
+	is(dax_repair(w), (long)(G / 4096 - 1), "repair: the pages past its end");
+	ok(all_zero(h + 3 * G + 4096, G - 4096), "read zeros");
+	ok(pwrite(fd, "grown", 5, 3 * 4096) == 5, "the file grows past them");
+	is(dax_repair(w), 0, "repair: nothing to zero");
+	ok(!memcmp(h + 3 * G + 3 * 4096, "grown", 5), "the grown data shows through the mapping");
+	h[3 * G + 3 * 4096] = 'G';
+	ok(pread(fd, buf, 5, 3 * 4096) == 5 && !memcmp(buf, "Grown", 5),
+	   "and a write through the window reaches the file");
+	is(dax_unmap(w, 3 * G, G), 0, "unmap it");
 
 	is(dax_map(w, fd2, 0, G, 0, true), 0, "map b");
 	is(dax_map(w, fd2, 0, G, 7 * G, true), 0, "map b again elsewhere");

@@ -7,7 +7,8 @@
 #      MAP_SHARED writes without msync, and so does the host (only possible
 #      when both guests map the host's page cache: proof DAX is in use);
 #   2. a file the host truncates under a guest's DAX mapping: the guest's
-#      next access reads zeros past the new end, and minivmm keeps running.
+#      next access reads zeros past the new end, and minivmm keeps running;
+#   3. a file the guest grows under its mapping shows the new data.
 source "$(dirname "$0")/../lib.sh"
 m=./minivmm
 mmapx=build/tests/fs/mmapx
@@ -59,6 +60,20 @@ is "$trc" 0 "truncate under a DAX mapping: the guest reads zeros past the new en
 like "$(cat "$base/t.out")" 'mmapx: ok' "truncate under a DAX mapping: all guest steps passed"
 like "$(cat "$base/t.out")" 'host truncated a DAX-mapped file' "truncate under a DAX mapping: minivmm says what it did"
 is "$(stat -c %s "$d/f")" 1048576 "truncate under a DAX mapping: the file keeps the host's size"
+
+# 3. A file that grows under a mapping: the 6.1 driver maps a whole 2 MiB
+#    piece of a 10-byte file on the first read; the guest then grows the
+#    file with a write (FUSE_WRITE), and a DAX read of the new part must
+#    show the data, not zeros (minivmm once zeroed pages past EOF at once).
+d=$base/grow
+mkdir -p "$d"
+out=$($m --timeout 300 --share "$d:t,cache=always,dax" -- sh -c '
+	printf 0123456789 >/mnt/t/g; head -c 10 /mnt/t/g; echo; sleep 1
+	printf grown | dd of=/mnt/t/g bs=1 seek=12288 conv=notrunc 2>/dev/null
+	sleep 1; echo "read: $(dd if=/mnt/t/g bs=1 skip=12288 count=5 2>/dev/null | tr "\0" .)"' 2>&1)
+lost_if_crashed "$out" "a file grown under DAX"
+like "$out" '^read: grown$' "a file the guest grows under its DAX mapping shows the new data"
+is "$(dd if="$d/g" bs=1 skip=12288 count=5 2>/dev/null)" "grown" "and the host has it"
 
 rm -rf "$base"
 done_testing
