@@ -43,10 +43,11 @@ scratch() {
 }
 # lost_if_crashed OUTPUT WHAT: an inner guest that triple-faulted under the
 # nested test host (QEMU's TCG SVM now and then crashes it under heavy
-# traffic; README, "The KVM test host") makes tests/kvm-host --retries run
-# the whole script again (KVM_HOST_LOST); this run's results stand as they
-# are, and so do the last retry's.  Elsewhere it does nothing: there a
-# triple fault is minivmm's failure, and the test at hand reports it.
+# traffic; README, "The KVM test host") makes tests/kvm-host --retries drop
+# this run's output and run the whole script again (KVM_HOST_LOST); the
+# last retry's results stand, failures included.  Elsewhere it does
+# nothing: there a triple fault is minivmm's failure, and the test at hand
+# reports it.
 lost_if_crashed() {
 	[ -n "${KVM_HOST_LOST-}" ] || return 0
 	[[ $1 == *"minivmm: guest triple fault"* ]] || return 0
