@@ -73,7 +73,8 @@ void dax_unmap_all(struct dax_window *w);
  * Replace with zero pages the mapped pages that lie past the current end
  * of their file, and map the file again over such pages that it has grown
  * back into (the 6.1 driver maps whole granules of small files and may
- * then grow them: the server calls this after every modifying request, so
+ * then grow them: the server calls this after each request that can grow a
+ * file (WRITE, SETATTR, FALLOCATE, COPY_FILE_RANGE), so
  * the guest reads its data, not zeros).  Returns the number of pages
  * replaced by zeros.  Also called after KVM_RUN failed with EFAULT, and
  * every DAX_REPAIR_PERIOD_MS while the guest runs: with asynchronous page

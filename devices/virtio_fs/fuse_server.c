@@ -101,6 +101,7 @@ struct fsrv_op {
 	uint32_t out_size; /* fixed reply payload size (checked before running) */
 	bool noreply;
 	bool modifies; /* refused with EROFS on a read-only share */
+	bool grows;    /* may grow a file: DAX zero pages past EOF need remapping */
 	const char *name;
 };
 
@@ -1089,7 +1090,7 @@ static const struct fsrv_op fsrv_ops[] = {
 	OP(FUSE_FORGET, op_forget, sizeof(struct fuse_forget_in), 0, .noreply = true),
 	OP(FUSE_GETATTR, op_getattr, sizeof(struct fuse_getattr_in), sizeof(struct fuse_attr_out)),
 	OP(FUSE_SETATTR, op_setattr, sizeof(struct fuse_setattr_in), sizeof(struct fuse_attr_out),
-	   .modifies = true),
+	   .modifies = true, .grows = true),
 	OP(FUSE_READLINK, op_readlink, 0, 0),
 	OP(FUSE_SYMLINK, op_symlink, 0, sizeof(struct fuse_entry_out), .modifies = true),
 	OP(FUSE_MKNOD, op_mknod, sizeof(struct fuse_mknod_in), sizeof(struct fuse_entry_out),
@@ -1104,7 +1105,7 @@ static const struct fsrv_op fsrv_ops[] = {
 	OP(FUSE_OPEN, op_open, sizeof(struct fuse_open_in), sizeof(struct fuse_open_out)),
 	OP(FUSE_READ, op_read, sizeof(struct fuse_read_in), 0),
 	OP(FUSE_WRITE, op_write, sizeof(struct fuse_write_in), sizeof(struct fuse_write_out),
-	   .modifies = true),
+	   .modifies = true, .grows = true),
 	OP(FUSE_STATFS, op_statfs, 0, sizeof(struct fuse_statfs_out)),
 	OP(FUSE_RELEASE, op_release, sizeof(struct fuse_release_in), 0),
 	OP(FUSE_FSYNC, op_fsync, sizeof(struct fuse_fsync_in), 0),
@@ -1128,12 +1129,13 @@ static const struct fsrv_op fsrv_ops[] = {
 	OP(FUSE_DESTROY, op_destroy, 0, 0),
 	OP(FUSE_BATCH_FORGET, op_batch_forget, sizeof(struct fuse_batch_forget_in), 0,
 	   .noreply = true),
-	OP(FUSE_FALLOCATE, op_fallocate, sizeof(struct fuse_fallocate_in), 0, .modifies = true),
+	OP(FUSE_FALLOCATE, op_fallocate, sizeof(struct fuse_fallocate_in), 0, .modifies = true,
+	   .grows = true),
 	OP(FUSE_READDIRPLUS, op_readdirplus, sizeof(struct fuse_read_in), 0),
 	OP(FUSE_RENAME2, op_rename2, sizeof(struct fuse_rename2_in), 0, .modifies = true),
 	OP(FUSE_LSEEK, op_lseek, sizeof(struct fuse_lseek_in), sizeof(struct fuse_lseek_out)),
 	OP(FUSE_COPY_FILE_RANGE, op_copy_file_range, sizeof(struct fuse_copy_file_range_in),
-	   sizeof(struct fuse_write_out), .modifies = true),
+	   sizeof(struct fuse_write_out), .modifies = true, .grows = true),
 	OP(FUSE_SYNCFS, op_syncfs, sizeof(struct fuse_syncfs_in), 0),
 	OP(FUSE_SETUPMAPPING, op_setupmapping, sizeof(struct fuse_setupmapping_in), 0),
 	OP(FUSE_REMOVEMAPPING, op_removemapping, sizeof(struct fuse_removemapping_in), 0),
@@ -1259,7 +1261,7 @@ size_t fsrv_handle(struct fsrv *s, const struct iovec *in, unsigned int nin,
 
 	ret = op->fn(r);
 	/* A file may have grown back over DAX zero pages: remap before the reply. */
-	if (op->modifies && ret >= 0 && s->cfg.dax)
+	if (op->grows && ret >= 0 && s->cfg.dax)
 		dax_repair(s->cfg.dax);
 	if (op->noreply) {
 		log_dbg("%s unique %llu nodeid %llu", op->name, (unsigned long long)r->h.unique,
