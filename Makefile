@@ -10,7 +10,7 @@
 #   make guest      build the default guest kernel + initramfs (guest-images/out)
 #   make bench      benchmarks (boot time, VMM memory, console throughput, virtio-fs);
 #                   BENCH="boot fs" picks them
-#   make lint       clang-format check
+#   make lint       clang-format check, and includes only point downward (scripts/check-layers.sh)
 #   V=1             show commands
 
 SANITIZE ?= 0
@@ -44,7 +44,7 @@ endif
 
 # Every .c under these folders is part of the VMM library; vmm/main.c is the
 # program.  New files need no Makefile change.
-LIB_SRCS := $(filter-out vmm/main.c,$(wildcard vmm/*.c boot/*.c devices/*/*.c))
+LIB_SRCS := $(filter-out vmm/main.c,$(wildcard lib/*.c x86/*.c boot/*.c fuse/*.c devices/*/*.c vmm/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libminivmm.a
 
@@ -62,7 +62,7 @@ $(BUILD)/minivmm: $(BUILD)/vmm/main.o $(LIB)
 
 $(LIB): $(LIB_OBJS)
 	$(vecho) "  AR      $@"
-	$(Q)rm -f $@ && ar rcsP $@ $^  # P: keep paths, two modules may share a file name
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 # The default guest lives in this checkout (made by `make guest`).
 $(BUILD)/vmm/main.o: override CFLAGS += -DMINIVMM_GUEST_DIR='"$(CURDIR)/guest-images/out/cloud"'
@@ -83,11 +83,11 @@ unit-bins: $(UNIT_BINS)
 FUZZ_CC := clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-std=gnu11 -D_GNU_SOURCE -I. -pthread
-FUZZ_vq_SRCS := devices/virtio_mmio/virtqueue.c vmm/gmem.c vmm/log.c
+FUZZ_vq_SRCS := devices/virtio_mmio/virtqueue.c lib/gmem.c lib/log.c
 FUZZ_BINS := build/fuzz/fuzz_virtqueue build/fuzz/fuzz_transport build/fuzz/fuzz_fuse
-# The FUSE server and its DAX window, without the virtio glue (virtio_fs.c, devmem.c).
-FUZZ_fuse_SRCS := $(addprefix devices/virtio_fs/,fuse_server.c passthrough.c inode_table.c dax.c) \
-	vmm/log.c
+# The FUSE server and its DAX window (fuse/), without the virtio glue.
+FUZZ_fuse_SRCS := $(wildcard fuse/*.c) \
+	lib/log.c
 
 build/fuzz/fuzz_virtqueue: tests/fuzz/fuzz_virtqueue.c $(FUZZ_vq_SRCS)
 	@mkdir -p $(dir $@)
@@ -95,12 +95,12 @@ build/fuzz/fuzz_virtqueue: tests/fuzz/fuzz_virtqueue.c $(FUZZ_vq_SRCS)
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
 build/fuzz/fuzz_transport: tests/fuzz/fuzz_transport.c devices/virtio_mmio/transport.c \
-		$(FUZZ_vq_SRCS) vmm/bus.c
+		$(FUZZ_vq_SRCS) lib/bus.c
 	@mkdir -p $(dir $@)
 	$(vecho) "  FUZZCC  $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
-build/fuzz/fuzz_fuse: tests/fuzz/fuzz_fuse.c $(FUZZ_fuse_SRCS) $(wildcard devices/virtio_fs/*.h)
+build/fuzz/fuzz_fuse: tests/fuzz/fuzz_fuse.c $(FUZZ_fuse_SRCS) $(wildcard fuse/*.h lib/*.h)
 	@mkdir -p $(dir $@)
 	$(vecho) "  FUZZCC  $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
@@ -160,7 +160,7 @@ BENCH ?= boot fs
 FSBENCH := build/tests/bench/fsbench
 
 # Static, like fstest, so the stock guest runs it from a share.
-$(FSBENCH): tests/bench/fsbench.c boot/layout.h
+$(FSBENCH): tests/bench/fsbench.c x86/layout.h
 	@mkdir -p $(dir $@)
 	$(vecho) "  CC      $@ (static)"
 	$(Q)$(CC) $(FSTEST_CFLAGS) -static -o $@ $<
@@ -175,6 +175,7 @@ bench: deps
 
 lint:
 	$(Q)clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+	$(Q)scripts/check-layers.sh
 
 clean:
 	rm -rf build minivmm

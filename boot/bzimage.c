@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "boot/bootparams.h"
 #include "boot/bzimage.h"
-#include "boot/layout.h"
-#include "vmm/util.h"
+#include "lib/util.h"
+#include "x86/bootparams.h"
+#include "x86/layout.h"
 
 #define BZIMAGE_SECTOR 512
 /* boot.rst: "If this field is 0, the real value is 4." */

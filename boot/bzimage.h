@@ -20,7 +20,7 @@
 
 #include <asm/bootparam.h>
 
-#include "vmm/gmem.h"
+#include "lib/gmem.h"
 
 #define BZIMAGE_HDR_OFFSET 0x1f1     /* struct setup_header within the file */
 #define BZIMAGE_MAGIC_OFFSET 0x202   /* "HdrS" */

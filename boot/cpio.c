@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "vmm/util.h"
+#include "lib/util.h"
 
 void cpio_init(struct cpio_buf *b)
 {

@@ -7,10 +7,10 @@
 
 #include <gelf.h>
 
-#include "boot/bootparams.h"
 #include "boot/elf.h"
-#include "boot/layout.h"
-#include "vmm/util.h"
+#include "lib/util.h"
+#include "x86/bootparams.h"
+#include "x86/layout.h"
 
 _Static_assert(sizeof(struct pvh_start_info) == 56, "hvm_start_info v1 is 56 bytes");
 _Static_assert(sizeof(struct pvh_modlist_entry) == 32, "hvm_modlist_entry is 32 bytes");

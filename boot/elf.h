@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/gmem.h"
+#include "lib/gmem.h"
 
 #define PVH_XEN_ELFNOTE_PHYS32_ENTRY 18 /* xen/include/public/elfnote.h */
 #define PVH_START_MAGIC 0x336ec578	/* "xEn3" with the 0x80 bit of the "E" set */

@@ -11,14 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "boot/bootparams.h"
 #include "boot/bzimage.h"
 #include "boot/elf.h"
-#include "boot/layout.h"
 #include "boot/loader.h"
-#include "boot/x86_cpu.h"
-#include "vmm/log.h"
-#include "vmm/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "x86/bootparams.h"
+#include "x86/layout.h"
+#include "x86/x86_cpu.h"
 
 #define BOOT_MSG_MAX 512
 #define BOOT_PAGE 4096ULL
@@ -355,10 +355,4 @@ out:
 			snprintf(errbuf, errlen, "%s", msg);
 	}
 	return ret;
-}
-
-void boot_vcpu_regs(const struct boot_entry *e, struct kvm_regs *regs, struct kvm_sregs *sregs)
-{
-	x86cpu_set_regs(e->pvh ? X86CPU_MODE_PROT32 : X86CPU_MODE_LONG64, e->entry,
-			e->zero_page_or_start_info, regs, sregs);
 }

@@ -7,7 +7,7 @@
  * entry protocol needs into guest RAM: the kernel, initrd, command line,
  * zero page with e820 map (bzImage, 64-bit boot protocol) or hvm_start_info
  * with memory map (PVH), identity page tables and the boot GDT.
- * boot_vcpu_regs() then turns the result into the boot vCPU's registers.
+ * x86cpu_entry_regs() (x86/x86_cpu.h) then turns the result into the boot vCPU's registers.
  * Nothing here touches KVM, so all of it runs in unit tests.
  */
 #ifndef MINIVMM_BOOT_LOADER_H
@@ -19,7 +19,8 @@
 
 #include <linux/kvm.h>
 
-#include "vmm/gmem.h"
+#include "lib/gmem.h"
+#include "x86/x86_cpu.h"
 
 struct boot_config {
 	const char *kernel_path; /* bzImage, or ELF vmlinux with the Xen PVH note */
@@ -27,15 +28,6 @@ struct boot_config {
 	const void *initrd;	 /* initramfs image built by the caller; may be NULL */
 	size_t initrd_size;	 /* 0 = no initrd */
 	uint64_t rsdp_gpa;	 /* ACPI RSDP; boot_params.acpi_rsdp_addr / PVH rsdp_paddr */
-};
-
-struct boot_entry {
-	bool pvh;			  /* PVH 32-bit entry (else 64-bit boot protocol) */
-	uint64_t entry;			  /* GPA of the first instruction (rip) */
-	uint64_t zero_page_or_start_info; /* GPA passed in rsi (zero page) or ebx (start_info) */
-	uint64_t kernel_start;		  /* guest RAM the kernel was loaded to / will use, */
-	uint64_t kernel_end;		  /* [kernel_start, kernel_end), for logging */
-	uint64_t initrd_gpa;		  /* where the initrd went (0 if none) */
 };
 
 /*
@@ -67,14 +59,5 @@ int boot_load(struct gmem *m, const struct boot_config *cfg, struct boot_entry *
  * what only placement tells (a bzImage or initrd that does not fit).
  */
 int boot_check(const struct boot_config *cfg, uint64_t ram_size, char *errbuf, size_t errlen);
-
-/*
- * Fill the boot vCPU's registers for entering e.  regs is overwritten; sregs
- * must hold the vCPU's KVM_GET_SREGS state and gets its segment, descriptor
- * table, control registers and EFER replaced (64-bit: CR0.PE|PG, CR4.PAE,
- * EFER.LME|LMA, long-mode CS 0x10, rsi = zero page; PVH: CR0.PE only,
- * 32-bit flat CS 0x10, ebx = start_info).  rip = e->entry, rflags = 2.
- */
-void boot_vcpu_regs(const struct boot_entry *e, struct kvm_regs *regs, struct kvm_sregs *sregs);
 
 #endif

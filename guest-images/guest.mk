@@ -23,7 +23,7 @@ GUEST_PKG_generic := linux-image-amd64
 GUEST_INIT_CFLAGS := -std=gnu11 -O2 -static -Wall -Wextra -Wshadow -Wpointer-arith -Wformat=2 \
 	-Wno-missing-field-initializers -Werror -D_GNU_SOURCE -I.
 GUEST_INIT_SRCS := $(wildcard $(GUEST_DIR)/init/*.c)
-GUEST_INIT_HDRS := $(wildcard $(GUEST_DIR)/init/*.h) boot/layout.h
+GUEST_INIT_HDRS := $(wildcard $(GUEST_DIR)/init/*.h) x86/layout.h
 
 GUEST_FILES := $(foreach f,$(GUEST_FLAVOURS),$(GUEST_OUT)/$(f)/vmlinuz \
 	$(GUEST_OUT)/$(f)/initrd.img $(GUEST_OUT)/$(f)/kernel-version) \

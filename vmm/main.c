@@ -22,25 +22,24 @@
 
 #include <linux/virtio_ids.h>
 
-#include "boot/acpi.h"
 #include "boot/cpio.h"
-#include "boot/layout.h"
 #include "boot/loader.h"
-#include "devices/virtio_console/console.h"
-#include "devices/virtio_fs/dax.h"
-#include "devices/virtio_fs/fuse_server.h"
+#include "devices/uart/uart.h"
+#include "devices/virtio_console/virtio_console.h"
 #include "devices/virtio_fs/virtio_fs.h"
+#include "fuse/dax.h"
+#include "fuse/fuse_server.h"
+#include "lib/log.h"
+#include "lib/util.h"
 #include "vmm/cli.h"
-#include "vmm/console.h"
-#include "vmm/log.h"
 #include "vmm/panic_watch.h"
-#include "vmm/power.h"
 #include "vmm/share.h"
 #include "vmm/stats.h"
-#include "vmm/uart.h"
-#include "vmm/util.h"
+#include "vmm/terminal.h"
 #include "vmm/vdev.h"
 #include "vmm/vm.h"
+#include "x86/acpi.h"
+#include "x86/layout.h"
 
 #ifndef MINIVMM_VERSION
 #define MINIVMM_VERSION "0.1.0"
@@ -66,7 +65,7 @@
  * per byte.  The kernel's own log stays on the UART (ttyS0).
  */
 #define VCON_SLOT 0
-#define VFS_FIRST_SLOT 1
+#define VIRTIO_FS_FIRST_SLOT 1
 
 /*
  * Queue notifications of the console are processed inline on the vCPU
@@ -85,15 +84,15 @@ struct vmm {
 	struct vcon vcon;
 	struct vdev vdevs[LAYOUT_VIRTIO_MMIO_SLOTS];
 	unsigned int nvdevs;
-	/* --share i: virtio-fs device in slot VFS_FIRST_SLOT + i. */
+	/* --share i: virtio-fs device in slot VIRTIO_FS_FIRST_SLOT + i. */
 	struct share shares[CLI_MAX_SHARES];
 	struct fsrv *fsrv[CLI_MAX_SHARES];
 	struct dax_window *dax[CLI_MAX_SHARES]; /* NULL: the share has no DAX window */
 	pthread_t dax_watch;
 	bool dax_watching;
-	struct vfs vfs[CLI_MAX_SHARES];
+	struct virtio_fs vfs[CLI_MAX_SHARES];
 	unsigned int nshares;
-	struct console con;
+	struct terminal con;
 	struct panic_watch panic;
 	int64_t start_ns;
 	bool custom_initrd; /* --initrd given: no minivmm init protocol */
@@ -113,7 +112,7 @@ static void uart_tx(void *opaque, const uint8_t *buf, size_t n)
 	struct vmm *v = opaque;
 
 	panic_watch_feed(&v->panic, buf, n);
-	console_write(&v->con, buf, n);
+	terminal_write(&v->con, buf, n);
 }
 
 static void uart_rx_ready(void *opaque)
@@ -138,7 +137,7 @@ static ssize_t vcon_out(void *opaque, const struct iovec *iov, int n)
 	int i;
 
 	for (i = 0; i < n; i++) {
-		ssize_t r = console_write(&v->con, iov[i].iov_base, iov[i].iov_len);
+		ssize_t r = terminal_write(&v->con, iov[i].iov_base, iov[i].iov_len);
 
 		if (r < 0)
 			return r;
@@ -365,7 +364,7 @@ static int setup_dax(struct vmm *v, unsigned int i, uint64_t *gpa, char *err, si
 		snprintf(err, errlen, "--share %s: DAX window: %s", s->tag, strerror(-ret));
 		return ret;
 	}
-	vfs_set_dax_window(&v->vfs[i], *gpa, s->dax_size);
+	virtio_fs_set_dax_window(&v->vfs[i], *gpa, s->dax_size);
 	*gpa = (*gpa + s->dax_size + DAX_WINDOW_ALIGN - 1) & ~(DAX_WINDOW_ALIGN - 1);
 	return 0;
 }
@@ -397,7 +396,7 @@ static int setup_shares(struct vmm *v, char *err, size_t errlen)
 			snprintf(err, errlen, "--share %s: %s", s->tag, why);
 			return ret;
 		}
-		ret = vfs_init(&v->vfs[i], v->fsrv[i], s->tag, s->queues);
+		ret = virtio_fs_init(&v->vfs[i], v->fsrv[i], s->tag, s->queues);
 		/*
 		 * By default requests are served on the thread the guest's
 		 * notification woke (the ioeventfd thread), one at a time:
@@ -407,9 +406,9 @@ static int setup_shares(struct vmm *v, char *err, size_t errlen)
 		 * can wait.  threads=N serves everything on N workers.
 		 */
 		if (!ret && s->threads)
-			ret = vfs_set_threads(&v->vfs[i], s->threads);
+			ret = virtio_fs_set_threads(&v->vfs[i], s->threads);
 		else if (!ret)
-			vfs_set_inline(&v->vfs[i], true);
+			virtio_fs_set_inline(&v->vfs[i], true);
 		if (ret) {
 			snprintf(err, errlen, "--share %s: %s", s->tag, strerror(-ret));
 			return ret;
@@ -421,13 +420,13 @@ static int setup_shares(struct vmm *v, char *err, size_t errlen)
 			v->vm.efault_repair = repair_dax_windows;
 			v->vm.efault_opaque = v;
 		}
-		slot = VFS_FIRST_SLOT + i;
+		slot = VIRTIO_FS_FIRST_SLOT + i;
 		ret = vdev_add(&v->vm, &v->vdevs[slot], slot, &v->vfs[i].ops, &v->vfs[i], true, err,
 			       errlen);
 		if (ret)
 			return ret;
 		v->nvdevs = slot + 1;
-		vfs_attach(&v->vfs[i], &v->vdevs[slot].t);
+		virtio_fs_attach(&v->vfs[i], &v->vdevs[slot].t);
 	}
 	return 0;
 }
@@ -436,7 +435,7 @@ static int setup_devices(struct vmm *v, char *err, size_t errlen)
 {
 	int ret;
 
-	ret = power_register(&v->vm);
+	ret = vm_add_power(&v->vm);
 	if (ret) {
 		snprintf(err, errlen, "power device: %s", strerror(-ret));
 		return ret;
@@ -532,17 +531,17 @@ struct input {
 static void input_read(struct vmm *v, struct input *in)
 {
 	size_t n = 0;
-	int r = console_read(&v->con, in->buf, sizeof(in->buf), &n);
+	int r = terminal_read(&v->con, in->buf, sizeof(in->buf), &n);
 
 	if (r == -EAGAIN)
 		return;
 	in->off = 0;
-	in->len = r == CONSOLE_DATA || r == CONSOLE_QUIT ? n : 0;
-	if (r == CONSOLE_QUIT)
+	in->len = r == TERMINAL_DATA || r == TERMINAL_QUIT ? n : 0;
+	if (r == TERMINAL_QUIT)
 		v->host_quit = true;
 	if (in->len)
 		in->last = in->buf[in->len - 1];
-	if (r == CONSOLE_EOF || r < 0) {
+	if (r == TERMINAL_EOF || r < 0) {
 		in->open = false;
 		/*
 		 * The guest's console is canonical (no "rawin"): ^D at the
@@ -748,12 +747,12 @@ static void destroy_devices(struct vmm *v)
 	 * first) before the vdevs, whose irqfds they write.
 	 */
 	for (i = 0; i < v->nshares; i++)
-		vfs_stop(&v->vfs[i]);
+		virtio_fs_stop(&v->vfs[i]);
 	for (i = 0; i < v->nvdevs; i++)
 		vdev_destroy(&v->vdevs[i]);
 	v->nvdevs = 0;
 	for (i = 0; i < v->nshares; i++) {
-		vfs_destroy(&v->vfs[i]);
+		virtio_fs_destroy(&v->vfs[i]);
 		if (v->fsrv[i])
 			fsrv_destroy(v->fsrv[i]);
 		v->fsrv[i] = NULL;
@@ -833,7 +832,7 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGQUIT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	/* A closed stdout pipe must not kill the VMM (console_write handles EPIPE). */
+	/* A closed stdout pipe must not kill the VMM (terminal_write handles EPIPE). */
 	signal(SIGPIPE, SIG_IGN);
 
 	ret = build_initrd(&v, v.opts.initrd, &initrd, &initrd_len, err, sizeof(err));
@@ -867,7 +866,7 @@ int main(int argc, char **argv)
 	initrd = NULL;
 	if (ret)
 		goto fail_vm;
-	ret = console_open(&v.con, STDIN_FILENO, STDOUT_FILENO, 0);
+	ret = terminal_open(&v.con, STDIN_FILENO, STDOUT_FILENO, 0);
 	if (ret) {
 		snprintf(err, sizeof(err), "console: %s", strerror(-ret));
 		goto fail_vm;
@@ -899,7 +898,7 @@ int main(int argc, char **argv)
 		for (unsigned int q = 0; q < v.vfs[i].ops.num_queues; q++)
 			v.vfs[i].ops.notify(&v.vfs[i], q);
 	uart_flush(&v.uart);
-	console_close(&v.con);
+	terminal_close(&v.con);
 	status = stop_status(&v);
 	if (v.opts.stats)
 		print_stats(&v);
@@ -910,7 +909,7 @@ int main(int argc, char **argv)
 	return status;
 
 fail_con:
-	console_close(&v.con);
+	terminal_close(&v.con);
 fail_vm:
 	vm_stop_vcpus(&v.vm);
 	destroy_devices(&v);

@@ -17,11 +17,11 @@
  *   threads=N      serve every request on N worker threads, concurrently,
  *                  1..SHARE_THREADS_MAX (default: one at a time on the
  *                  thread the guest's notification wakes, with lock waits
- *                  on VFS_DEFAULT_THREADS workers; see vfs_set_inline())
+ *                  on VIRTIO_FS_DEFAULT_THREADS workers; see virtio_fs_set_inline())
  *   dax[=SIZE]     DAX window (virtio 1.2 5.11.5), SIZE with optional K/M/G
  *                  suffix (binary), a nonzero multiple of 2 MiB up to
  *                  SHARE_DAX_MAX, default SHARE_DAX_DEFAULT; the guest
- *                  mounts the share with -o dax (devices/virtio_fs/dax.h)
+ *                  mounts the share with -o dax (fuse/dax.h)
  * Each option at most once; an unknown option is an error.
  *
  * Validation: HOSTDIR must exist and be a directory (it is stored
@@ -39,11 +39,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "devices/virtio_fs/fuse_server.h"
+#include "fuse/fuse_server.h"
 
 #define SHARE_TAG_MAX 36 /* struct virtio_fs_config.tag (virtio 1.2 5.11.4) */
 #define SHARE_QUEUES_MAX 8
-#define SHARE_THREADS_MAX 64	       /* VFS_MAX_THREADS */
+#define SHARE_THREADS_MAX 64	       /* VIRTIO_FS_MAX_THREADS */
 #define SHARE_DAX_ALIGN (2ull << 20)   /* FUSE_SETUPMAPPING granularity of Linux's driver */
 #define SHARE_DAX_DEFAULT (1ull << 30) /* 1 GiB: guest address space only, not RAM */
 #define SHARE_DAX_MAX (64ull << 30)

@@ -14,10 +14,10 @@
 #include <linux/kvm.h>
 #include <linux/virtio_mmio.h>
 
-#include "boot/layout.h"
-#include "vmm/log.h"
-#include "vmm/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 #include "vmm/vdev.h"
+#include "x86/layout.h"
 
 static void vdev_irq(void *opaque)
 {

@@ -16,11 +16,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "boot/layout.h"
-#include "vmm/cpuid.h"
-#include "vmm/log.h"
-#include "vmm/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "vmm/stats.h"
 #include "vmm/vm.h"
+#include "x86/cpuid.h"
+#include "x86/layout.h"
 
 /* Signal used to kick a vCPU thread out of KVM_RUN. */
 #define VCPU_KICK_SIGNAL SIGUSR1
@@ -250,6 +251,45 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason why, int status, const c
 	pthread_mutex_unlock(&vm->stop_lock);
 }
 
+static void power_poweroff(void *opaque)
+{
+	vm_request_stop(opaque, VM_STOP_POWEROFF, 0, "guest powered off");
+}
+
+static void power_reboot(void *opaque)
+{
+	vm_request_stop(opaque, VM_STOP_REBOOT, 0, "guest rebooted");
+}
+
+static void power_exit_status(void *opaque, uint32_t status)
+{
+	vm_request_stop(opaque, VM_STOP_EXIT_STATUS, (int)(status & 0xff),
+			"guest command exited with status %u", status);
+}
+
+static void power_ready(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	/* The main loop polls the flag at least every 20 ms. */
+	if (!atomic_load(&vm->guest_ready)) {
+		vm->ready_ns = stats_now_ns();
+		atomic_store(&vm->guest_ready, true);
+	}
+}
+
+static const struct power_ops vm_power_ops = {
+	.poweroff = power_poweroff,
+	.reboot = power_reboot,
+	.exit_status = power_exit_status,
+	.ready = power_ready,
+};
+
+int vm_add_power(struct vm *vm)
+{
+	return power_register(&vm->power, &vm->pio, &vm_power_ops, vm);
+}
+
 int vm_set_irq(struct vm *vm, unsigned int gsi, int level)
 {
 	struct kvm_irq_level l = {.irq = gsi, .level = level};
@@ -451,7 +491,7 @@ static int setup_vcpu(struct vm *vm, unsigned int i, const struct boot_entry *e)
 		if (ioctl(c->fd, KVM_GET_SREGS, &sregs) < 0)
 			return -errno;
 		memset(&regs, 0, sizeof(regs));
-		boot_vcpu_regs(e, &regs, &sregs);
+		x86cpu_entry_regs(e, &regs, &sregs);
 		if (ioctl(c->fd, KVM_SET_SREGS, &sregs) < 0 ||
 		    ioctl(c->fd, KVM_SET_REGS, &regs) < 0 || ioctl(c->fd, KVM_SET_FPU, &fpu) < 0)
 			return -errno;

@@ -19,9 +19,10 @@
 
 #include <linux/kvm.h>
 
-#include "boot/loader.h"
-#include "vmm/bus.h"
-#include "vmm/gmem.h"
+#include "devices/power/power.h"
+#include "lib/bus.h"
+#include "lib/gmem.h"
+#include "x86/x86_cpu.h"
 
 #define VM_MAX_CPUS 64
 
@@ -77,7 +78,8 @@ struct vm {
 	long (*efault_repair)(void *opaque);
 	void *efault_opaque;
 
-	/* The guest init said its console is set up (see vmm/power.h). */
+	struct power power; /* the guest's power and exit ports (vm_add_power()) */
+	/* The guest init said its console is set up (see devices/power/power.h). */
 	atomic_bool guest_ready;
 	int64_t ready_ns; /* CLOCK_MONOTONIC of that signal; valid once guest_ready */
 };
@@ -122,6 +124,14 @@ static inline bool vm_stopping(struct vm *vm)
 
 /* Kick every vCPU out of KVM_RUN and join the threads. */
 void vm_stop_vcpus(struct vm *vm);
+
+/*
+ * Register the power device (devices/power/power.h) on vm->pio: S5 stops
+ * the VM with VM_STOP_POWEROFF, a reset with VM_STOP_REBOOT, the exit port
+ * with VM_STOP_EXIT_STATUS and the status's low byte, and the ready port
+ * sets guest_ready and ready_ns.  0 or -errno.
+ */
+int vm_add_power(struct vm *vm);
 
 /* Raise (level 1) or lower (0) a GSI of the in-kernel irqchip. */
 int vm_set_irq(struct vm *vm, unsigned int gsi, int level);

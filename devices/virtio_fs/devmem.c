@@ -12,7 +12,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
+#include "lib/log.h"
 
 /* process_vm_*v take at most IOV_MAX remote iovecs per call. */
 #define IOV_CHUNK 1024

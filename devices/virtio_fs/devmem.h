@@ -1,6 +1,6 @@
 /*
  * devmem.h - serving a virtio-fs request whose buffers lie partly in device
- * memory (a DAX window, vmm/gmem.h) through bounce buffers.
+ * memory (a DAX window, lib/gmem.h) through bounce buffers.
  *
  * A guest process may write() from, or read() into, a mapping of a file on
  * a DAX mount; with direct I/O the guest kernel then hands those very pages
@@ -18,19 +18,19 @@
 #include <stddef.h>
 #include <sys/uio.h>
 
-#include "devices/virtio_fs/fuse_server.h"
 #include "devices/virtio_mmio/virtqueue.h"
+#include "fuse/fuse_server.h"
 
 /* Largest request or reply bounced (a 1 MiB WRITE/READ and its headers). */
 #define DEVMEM_MAX_BOUNCE ((size_t)(1u << 20) + 65536)
 
-/* What serves the bounced copy: fsrv_handle() or a test's stand-in. */
+/* What serves the bounced copy: fsrv_serve() or a test's stand-in. */
 typedef size_t (*devmem_handler_fn)(struct fsrv *s, const struct iovec *in, unsigned int nin,
 				    const struct iovec *out, unsigned int nout);
 
 /*
  * Serve r (whose r->devmem is set) with handle(s, ...).  Returns the reply
- * bytes written to r's writable segments, as fsrv_handle() does.
+ * bytes written to r's writable segments, as fsrv_serve() does.
  */
 size_t devmem_serve(devmem_handler_fn handle, struct fsrv *s, const struct vq_req *r);
 

@@ -1,8 +1,8 @@
 /*
  * virtio_fs.c - the virtio-fs device; see virtio_fs.h.
  */
-#include "devices/virtio_fs/virtio_fs.h"
 #include "devices/virtio_fs/devmem.h"
+#include "devices/virtio_fs/virtio_fs.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -13,20 +13,20 @@
 #include <linux/virtio_fs.h>
 #include <linux/virtio_ids.h>
 
-_Static_assert(sizeof(struct virtio_fs_config) == VFS_TAG_MAX + 4, "virtio-fs config layout");
-_Static_assert(sizeof(((struct virtio_fs_config *)0)->tag) == VFS_TAG_MAX, "tag size");
+_Static_assert(sizeof(struct virtio_fs_config) == VIRTIO_FS_TAG_MAX + 4, "virtio-fs config layout");
+_Static_assert(sizeof(((struct virtio_fs_config *)0)->tag) == VIRTIO_FS_TAG_MAX, "tag size");
 
 /*
  * Largest hiprio request served: Linux sends one FORGET (48 bytes) per
  * chain; this allows a BATCH_FORGET of 250 entries.
  */
-#define VFS_HIPRIO_MAX 4096
+#define VIRTIO_FS_HIPRIO_MAX 4096
 /* How often reset and stop wake requests that (again) wait in the server. */
-#define VFS_CANCEL_MS 100
+#define VIRTIO_FS_CANCEL_MS 100
 
-static void vfs_config_read(void *dev, uint32_t off, void *data, uint32_t n)
+static void virtio_fs_config_read(void *dev, uint32_t off, void *data, uint32_t n)
 {
-	struct vfs *d = dev;
+	struct virtio_fs *d = dev;
 	struct virtio_fs_config cfg;
 
 	/* Both fields are constant for the device's life: no generation bumps. */
@@ -36,9 +36,9 @@ static void vfs_config_read(void *dev, uint32_t off, void *data, uint32_t n)
 	memcpy(data, (const uint8_t *)&cfg + off, n);
 }
 
-static int vfs_activate(void *dev, struct virtqueue *vqs, unsigned int n, uint64_t features)
+static int virtio_fs_activate(void *dev, struct virtqueue *vqs, unsigned int n, uint64_t features)
 {
-	struct vfs *d = dev;
+	struct virtio_fs *d = dev;
 	unsigned int i;
 
 	(void)features; /* no device-specific feature is offered */
@@ -57,7 +57,7 @@ static int vfs_activate(void *dev, struct virtqueue *vqs, unsigned int n, uint64
 		 * from a DAX mapping with direct I/O): devmem.h copies those.
 		 * Never on hiprio, whose requests are read in place.
 		 */
-		vqs[i].devmem_ok = d->dax_len && i != VFS_HIPRIO_QUEUE;
+		vqs[i].devmem_ok = d->dax_len && i != VIRTIO_FS_HIPRIO_QUEUE;
 		pthread_mutex_unlock(&d->q[i].lock);
 	}
 	return 0;
@@ -69,7 +69,7 @@ static int vfs_activate(void *dev, struct virtqueue *vqs, unsigned int n, uint64
  * server returns 0 for requests without a reply (FORGET, BATCH_FORGET on the
  * hiprio queue, 5.11.6.1) and never more than the writable space.
  */
-static uint32_t vfs_handle(struct vfs *d, const struct vq_req *r)
+static uint32_t virtio_fs_handle(struct virtio_fs *d, const struct vq_req *r)
 {
 	size_t written = r->devmem ? devmem_serve(d->handle, d->srv, r)
 				   : d->handle(d->srv, r->out, r->n_out, r->in, r->n_in);
@@ -89,9 +89,9 @@ static uint32_t vfs_handle(struct vfs *d, const struct vq_req *r)
  * change the opcode after it was checked.  Larger requests are not served
  * either.
  */
-static uint32_t vfs_handle_hiprio(struct vfs *d, const struct vq_req *r)
+static uint32_t virtio_fs_handle_hiprio(struct virtio_fs *d, const struct vq_req *r)
 {
-	uint8_t buf[VFS_HIPRIO_MAX];
+	uint8_t buf[VIRTIO_FS_HIPRIO_MAX];
 	struct fuse_in_header h;
 	struct iovec in = {buf, r->out_len};
 	size_t written;
@@ -108,7 +108,8 @@ static uint32_t vfs_handle_hiprio(struct vfs *d, const struct vq_req *r)
 }
 
 /* Called with q->lock held and q->vq set: give a chain back to the driver. */
-static void vfs_complete(struct vfs *d, struct vfs_queue *q, uint16_t head, uint32_t written)
+static void virtio_fs_complete(struct virtio_fs *d, struct virtio_fs_queue *q, uint16_t head,
+			       uint32_t written)
 {
 	vq_push(q->vq, head, written);
 	q->requests++;
@@ -126,7 +127,7 @@ static void vfs_complete(struct vfs *d, struct vfs_queue *q, uint16_t head, uint
  * until the driver resets the device (2.1.2); replies already pushed were
  * signalled as they went, and requests still on workers are not pushed.
  */
-static void vfs_break(struct vfs *d, struct vfs_queue *q)
+static void virtio_fs_break(struct virtio_fs *d, struct virtio_fs_queue *q)
 {
 	q->vq = NULL;
 	if (d->t)
@@ -134,7 +135,7 @@ static void vfs_break(struct vfs *d, struct vfs_queue *q)
 }
 
 /* May r wait for a lock in the server?  Device-memory requests are not looked at. */
-static bool vfs_may_wait(const struct vq_req *r)
+static bool virtio_fs_may_wait(const struct vq_req *r)
 {
 	struct fuse_in_header h;
 
@@ -150,22 +151,22 @@ static bool vfs_may_wait(const struct vq_req *r)
  * a worker has it.  p->lock nests inside a queue lock here, and nowhere the
  * other way round.
  */
-static bool vfs_hand_off(struct vfs *d, struct vfs_queue *q, unsigned int qidx,
-			 const struct vq_req *r)
+static bool virtio_fs_hand_off(struct virtio_fs *d, struct virtio_fs_queue *q, unsigned int qidx,
+			       const struct vq_req *r)
 {
-	struct vfs_pool *p = &d->pool;
-	struct vfs_hand *h = NULL;
+	struct virtio_fs_pool *p = &d->pool;
+	struct virtio_fs_hand *h = NULL;
 	unsigned int i;
 
 	pthread_mutex_lock(&p->lock);
 	for (i = 0; p->hand && !p->stop && i < p->nworkers && !h; i++)
-		if (p->hand[i].state == VFS_HAND_FREE)
+		if (p->hand[i].state == VIRTIO_FS_HAND_FREE)
 			h = &p->hand[i];
 	if (h) {
 		memcpy(h->req, r, sizeof(*r));
 		h->vq = q->vq;
 		h->qidx = qidx;
-		h->state = VFS_HAND_QUEUED;
+		h->state = VIRTIO_FS_HAND_QUEUED;
 		p->nqueued++;
 		q->inflight++; /* a reset waits for it */
 		pthread_cond_signal(&p->work);
@@ -178,13 +179,13 @@ static bool vfs_hand_off(struct vfs *d, struct vfs_queue *q, unsigned int qidx,
  * Serve every chain of q on the calling thread, in order, with q->lock held
  * (so reset waits for the run): the hiprio queue always (its requests are
  * quick and never wait), request queues when no worker runs or with
- * vfs_set_inline() (then lock waits go to workers).  No request waits for
+ * virtio_fs_set_inline() (then lock waits go to workers).  No request waits for
  * a lock on this thread (fsrv_set_nowait()).
  */
-static void vfs_serve_inline(struct vfs *d, unsigned int qidx)
+static void virtio_fs_serve_inline(struct virtio_fs *d, unsigned int qidx)
 {
-	struct vfs_queue *q = &d->q[qidx];
-	bool hiprio = qidx == VFS_HIPRIO_QUEUE, nowait = fsrv_set_nowait(true);
+	struct virtio_fs_queue *q = &d->q[qidx];
+	bool hiprio = qidx == VIRTIO_FS_HIPRIO_QUEUE, nowait = fsrv_set_nowait(true);
 	struct vq_req *r = q->req;
 	int got;
 
@@ -196,12 +197,14 @@ static void vfs_serve_inline(struct vfs *d, unsigned int qidx)
 	for (;;) {
 		got = vq_pop_drain(q->vq, r);
 		if (got < 0)
-			vfs_break(d, q);
+			virtio_fs_break(d, q);
 		if (got <= 0)
 			break; /* broken, or empty with notifications back on */
-		if (!hiprio && d->inline_first && vfs_may_wait(r) && vfs_hand_off(d, q, qidx, r))
+		if (!hiprio && d->inline_first && virtio_fs_may_wait(r) &&
+		    virtio_fs_hand_off(d, q, qidx, r))
 			continue;
-		vfs_complete(d, q, r->head, hiprio ? vfs_handle_hiprio(d, r) : vfs_handle(d, r));
+		virtio_fs_complete(d, q, r->head,
+				   hiprio ? virtio_fs_handle_hiprio(d, r) : virtio_fs_handle(d, r));
 	}
 out:
 	pthread_mutex_unlock(&q->lock);
@@ -218,7 +221,7 @@ out:
  * checked once more after turning them on, so a chain added meanwhile is
  * either seen here or announced by a notification.
  */
-static int vfs_take(struct virtqueue *vq, struct vq_req *r, bool *more)
+static int virtio_fs_take(struct virtqueue *vq, struct vq_req *r, bool *more)
 {
 	int got;
 
@@ -238,7 +241,7 @@ static int vfs_take(struct virtqueue *vq, struct vq_req *r, bool *more)
 }
 
 /* Called with p->lock held: queue qidx may hold chains nobody is taking. */
-static void vfs_kick(struct vfs_pool *p, unsigned int qidx)
+static void virtio_fs_kick(struct virtio_fs_pool *p, unsigned int qidx)
 {
 	p->pending |= 1u << qidx;
 	if (p->idle)
@@ -246,7 +249,7 @@ static void vfs_kick(struct vfs_pool *p, unsigned int qidx)
 }
 
 /* Called with p->lock held: claim a pending queue, round robin; -1 if none. */
-static int vfs_pick(struct vfs_pool *p, unsigned int nq)
+static int virtio_fs_pick(struct virtio_fs_pool *p, unsigned int nq)
 {
 	unsigned int i, qidx;
 
@@ -263,34 +266,34 @@ static int vfs_pick(struct vfs_pool *p, unsigned int nq)
 
 /*
  * Called with p->lock held and p->nqueued > 0, returns with it held: serve
- * a chain handed over by an inline server (vfs_hand_off()), which counted
+ * a chain handed over by an inline server (virtio_fs_hand_off()), which counted
  * it in q->inflight.
  */
-static void vfs_serve_hand(struct vfs *d, struct vfs_pool *p)
+static void virtio_fs_serve_hand(struct virtio_fs *d, struct virtio_fs_pool *p)
 {
-	struct vfs_hand *h = NULL;
-	struct vfs_queue *q;
+	struct virtio_fs_hand *h = NULL;
+	struct virtio_fs_queue *q;
 	uint32_t written;
 	unsigned int i;
 
 	for (i = 0; i < p->nworkers && !h; i++)
-		if (p->hand[i].state == VFS_HAND_QUEUED)
+		if (p->hand[i].state == VIRTIO_FS_HAND_QUEUED)
 			h = &p->hand[i];
-	h->state = VFS_HAND_TAKEN;
+	h->state = VIRTIO_FS_HAND_TAKEN;
 	p->nqueued--;
 	pthread_mutex_unlock(&p->lock);
 
-	written = vfs_handle(d, h->req);
+	written = virtio_fs_handle(d, h->req);
 	q = &d->q[h->qidx];
 	pthread_mutex_lock(&q->lock);
-	if (q->vq == h->vq) /* else reset since: not ours to return (vfs_worker()) */
-		vfs_complete(d, q, h->req->head, written);
+	if (q->vq == h->vq) /* else reset since: not ours to return (virtio_fs_worker()) */
+		virtio_fs_complete(d, q, h->req->head, written);
 	if (--q->inflight == 0)
 		pthread_cond_broadcast(&q->drained);
 	pthread_mutex_unlock(&q->lock);
 
 	pthread_mutex_lock(&p->lock);
-	h->state = VFS_HAND_FREE;
+	h->state = VIRTIO_FS_HAND_FREE;
 }
 
 /*
@@ -300,30 +303,30 @@ static void vfs_serve_hand(struct vfs *d, struct vfs_pool *p)
  * finish, not the order the chains were made available: virtio 1.2 2.7.8
  * lets the device use buffers in any order, and FUSE matches replies to
  * requests by unique.  Lock order: a queue lock, then p->lock (only
- * vfs_hand_off() nests them); never the other way round.
+ * virtio_fs_hand_off() nests them); never the other way round.
  */
-static void *vfs_worker(void *arg)
+static void *virtio_fs_worker(void *arg)
 {
-	struct vfs_worker *w = arg;
-	struct vfs *d = w->d;
-	struct vfs_pool *p = &d->pool;
+	struct virtio_fs_worker *w = arg;
+	struct virtio_fs *d = w->d;
+	struct virtio_fs_pool *p = &d->pool;
 	struct vq_req *r = w->req;
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		struct virtqueue *vq;
-		struct vfs_queue *q;
+		struct virtio_fs_queue *q;
 		uint32_t written;
 		bool more;
 		int qidx, got;
 
 		if (p->nqueued) {
-			vfs_serve_hand(d, p);
+			virtio_fs_serve_hand(d, p);
 			continue;
 		}
-		qidx = vfs_pick(p, d->nq);
+		qidx = virtio_fs_pick(p, d->nq);
 		if (qidx < 0) {
-			/* Pending work is finished before stopping (vfs_stop()). */
+			/* Pending work is finished before stopping (virtio_fs_stop()). */
 			if (p->stop)
 				break;
 			p->idle++;
@@ -338,20 +341,20 @@ static void *vfs_worker(void *arg)
 		q = &d->q[qidx];
 		pthread_mutex_lock(&q->lock);
 		vq = q->vq;
-		got = vq ? vfs_take(vq, r, &more) : 0;
+		got = vq ? virtio_fs_take(vq, r, &more) : 0;
 		if (got < 0)
-			vfs_break(d, q);
+			virtio_fs_break(d, q);
 		if (got > 0)
 			q->inflight++;
 		pthread_mutex_unlock(&q->lock);
 		if (got > 0 && more) {
 			/* Another worker, if one is idle, takes the next chain. */
 			pthread_mutex_lock(&p->lock);
-			vfs_kick(p, (unsigned int)qidx);
+			virtio_fs_kick(p, (unsigned int)qidx);
 			pthread_mutex_unlock(&p->lock);
 		}
 		if (got > 0) {
-			written = vfs_handle(d, r);
+			written = virtio_fs_handle(d, r);
 			pthread_mutex_lock(&q->lock);
 			/*
 			 * Reset (or a broken ring) since we took the chain: it is
@@ -359,7 +362,7 @@ static void *vfs_worker(void *arg)
 			 * drop to 0, so q->vq cannot be a new ring here.
 			 */
 			if (q->vq == vq)
-				vfs_complete(d, q, r->head, written);
+				virtio_fs_complete(d, q, r->head, written);
 			if (--q->inflight == 0)
 				pthread_cond_broadcast(&q->drained);
 			pthread_mutex_unlock(&q->lock);
@@ -380,27 +383,27 @@ static void *vfs_worker(void *arg)
  * chains already there).  Without workers, and always for the hiprio queue,
  * the chains are served here.
  */
-static void vfs_notify(void *dev, unsigned int qidx)
+static void virtio_fs_notify(void *dev, unsigned int qidx)
 {
-	struct vfs *d = dev;
-	struct vfs_pool *p = &d->pool;
+	struct virtio_fs *d = dev;
+	struct virtio_fs_pool *p = &d->pool;
 
 	if (qidx >= d->nq)
 		return;
-	if (qidx != VFS_HIPRIO_QUEUE && !d->inline_first) {
+	if (qidx != VIRTIO_FS_HIPRIO_QUEUE && !d->inline_first) {
 		pthread_mutex_lock(&p->lock);
 		if (p->alive) {
-			vfs_kick(p, qidx);
+			virtio_fs_kick(p, qidx);
 			pthread_mutex_unlock(&p->lock);
 			return;
 		}
 		pthread_mutex_unlock(&p->lock);
 	}
-	vfs_serve_inline(d, qidx);
+	virtio_fs_serve_inline(d, qidx);
 }
 
 /* abs = now + ms on the clock of pthread_cond_timedwait() (realtime). */
-static void vfs_deadline(struct timespec *abs, long ms)
+static void virtio_fs_deadline(struct timespec *abs, long ms)
 {
 	clock_gettime(CLOCK_REALTIME, abs);
 	abs->tv_nsec += ms * 1000000;
@@ -409,18 +412,18 @@ static void vfs_deadline(struct timespec *abs, long ms)
 }
 
 /*
- * Wait until no worker holds a chain of q.  Every VFS_CANCEL_MS, wake
+ * Wait until no worker holds a chain of q.  Every VIRTIO_FS_CANCEL_MS, wake
  * requests waiting in the server: one taken before the reset may wait for a
  * lock (an INIT taken with it reopened the session), and would otherwise
  * hold up the reset, and the vCPU in it, as long as the lock is held.
  */
-static void vfs_wait_inflight(struct vfs *d, struct vfs_queue *q)
+static void virtio_fs_wait_inflight(struct virtio_fs *d, struct virtio_fs_queue *q)
 {
 	struct timespec abs;
 
 	pthread_mutex_lock(&q->lock);
 	while (q->inflight) {
-		vfs_deadline(&abs, VFS_CANCEL_MS);
+		virtio_fs_deadline(&abs, VIRTIO_FS_CANCEL_MS);
 		if (pthread_cond_timedwait(&q->drained, &q->lock, &abs) != ETIMEDOUT)
 			continue;
 		pthread_mutex_unlock(&q->lock);
@@ -437,9 +440,9 @@ static void vfs_wait_inflight(struct vfs *d, struct vfs_queue *q)
  * for; they see q->vq changed and do not push into the old ring, which the
  * transport clears after we return.
  */
-static void vfs_reset(void *dev)
+static void virtio_fs_reset(void *dev)
 {
-	struct vfs *d = dev;
+	struct virtio_fs *d = dev;
 	unsigned int i;
 
 	/* First no chain is taken any more: the requests in flight are all. */
@@ -455,16 +458,16 @@ static void vfs_reset(void *dev)
 	 */
 	fsrv_reset(d->srv);
 	for (i = 0; i < d->nq; i++)
-		vfs_wait_inflight(d, &d->q[i]);
+		virtio_fs_wait_inflight(d, &d->q[i]);
 }
 
 /*
  * Shared memory region 0 is the DAX window (VIRTIO_FS_SHMCAP_ID_CACHE,
  * 5.11.5), when there is one; no other region exists.
  */
-static int vfs_shm_region(void *dev, unsigned int id, uint64_t *gpa, uint64_t *len)
+static int virtio_fs_shm_region(void *dev, unsigned int id, uint64_t *gpa, uint64_t *len)
 {
-	struct vfs *d = dev;
+	struct virtio_fs *d = dev;
 
 	if (id != VIRTIO_FS_SHMCAP_ID_CACHE || !d->dax_len)
 		return -ENOENT;
@@ -473,19 +476,19 @@ static int vfs_shm_region(void *dev, unsigned int id, uint64_t *gpa, uint64_t *l
 	return 0;
 }
 
-static const struct virtio_dev_ops vfs_ops_template = {
+static const struct virtio_dev_ops virtio_fs_ops_template = {
 	.device_id = VIRTIO_ID_FS,
-	.queue_max = VFS_QUEUE_MAX,
+	.queue_max = VIRTIO_FS_QUEUE_MAX,
 	.features = 0, /* no VIRTIO_FS_F_NOTIFICATION */
 	.config_size = sizeof(struct virtio_fs_config),
-	.config_read = vfs_config_read,
-	.activate = vfs_activate,
-	.notify = vfs_notify,
-	.reset = vfs_reset,
-	.shm_region = vfs_shm_region,
+	.config_read = virtio_fs_config_read,
+	.activate = virtio_fs_activate,
+	.notify = virtio_fs_notify,
+	.reset = virtio_fs_reset,
+	.shm_region = virtio_fs_shm_region,
 };
 
-static int vfs_pool_init(struct vfs_pool *p)
+static int virtio_fs_pool_init(struct virtio_fs_pool *p)
 {
 	int ret;
 
@@ -507,32 +510,34 @@ err_lock:
 	return ret;
 }
 
-static void vfs_pool_fini(struct vfs_pool *p)
+static void virtio_fs_pool_fini(struct virtio_fs_pool *p)
 {
 	pthread_cond_destroy(&p->quiet);
 	pthread_cond_destroy(&p->work);
 	pthread_mutex_destroy(&p->lock);
 }
 
-int vfs_init(struct vfs *d, struct fsrv *srv, const char *tag, unsigned int num_request_queues)
+int virtio_fs_init(struct virtio_fs *d, struct fsrv *srv, const char *tag,
+		   unsigned int num_request_queues)
 {
 	unsigned int i;
 	size_t len;
 	int ret;
 
 	memset(d, 0, sizeof(*d));
-	if (!srv || !tag || num_request_queues < 1 || num_request_queues > VFS_MAX_REQUEST_QUEUES)
+	if (!srv || !tag || num_request_queues < 1 ||
+	    num_request_queues > VIRTIO_FS_MAX_REQUEST_QUEUES)
 		return -EINVAL;
 	len = strlen(tag);
-	if (len < 1 || len > VFS_TAG_MAX)
+	if (len < 1 || len > VIRTIO_FS_TAG_MAX)
 		return -EINVAL;
 	memcpy(d->tag, tag, len); /* the rest stays NUL padding (5.11.4) */
 	d->srv = srv;
 	d->num_request_queues = num_request_queues;
 	d->nq = 1 + num_request_queues;
-	d->ops = vfs_ops_template;
+	d->ops = virtio_fs_ops_template;
 	d->ops.num_queues = d->nq;
-	d->handle = fsrv_handle;
+	d->handle = fsrv_serve;
 
 	for (i = 0; i < d->nq; i++) {
 		d->q[i].req = malloc(sizeof(*d->q[i].req));
@@ -552,16 +557,16 @@ int vfs_init(struct vfs *d, struct fsrv *srv, const char *tag, unsigned int num_
 			goto err_queues;
 		}
 	}
-	ret = vfs_pool_init(&d->pool);
+	ret = virtio_fs_pool_init(&d->pool);
 	if (ret)
 		goto err_queues;
-	ret = vfs_set_threads(d, VFS_DEFAULT_THREADS);
+	ret = virtio_fs_set_threads(d, VIRTIO_FS_DEFAULT_THREADS);
 	if (ret)
 		goto err_pool;
 	return 0;
 
 err_pool:
-	vfs_pool_fini(&d->pool);
+	virtio_fs_pool_fini(&d->pool);
 err_queues:
 	while (i-- > 0) {
 		pthread_cond_destroy(&d->q[i].drained);
@@ -572,25 +577,25 @@ err_queues:
 	return ret;
 }
 
-void vfs_set_dax_window(struct vfs *d, uint64_t gpa, uint64_t len)
+void virtio_fs_set_dax_window(struct virtio_fs *d, uint64_t gpa, uint64_t len)
 {
 	d->dax_gpa = gpa;
 	d->dax_len = len;
 }
 
-void vfs_attach(struct vfs *d, struct vmmio_dev *t)
+void virtio_fs_attach(struct virtio_fs *d, struct vmmio_dev *t)
 {
 	d->t = t;
 }
 
-void vfs_destroy(struct vfs *d)
+void virtio_fs_destroy(struct virtio_fs *d)
 {
 	unsigned int i;
 
 	if (!d->nq)
-		return; /* zeroed, failed vfs_init() or destroyed already */
-	vfs_stop(d);
-	vfs_pool_fini(&d->pool);
+		return; /* zeroed, failed virtio_fs_init() or destroyed already */
+	virtio_fs_stop(d);
+	virtio_fs_pool_fini(&d->pool);
 	for (i = 0; i < d->nq; i++) {
 		pthread_cond_destroy(&d->q[i].drained);
 		pthread_mutex_destroy(&d->q[i].lock);
@@ -599,19 +604,19 @@ void vfs_destroy(struct vfs *d)
 	memset(d, 0, sizeof(*d));
 }
 
-static void vfs_set_waiters(struct vfs *d);
+static void virtio_fs_set_waiters(struct virtio_fs *d);
 
-int vfs_set_threads(struct vfs *d, unsigned int n)
+int virtio_fs_set_threads(struct virtio_fs *d, unsigned int n)
 {
-	struct vfs_pool *p = &d->pool;
-	struct vfs_hand *hand;
-	struct vfs_worker *w;
+	struct virtio_fs_pool *p = &d->pool;
+	struct virtio_fs_hand *hand;
+	struct virtio_fs_worker *w;
 	unsigned int i;
 	int ret = 0;
 
-	if (n > VFS_MAX_THREADS)
+	if (n > VIRTIO_FS_MAX_THREADS)
 		return -EINVAL;
-	vfs_stop(d); /* which also lets no request wait in the server */
+	virtio_fs_stop(d); /* which also lets no request wait in the server */
 	if (!n)
 		return 0;
 	p->workers = calloc(n, sizeof(*p->workers));
@@ -636,11 +641,11 @@ int vfs_set_threads(struct vfs *d, unsigned int n)
 			ret = -ENOMEM;
 			break;
 		}
-		/* Counted first, so vfs_stop() waits for it even if it has not run yet. */
+		/* Counted first, so virtio_fs_stop() waits for it even if it has not run yet. */
 		pthread_mutex_lock(&p->lock);
 		p->alive++;
 		pthread_mutex_unlock(&p->lock);
-		ret = -pthread_create(&w->thread, NULL, vfs_worker, w);
+		ret = -pthread_create(&w->thread, NULL, virtio_fs_worker, w);
 		if (ret) {
 			pthread_mutex_lock(&p->lock);
 			p->alive--;
@@ -657,13 +662,13 @@ int vfs_set_threads(struct vfs *d, unsigned int n)
 	p->hand = hand; /* hand[i] for i < nworkers: the rest was freed or never made */
 	pthread_mutex_unlock(&p->lock);
 	if (ret)
-		vfs_stop(d); /* all or nothing; requests are served inline meanwhile */
-	vfs_set_waiters(d);
+		virtio_fs_stop(d); /* all or nothing; requests are served inline meanwhile */
+	virtio_fs_set_waiters(d);
 	return ret;
 }
 
 /* How many requests may wait for a lock at once depends on the workers and the mode. */
-static void vfs_set_waiters(struct vfs *d)
+static void virtio_fs_set_waiters(struct virtio_fs *d)
 {
 	if (d->inline_first)
 		fsrv_set_max_waiters(d->srv, d->pool.nworkers);
@@ -671,16 +676,16 @@ static void vfs_set_waiters(struct vfs *d)
 		fsrv_set_concurrency(d->srv, d->pool.nworkers);
 }
 
-void vfs_set_inline(struct vfs *d, bool on)
+void virtio_fs_set_inline(struct virtio_fs *d, bool on)
 {
 	d->inline_first = on;
-	vfs_set_waiters(d);
+	virtio_fs_set_waiters(d);
 }
 
-void vfs_stop(struct vfs *d)
+void virtio_fs_stop(struct virtio_fs *d)
 {
-	struct vfs_pool *p = &d->pool;
-	struct vfs_hand *hand;
+	struct virtio_fs_pool *p = &d->pool;
+	struct virtio_fs_hand *hand;
 	struct timespec abs;
 	unsigned int i;
 
@@ -692,7 +697,7 @@ void vfs_stop(struct vfs *d)
 	 * Serve what the guest left on the rings first (e.g. writeback
 	 * WRITEs at exit): workers only exit with nothing pending.
 	 */
-	for (i = VFS_REQUEST_QUEUE; i < d->nq; i++)
+	for (i = VIRTIO_FS_REQUEST_QUEUE; i < d->nq; i++)
 		p->pending |= 1u << i;
 	pthread_cond_broadcast(&p->work);
 	/*
@@ -703,7 +708,7 @@ void vfs_stop(struct vfs *d)
 		pthread_mutex_unlock(&p->lock);
 		fsrv_cancel_waits(d->srv);
 		pthread_mutex_lock(&p->lock);
-		vfs_deadline(&abs, VFS_CANCEL_MS);
+		virtio_fs_deadline(&abs, VIRTIO_FS_CANCEL_MS);
 		if (p->alive)
 			pthread_cond_timedwait(&p->quiet, &p->lock, &abs);
 	}
@@ -731,9 +736,9 @@ void vfs_stop(struct vfs *d)
 	pthread_mutex_unlock(&p->lock);
 }
 
-void vfs_wait_idle(struct vfs *d)
+void virtio_fs_wait_idle(struct virtio_fs *d)
 {
-	struct vfs_pool *p = &d->pool;
+	struct virtio_fs_pool *p = &d->pool;
 
 	if (!d->nq)
 		return;
@@ -743,12 +748,12 @@ void vfs_wait_idle(struct vfs *d)
 	pthread_mutex_unlock(&p->lock);
 }
 
-void vfs_set_handler(struct vfs *d, vfs_handler_fn fn)
+void virtio_fs_set_handler(struct virtio_fs *d, virtio_fs_handler_fn fn)
 {
-	d->handle = fn ? fn : fsrv_handle;
+	d->handle = fn ? fn : fsrv_serve;
 }
 
-uint64_t vfs_requests(struct vfs *d, unsigned int qidx)
+uint64_t virtio_fs_requests(struct virtio_fs *d, unsigned int qidx)
 {
 	uint64_t n;
 

@@ -1,7 +1,7 @@
 /*
  * virtio_fs.h - the virtio-fs device (virtio 1.2 section 5.11, device ID 26):
  * carries FUSE requests between the guest's virtiofs driver and a FUSE
- * server (devices/virtio_fs/fuse_server.h) serving one host directory.
+ * server (fuse/fuse_server.h) serving one host directory.
  *
  * Config space (5.11.4): struct virtio_fs_config from <linux/virtio_fs.h>,
  * the tag (36 bytes, NUL-padded, not NUL-terminated when 36 bytes long) the
@@ -21,14 +21,14 @@
  *
  * Shared memory region 0 is the DAX cache window (5.11.5,
  * VIRTIO_FS_SHMCAP_ID_CACHE) when the VMM gave the device one
- * (vfs_set_dax_window()): the guest-physical range the guest's driver
- * maps file ranges into with FUSE_SETUPMAPPING (devices/virtio_fs/dax.h).
+ * (virtio_fs_set_dax_window()): the guest-physical range the guest's driver
+ * maps file ranges into with FUSE_SETUPMAPPING (fuse/dax.h).
  * Without one, shm_region answers -ENOENT for every id and the guest's
  * "dax" mount option fails with the driver's "no DAX window" error.
  *
  * Threads: ops->notify may run on any thread (the VMM's ioeventfd worker,
  * a vCPU) and does not serve request queues itself: each device has a pool
- * of worker threads (VFS_DEFAULT_THREADS, vfs_set_threads()) shared by its
+ * of worker threads (VIRTIO_FS_DEFAULT_THREADS, virtio_fs_set_threads()) shared by its
  * request queues, so a slow request (an fsync, a lock wait) holds back only
  * its own worker, not the requests behind it.  notify marks the queue
  * pending and wakes an idle worker; a worker takes one chain from the ring
@@ -45,18 +45,18 @@
  * again and the ring is checked once more (2.7.10).  The hiprio queue
  * (FORGETs: quick, never blocking) is served in order by notify itself,
  * under its mutex; so are request queues while no worker runs
- * (vfs_set_threads(d, 0), or after vfs_stop()).  vmmio_signal_used() and
+ * (virtio_fs_set_threads(d, 0), or after virtio_fs_stop()).  vmmio_signal_used() and
  * vmmio_set_needs_reset() are lock-free (transport.h) and called with a
  * queue mutex held.  ops->reset ends the guest's FUSE session in the
  * server (fsrv_reset(): the device's state goes with the device, and
  * requests waiting for a lock are woken) and waits for the requests in
  * progress, inline or on workers; one that finishes after the reset began
- * is not pushed (its ring is gone).  vfs_stop() wakes lock waits too
+ * is not pushed (its ring is gone).  virtio_fs_stop() wakes lock waits too
  * (fsrv_cancel_waits()), so neither waits for ever on a guest's lock; the
  * server is told the number of workers (fsrv_set_concurrency()), which
- * bounds how many may wait for a lock at once.  With vfs_set_inline() (what
+ * bounds how many may wait for a lock at once.  With virtio_fs_set_inline() (what
  * minivmm uses) notify serves the request queues itself too, and hands only
- * lock waits (SETLKW) to the workers, one per worker (struct vfs_hand).
+ * lock waits (SETLKW) to the workers, one per worker (struct virtio_fs_hand).
  */
 #ifndef MINIVMM_DEVICES_VIRTIO_FS_VIRTIO_FS_H
 #define MINIVMM_DEVICES_VIRTIO_FS_VIRTIO_FS_H
@@ -64,74 +64,74 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "devices/virtio_fs/fuse_server.h"
 #include "devices/virtio_mmio/transport.h"
 #include "devices/virtio_mmio/virtio_dev.h"
 #include "devices/virtio_mmio/virtqueue.h"
+#include "fuse/fuse_server.h"
 
-#define VFS_HIPRIO_QUEUE 0
-#define VFS_REQUEST_QUEUE 1 /* the first request queue */
-#define VFS_TAG_MAX 36	    /* sizeof(struct virtio_fs_config.tag) */
-#define VFS_MAX_REQUEST_QUEUES (VIRTIO_DEV_MAX_QUEUES - 1)
+#define VIRTIO_FS_HIPRIO_QUEUE 0
+#define VIRTIO_FS_REQUEST_QUEUE 1 /* the first request queue */
+#define VIRTIO_FS_TAG_MAX 36	  /* sizeof(struct virtio_fs_config.tag) */
+#define VIRTIO_FS_MAX_REQUEST_QUEUES (VIRTIO_DEV_MAX_QUEUES - 1)
 /*
  * Queue size offered: QEMU's vhost-user-fs default.  Linux adds requests
  * with indirect descriptors, so one request takes one ring entry whatever
  * its size, and 128 requests in flight per queue is plenty.
  */
-#define VFS_QUEUE_MAX 128
+#define VIRTIO_FS_QUEUE_MAX 128
 
-#define VFS_DEFAULT_THREADS 4 /* workers per device (vfs_set_threads()) */
-#define VFS_MAX_THREADS 64
+#define VIRTIO_FS_DEFAULT_THREADS 4 /* workers per device (virtio_fs_set_threads()) */
+#define VIRTIO_FS_MAX_THREADS 64
 
 /*
- * What serves one FUSE request: fsrv_handle() unless a test substitutes its
- * own with vfs_set_handler().  Same contract as fsrv_handle().
+ * What serves one FUSE request: fsrv_serve() unless a test substitutes its
+ * own with virtio_fs_set_handler().  Same contract as fsrv_serve().
  */
-typedef size_t (*vfs_handler_fn)(struct fsrv *s, const struct iovec *in, unsigned int nin,
-				 const struct iovec *out, unsigned int nout);
+typedef size_t (*virtio_fs_handler_fn)(struct fsrv *s, const struct iovec *in, unsigned int nin,
+				       const struct iovec *out, unsigned int nout);
 
 /* Private to virtio_fs.c. */
-struct vfs_queue {
+struct virtio_fs_queue {
 	pthread_mutex_t lock;	/* the ring (every vq_*() call), vq, inflight */
 	pthread_cond_t drained; /* inflight dropped to 0: reset waits on it */
 	struct virtqueue *vq;	/* the transport's queue while activated, else NULL */
-	struct vq_req *req;	/* ~32 KiB, for inline runs: allocated by vfs_init() */
+	struct vq_req *req;	/* ~32 KiB, for inline runs: allocated by virtio_fs_init() */
 	unsigned int inflight;	/* chains taken by workers, not answered yet */
-	uint64_t requests;	/* chains served since vfs_init() */
+	uint64_t requests;	/* chains served since virtio_fs_init() */
 };
 
 /* Private to virtio_fs.c: a worker thread and the one chain it serves. */
-struct vfs_worker {
+struct virtio_fs_worker {
 	pthread_t thread;
-	struct vfs *d;
+	struct virtio_fs *d;
 	struct vq_req *req;
 };
 
 /*
  * Private to virtio_fs.c: a chain the notifying thread handed to a worker
- * (vfs_set_inline()).  One per worker, so they are bounded like workers.
+ * (virtio_fs_set_inline()).  One per worker, so they are bounded like workers.
  */
-struct vfs_hand {
+struct virtio_fs_hand {
 	struct vq_req *req;   /* allocated with the workers */
 	struct virtqueue *vq; /* the ring it came from */
 	unsigned int qidx;
-	enum { VFS_HAND_FREE, VFS_HAND_QUEUED, VFS_HAND_TAKEN } state;
+	enum { VIRTIO_FS_HAND_FREE, VIRTIO_FS_HAND_QUEUED, VIRTIO_FS_HAND_TAKEN } state;
 };
 
 /* Private to virtio_fs.c: the request queues' workers. */
-struct vfs_pool {
+struct virtio_fs_pool {
 	pthread_mutex_t lock;  /* the fields below; taken inside a queue lock at most */
 	pthread_cond_t work;   /* idle workers wait for pending work or stop */
-	pthread_cond_t quiet;  /* all workers idle, nothing pending (vfs_wait_idle()) */
+	pthread_cond_t quiet;  /* all workers idle, nothing pending (virtio_fs_wait_idle()) */
 	uint32_t pending;      /* bit i: queue i may hold chains no worker is taking */
 	unsigned int next;     /* where the round robin over pending queues resumes */
 	unsigned int alive;    /* workers running */
 	unsigned int idle;     /* of those, waiting on work */
 	bool stop;	       /* workers exit once nothing is pending */
 	unsigned int nworkers; /* threads started in workers[] */
-	struct vfs_worker *workers;
-	struct vfs_hand *hand; /* nworkers of them while workers run */
-	unsigned int nqueued;  /* hands in state VFS_HAND_QUEUED */
+	struct virtio_fs_worker *workers;
+	struct virtio_fs_hand *hand; /* nworkers of them while workers run */
+	unsigned int nqueued;	     /* hands in state VIRTIO_FS_HAND_QUEUED */
 };
 
 /*
@@ -140,63 +140,64 @@ struct vfs_pool {
  * &d->ops, d, ...)); it is per instance because num_queues is
  * 1 + num_request_queues.  d must not move once registered.
  */
-struct vfs {
+struct virtio_fs {
 	struct virtio_dev_ops ops;
 	struct fsrv *srv;
-	struct vmmio_dev *t;	   /* NULL until vfs_attach() */
-	uint64_t dax_gpa, dax_len; /* shared memory region 0; dax_len 0: none */
-	uint8_t tag[VFS_TAG_MAX];  /* NUL-padded */
+	struct vmmio_dev *t;		/* NULL until virtio_fs_attach() */
+	uint64_t dax_gpa, dax_len;	/* shared memory region 0; dax_len 0: none */
+	uint8_t tag[VIRTIO_FS_TAG_MAX]; /* NUL-padded */
 	unsigned int num_request_queues;
 	unsigned int nq; /* 1 + num_request_queues */
-	struct vfs_queue q[VIRTIO_DEV_MAX_QUEUES];
-	struct vfs_pool pool;
-	bool inline_first;     /* vfs_set_inline() */
-	vfs_handler_fn handle; /* fsrv_handle() but in tests */
+	struct virtio_fs_queue q[VIRTIO_DEV_MAX_QUEUES];
+	struct virtio_fs_pool pool;
+	bool inline_first;	     /* virtio_fs_set_inline() */
+	virtio_fs_handler_fn handle; /* fsrv_serve() but in tests */
 };
 
 /*
  * Set d up to serve the guest from srv (which must outlive d) under tag
- * (1..VFS_TAG_MAX bytes; the caller validates its characters, see
+ * (1..VIRTIO_FS_TAG_MAX bytes; the caller validates its characters, see
  * vmm/share.h) with num_request_queues request queues
- * (1..VFS_MAX_REQUEST_QUEUES), and start VFS_DEFAULT_THREADS workers
- * (vfs_set_threads()).  Returns 0, -EINVAL (no srv, bad tag length or
+ * (1..VIRTIO_FS_MAX_REQUEST_QUEUES), and start VIRTIO_FS_DEFAULT_THREADS workers
+ * (virtio_fs_set_threads()).  Returns 0, -EINVAL (no srv, bad tag length or
  * queue count), -ENOMEM, or -errno from the mutexes or threads.
  */
-int vfs_init(struct vfs *d, struct fsrv *srv, const char *tag, unsigned int num_request_queues);
+int virtio_fs_init(struct virtio_fs *d, struct fsrv *srv, const char *tag,
+		   unsigned int num_request_queues);
 
 /*
  * The transport d is plugged into, for interrupts and DEVICE_NEEDS_RESET.
  * Call once, after vmmio_init() and before the guest runs.  Without it
  * the device works but signals nothing.
  */
-void vfs_attach(struct vfs *d, struct vmmio_dev *t);
+void virtio_fs_attach(struct virtio_fs *d, struct vmmio_dev *t);
 
 /*
- * Stop and join the workers (vfs_stop()) and free what vfs_init() allocated
+ * Stop and join the workers (virtio_fs_stop()) and free what virtio_fs_init() allocated
  * (not the server); the device must be reset, never activated, or
- * vfs_stop() called while the transport was still there, and nothing may
+ * virtio_fs_stop() called while the transport was still there, and nothing may
  * use d concurrently or afterwards.
  * Harmless on a zeroed or already destroyed d.
  */
-void vfs_destroy(struct vfs *d);
+void virtio_fs_destroy(struct virtio_fs *d);
 
 /*
  * Expose [gpa, gpa + len) as shared memory region 0, the DAX window (the
  * caller backs it with a KVM memory slot).  Call before the guest runs.
  */
-void vfs_set_dax_window(struct vfs *d, uint64_t gpa, uint64_t len);
+void virtio_fs_set_dax_window(struct virtio_fs *d, uint64_t gpa, uint64_t len);
 
 /*
- * Serve the request queues with n worker threads (0..VFS_MAX_THREADS;
- * vfs_init() starts VFS_DEFAULT_THREADS).  With n == 0 notify serves each
+ * Serve the request queues with n worker threads (0..VIRTIO_FS_MAX_THREADS;
+ * virtio_fs_init() starts VIRTIO_FS_DEFAULT_THREADS).  With n == 0 notify serves each
  * queue itself, in order, on the notifying thread.  The current workers are
- * stopped first, as by vfs_stop().  Call before the guest runs (or at least
+ * stopped first, as by virtio_fs_stop().  Call before the guest runs (or at least
  * not concurrently with the other functions here; notify may run).  The
  * workers inherit the caller's signal mask.  Returns 0, -EINVAL (n too
  * large), or -ENOMEM/-errno from creating a thread, and then no worker runs
  * (notify serves the queues itself).
  */
-int vfs_set_threads(struct vfs *d, unsigned int n);
+int virtio_fs_set_threads(struct virtio_fs *d, unsigned int n);
 
 /*
  * on: requests are served on the notifying thread, in order, like with no
@@ -212,27 +213,27 @@ int vfs_set_threads(struct vfs *d, unsigned int n);
  * off (the default): every request queue chain goes to the workers.  Call
  * before the guest runs.
  */
-void vfs_set_inline(struct vfs *d, bool on);
+void virtio_fs_set_inline(struct virtio_fs *d, bool on);
 
 /*
  * Serve the chains left on the request queues' rings, then end and join the
  * workers; notify serves the queues itself from then on.  For the VMM's
  * exit: call it before the transport and its interrupt fds go away, since
  * workers signal the guest through them.  Waits as long as the slowest
- * request.  Harmless without workers; vfs_destroy() calls it.
+ * request.  Harmless without workers; virtio_fs_destroy() calls it.
  */
-void vfs_stop(struct vfs *d);
+void virtio_fs_stop(struct virtio_fs *d);
 
 /*
  * Wait until no queue is pending and every worker is idle: every chain a
  * notification announced has been answered.  For tests.
  */
-void vfs_wait_idle(struct vfs *d);
+void virtio_fs_wait_idle(struct virtio_fs *d);
 
-/* For tests: serve requests with fn (NULL: fsrv_handle()).  Call before the guest runs. */
-void vfs_set_handler(struct vfs *d, vfs_handler_fn fn);
+/* For tests: serve requests with fn (NULL: fsrv_serve()).  Call before the guest runs. */
+void virtio_fs_set_handler(struct virtio_fs *d, virtio_fs_handler_fn fn);
 
 /* Chains served so far on queue qidx (0 if out of range).  Thread-safe. */
-uint64_t vfs_requests(struct vfs *d, unsigned int qidx);
+uint64_t virtio_fs_requests(struct virtio_fs *d, unsigned int qidx);
 
 #endif

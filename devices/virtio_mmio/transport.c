@@ -17,8 +17,8 @@
 #include <linux/virtio_ring.h>
 
 #include "devices/virtio_mmio/transport.h"
-#include "vmm/log.h"
-#include "vmm/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 #define VMMIO_MAGIC 0x74726976 /* "virt" read as a little-endian word */
 #define VMMIO_VERSION 2	       /* non-legacy register layout (4.2.2) */

@@ -42,8 +42,8 @@
 
 #include "devices/virtio_mmio/virtio_dev.h"
 #include "devices/virtio_mmio/virtqueue.h"
-#include "vmm/bus.h"
-#include "vmm/gmem.h"
+#include "lib/bus.h"
+#include "lib/gmem.h"
 
 #define VMMIO_SIZE 0x200	   /* registers + config space; slots are 4 KiB apart */
 #define VMMIO_VENDOR_ID 0x4d564d4d /* "MMVM" */

@@ -18,8 +18,8 @@
 
 #define LOG_TAG "virtqueue"
 #include "devices/virtio_mmio/virtqueue.h"
-#include "vmm/log.h"
-#include "vmm/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 /*
  * A malformed ring or chain: the queue is dead from now on (virtio 1.2

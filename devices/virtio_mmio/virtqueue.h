@@ -3,7 +3,7 @@
  * cannot break.
  *
  * The ring addresses and size are validated once, at activation, against
- * guest memory (vmm/gmem.h), and the host pointers kept.  vq_pop() walks one
+ * guest memory (lib/gmem.h), and the host pointers kept.  vq_pop() walks one
  * descriptor chain, copying every descriptor field exactly once, and hands
  * back plain iovecs of bounded readable ("out", driver to device) and
  * writable ("in", device to driver) segments.  A malformed chain never
@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "vmm/gmem.h"
+#include "lib/gmem.h"
 
 #define VQ_MAX_SIZE 32768 /* virtio 1.2 2.7: split queue size <= 32768 */
 #define VQ_MAX_SEGS 1024  /* iovecs per direction in one request */

@@ -52,8 +52,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "boot/layout.h"
 #include "guest-images/init/initcfg.h"
+#include "x86/layout.h"
 
 #define CFG_DIR "/minivmm"
 #define LOAD_ORDER "/lib/modules/load-order"
@@ -143,7 +143,7 @@ __attribute__((noreturn)) static void finish(const struct init *in, int status)
 	tcdrain(STDOUT_FILENO);
 	tcdrain(STDERR_FILENO);
 	sync();
-	/* The minivmm exit port (boot/layout.h): a 32-bit OUT ends the VM. */
+	/* The minivmm exit port (x86/layout.h): a 32-bit OUT ends the VM. */
 	if (ioperm(LAYOUT_EXIT_PORT, 4, 1) == 0)
 		outl((unsigned)status, LAYOUT_EXIT_PORT);
 	/* Still running: another VMM (QEMU) or an old minivmm.  ACPI S5. */

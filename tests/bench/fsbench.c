@@ -33,7 +33,7 @@
  *          and p90 over BATCHES batches of 16 calls;
  *   pio    (guest only, root) the same for one bare vCPU exit: a
  *          1-byte outb to minivmm's ready port, which the VMM handles in
- *          user space and ignores after the first write (vmm/power.c), in
+ *          user space and ignores after the first write (devices/power/power.c), in
  *          the same batches.  Never run it natively.
  * The meta, small, seq, rand and mmap figures are the median of up to REPS
  * passes (default 5; "cold" passes each after their own drop), repeated
@@ -61,7 +61,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "boot/layout.h"
+#include "x86/layout.h"
 
 #define KiB 1024ULL
 #define MiB (1024ULL * 1024)
@@ -756,7 +756,7 @@ static void bench_pio(const struct opts *o)
 	int ret;
 
 	/*
-	 * The ready port is claimed by the VMM (vmm/power.c): every write is
+	 * The ready port is claimed by the VMM (devices/power/power.c): every write is
 	 * a full exit to minivmm's vCPU thread and back, and a no-op once the
 	 * init has announced itself, so this is the floor any device round
 	 * trip pays.

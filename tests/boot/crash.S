@@ -1,7 +1,7 @@
 /*
  * crash.S - the smallest "kernel" minivmm boots: an ELF with a PVH entry
  * note whose first instruction is ud2.  PVH starts it in 32-bit protected
- * mode with an empty IDT (boot/x86_cpu.c), so the #UD cannot be delivered:
+ * mode with an empty IDT (x86/x86_cpu.c), so the #UD cannot be delivered:
  * the CPU triple-faults and KVM reports KVM_EXIT_SHUTDOWN.  tests/integration
  * boots it to check that a crashed guest is reported as a failure.
  */

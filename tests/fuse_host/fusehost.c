@@ -1,13 +1,13 @@
 /*
  * fusehost - serve a host directory through the host kernel's FUSE client
- * with minivmm's FUSE server (devices/virtio_fs/fuse_server.h), so the
+ * with minivmm's FUSE server (fuse/fuse_server.h), so the
  * server's semantics can be tested at native speed, without a guest.
  *
  *   fusehost SHAREDIR MOUNTPOINT [--cache=none|auto|always] [--writeback]
  *            [--ro|--ro=server] [--xattr] [--threads=N] [-- CMD ARGS...]
  *
  * The kernel is the FUSE client: requests read from /dev/fuse go to
- * fsrv_handle() unchanged (FUSE_INIT included) and the replies are written
+ * fsrv_serve() unchanged (FUSE_INIT included) and the replies are written
  * back.  With "-- CMD" the mount lives in a private mount namespace, CMD
  * runs there once the filesystem is mounted, and fusehost unmounts and exits
  * with CMD's status (126/127 when CMD could not be run, 128+N when it was
@@ -41,7 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "devices/virtio_fs/fuse_server.h"
+#include "fuse/fuse_server.h"
 
 /*
  * The kernel refuses a /dev/fuse read whose buffer could not hold the
@@ -173,7 +173,7 @@ static void *fh_serve(void *arg)
 		}
 		struct iovec iv = {.iov_base = in, .iov_len = n};
 		struct iovec ov = {.iov_base = out, .iov_len = FH_BUF_SIZE};
-		size_t len = fsrv_handle(w->srv, &iv, 1, &ov, 1);
+		size_t len = fsrv_serve(w->srv, &iv, 1, &ov, 1);
 
 		if (!len)
 			continue;

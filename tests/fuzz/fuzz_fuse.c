@@ -103,10 +103,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "devices/virtio_fs/dax.h"
-#include "devices/virtio_fs/fuse_server.h"
-#include "vmm/log.h"
-#include "vmm/util.h"
+#include "fuse/dax.h"
+#include "fuse/fuse_server.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 #define MAX_REQS 64
 #define POOL 32
@@ -1171,7 +1171,7 @@ static bool no_reply_ok(uint32_t opc)
 /*
  * The reply of one request: rq is the request as assembled (rlen bytes given
  * to the server), out the reply buffer gathered (olen bytes), ret what
- * fsrv_handle() returned.
+ * fsrv_serve() returned.
  */
 static void check_reply(struct srv *v, const uint8_t *rq, size_t rlen, const uint8_t *out,
 			size_t olen, size_t ret)
@@ -1767,7 +1767,7 @@ static void wd_interrupt(struct fsrv *srv, uint64_t unique)
 	struct iovec iv = {&rq, sizeof(rq)}, ov = {out, sizeof(out)};
 
 	/* the protocol's INTERRUPT has a unique of its own and never a reply here */
-	check(fsrv_handle(srv, &iv, 1, &ov, 1) == 0, "INTERRUPT got a reply");
+	check(fsrv_serve(srv, &iv, 1, &ov, 1) == 0, "INTERRUPT got a reply");
 }
 
 static void *watchdog(void *arg)
@@ -1848,7 +1848,7 @@ static size_t serve(struct srv *v, const uint8_t *rq, size_t rlen, uint8_t split
 	wd_interrupted = false;
 	wd_srv = v->s;
 	pthread_mutex_unlock(&wd_mu);
-	ret = fsrv_handle(v->s, in, nin, out, nout);
+	ret = fsrv_serve(v->s, in, nin, out, nout);
 	pthread_mutex_lock(&wd_mu);
 	wd_srv = NULL;
 	pthread_mutex_unlock(&wd_mu);

@@ -24,7 +24,7 @@
  * Build (repo root):
  *   clang -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE -std=gnu11 -g -O1 \
  *     -o fuzz_transport tests/fuzz/fuzz_transport.c devices/virtio_mmio/transport.c \
- *     devices/virtio_mmio/virtqueue.c vmm/gmem.c vmm/log.c vmm/bus.c -pthread
+ *     devices/virtio_mmio/virtqueue.c lib/gmem.c lib/log.c lib/bus.c -pthread
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,8 +35,8 @@
 #include <linux/virtio_ring.h>
 
 #include "devices/virtio_mmio/transport.h"
-#include "vmm/bus.h"
-#include "vmm/log.h"
+#include "lib/bus.h"
+#include "lib/log.h"
 
 #define RAM_GPA 0x10000ULL
 #define RAM_SIZE (64 * 1024)

@@ -15,7 +15,7 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I. \
  *     -D_GNU_SOURCE -std=gnu11 \
  *     -o build/fuzz/fuzz_virtqueue tests/fuzz/fuzz_virtqueue.c \
- *     devices/virtio_mmio/virtqueue.c vmm/gmem.c vmm/log.c
+ *     devices/virtio_mmio/virtqueue.c lib/gmem.c lib/log.c
  *   python3 tests/fuzz/virtqueue_seeds.py build/fuzz/seeds_virtqueue   # optional seeds
  *   build/fuzz/fuzz_virtqueue -runs=200000 -max_len=65600 build/fuzz/corpus_virtqueue \
  *     build/fuzz/seeds_virtqueue
@@ -30,8 +30,8 @@
 #include <linux/virtio_ring.h>
 
 #include "devices/virtio_mmio/virtqueue.h"
-#include "vmm/log.h"
-#include "vmm/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 #define R0_GPA 0x10000ULL
 #define R0_SIZE (48 * 1024)

@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "boot/loader.h"
+#include "lib/gmem.h"
 #include "tests/unit/tap.h"
-#include "vmm/gmem.h"
 
 static inline int boot_load_checked(struct gmem *m, const struct boot_config *cfg,
 				    struct boot_entry *e, char *err, size_t errlen)

@@ -16,9 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "boot/acpi.h"
-#include "boot/layout.h"
 #include "tests/unit/tap.h"
+#include "x86/acpi.h"
+#include "x86/layout.h"
 
 extern char **environ;
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/aml.h"
 #include "tests/unit/tap.h"
+#include "x86/aml.h"
 
 static void hexdump(const char *what, const uint8_t *p, size_t n)
 {

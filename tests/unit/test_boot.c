@@ -14,14 +14,14 @@
 
 #include <asm/bootparam.h>
 
-#include "boot/bootparams.h"
 #include "boot/bzimage.h"
-#include "boot/layout.h"
 #include "boot/loader.h"
+#include "lib/gmem.h"
+#include "lib/util.h"
 #include "tests/unit/boot_load_checked.h"
 #include "tests/unit/tap.h"
-#include "vmm/gmem.h"
-#include "vmm/util.h"
+#include "x86/bootparams.h"
+#include "x86/layout.h"
 
 #define REAL_KERNEL "/tmp/k/cloud/boot/vmlinuz-6.1.0-56-cloud-amd64"
 

@@ -15,12 +15,12 @@
 #include <asm/e820.h>
 
 #include "boot/elf.h"
-#include "boot/layout.h"
 #include "boot/loader.h"
+#include "lib/gmem.h"
+#include "lib/util.h"
 #include "tests/unit/boot_load_checked.h"
 #include "tests/unit/tap.h"
-#include "vmm/gmem.h"
-#include "vmm/util.h"
+#include "x86/layout.h"
 
 #define SEG0_PADDR (16 * MiB)
 #define SEG0_OFF 0x1000

@@ -1,9 +1,9 @@
-/* Unit tests for vmm/bus: registration rules and dispatch. */
+/* Unit tests for lib/bus: registration rules and dispatch. */
 #include <errno.h>
 #include <string.h>
 
+#include "lib/bus.h"
 #include "tests/unit/tap.h"
-#include "vmm/bus.h"
 
 struct dev {
 	uint64_t last_off;

@@ -1,8 +1,8 @@
-/* Unit tests for vmm/cpuid: APIC IDs and topology per vCPU. */
+/* Unit tests for x86/cpuid: APIC IDs and topology per vCPU. */
 #include <string.h>
 
 #include "tests/unit/tap.h"
-#include "vmm/cpuid.h"
+#include "x86/cpuid.h"
 
 static struct kvm_cpuid_entry2 *find(struct kvm_cpuid_entry2 *e, unsigned int n, unsigned int fn,
 				     unsigned int idx)

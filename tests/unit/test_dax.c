@@ -1,5 +1,5 @@
 /*
- * test_dax.c - the DAX window (devices/virtio_fs/dax.c) and the FUSE
+ * test_dax.c - the DAX window (fuse/dax.c) and the FUSE
  * server's SETUPMAPPING/REMOVEMAPPING on it, without KVM: the window's
  * host memory stands in for what the guest sees.
  *
@@ -26,8 +26,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "devices/virtio_fs/dax.h"
-#include "devices/virtio_fs/fuse_server.h"
+#include "fuse/dax.h"
+#include "fuse/fuse_server.h"
 #include "tests/unit/tap.h"
 
 #define G DAX_GRANULE
@@ -211,7 +211,7 @@ static int call(struct fsrv *s, uint32_t opc, uint64_t nodeid, const void *a, si
 	memcpy(inbuf, &h, sizeof(h));
 	if (al)
 		memcpy(inbuf + sizeof(h), a, al);
-	if (fsrv_handle(s, &in, 1, &out, 1) < sizeof(oh))
+	if (fsrv_serve(s, &in, 1, &out, 1) < sizeof(oh))
 		return -999;
 	memcpy(&oh, outbuf, sizeof(oh));
 	if (res)

@@ -1,11 +1,11 @@
-/* Unit tests for vmm/gmem: bounds at region edges, wrap-around, overlap. */
+/* Unit tests for lib/gmem: bounds at region edges, wrap-around, overlap. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/gmem.h"
 #include "tests/unit/tap.h"
-#include "vmm/gmem.h"
 
 int main(void)
 {

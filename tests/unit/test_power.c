@@ -1,12 +1,15 @@
-/* Unit tests for vmm/power: how guest port writes end the VM (no KVM). */
+/*
+ * Unit tests for devices/power/power.c and its glue in vmm/vm.c
+ * (vm_add_power()): how guest port writes end the VM (no KVM).
+ */
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "boot/acpi.h"
-#include "boot/layout.h"
 #include "tests/unit/tap.h"
-#include "vmm/power.h"
+#include "vmm/vm.h"
+#include "x86/acpi.h"
+#include "x86/layout.h"
 
 static struct vm vm;
 
@@ -17,7 +20,7 @@ static void fresh(void)
 	if (vm.stop_efd > 0)
 		close(vm.stop_efd);
 	vm.stop_efd = eventfd(0, EFD_NONBLOCK);
-	power_register(&vm);
+	vm_add_power(&vm);
 }
 
 static void out8(uint16_t port, uint8_t v)

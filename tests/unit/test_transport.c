@@ -14,9 +14,9 @@
 #include <linux/virtio_ring.h>
 
 #include "devices/virtio_mmio/transport.h"
+#include "lib/bus.h"
+#include "lib/log.h"
 #include "tests/unit/tap.h"
-#include "vmm/bus.h"
-#include "vmm/log.h"
 
 #define RAM_GPA 0x100000ULL
 #define RAM_SIZE (64 * 1024)

@@ -1,5 +1,5 @@
 /*
- * Unit tests for vmm/uart: the register sequences Linux's 8250 driver runs
+ * Unit tests for devices/uart/uart: the register sequences Linux's 8250 driver runs
  * (autoconfig probe, startup THRE/TXEN tests), interrupt identification
  * and the IRQ line, TX batching and ordering, RX FIFO and backpressure.
  */
@@ -9,8 +9,8 @@
 
 #include <linux/serial_reg.h>
 
+#include "devices/uart/uart.h"
 #include "tests/unit/tap.h"
-#include "vmm/uart.h"
 
 struct fake {
 	int level;

@@ -16,9 +16,9 @@
 #include <linux/virtio_ring.h>
 
 #include "devices/virtio_mmio/virtqueue.h"
+#include "lib/log.h"
+#include "lib/util.h"
 #include "tests/unit/tap.h"
-#include "vmm/log.h"
-#include "vmm/util.h"
 
 /* Fake guest RAM: 2 MiB at 1 MiB, so GPA 0 is outside RAM. */
 #define RAM_BASE 0x100000ULL

@@ -11,9 +11,9 @@
  * not tmpfs) and not mounted nodev, and root (mknod).  Not built by the
  * Makefile.  From the repository root:
  *   clang -g -std=gnu11 -D_GNU_SOURCE -I. -pthread -o /tmp/ino_reuse \
- *     tests/fuzz/crashers/ino_reuse_devnode.c devices/virtio_fs/fuse_server.c \
- *     devices/virtio_fs/passthrough.c devices/virtio_fs/inode_table.c \
- *     devices/virtio_fs/dax.c vmm/log.c
+ *     tests/fuzz/crashers/ino_reuse_devnode.c fuse/fuse_server.c \
+ *     fuse/passthrough.c fuse/inode_table.c \
+ *     fuse/dax.c lib/log.c
  *   d=$(mktemp -d /var/tmp/share.XXXXXX) && /tmp/ino_reuse "$d"; rm -rf "$d"
  * Exit status 1: the server opened the device node (the bug); 0: the
  * inode number was reused and the device got a nodeid of its own (fixed in
@@ -31,7 +31,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "devices/virtio_fs/fuse_server.h"
+#include "fuse/fuse_server.h"
 
 static struct fsrv *srv;
 static uint64_t next_unique = 1;
@@ -49,7 +49,7 @@ static struct fuse_out_header *request(uint32_t opcode, uint64_t nodeid, const v
 
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + sizeof(h), arg, len);
-	fsrv_handle(srv, &in, 1, &out, 1);
+	fsrv_serve(srv, &in, 1, &out, 1);
 	return (struct fuse_out_header *)reply;
 }
 

@@ -5,7 +5,7 @@
 # hard.  A server holding one O_PATH fd per inode the guest knows runs out of
 # fds there and loses the whole share; minivmm's keeps at most a quarter of
 # the limit as inode fds and reopens idle inodes by file handle
-# (devices/virtio_fs/fuse_server.h, inode_table.h), so the walk completes,
+# (fuse/fuse_server.h, inode_table.h), so the walk completes,
 # the fds it holds stay bounded, and the files stay reachable afterwards.
 #
 # Host and guest meet at marker files in the share: the guest writes

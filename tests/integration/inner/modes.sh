@@ -4,7 +4,7 @@
 # ...), the stock guest runs fstest on the mount and data goes both ways
 # (fsmodes.sh).  One kvm-host run per few modes keeps each run short: a run
 # the test host loses (see tests/kvm-host) is repeated whole.  (threads=N,
-# every request on a worker pool, is covered by tests/unit/test_vfs.c: under
+# every request on a worker pool, is covered by tests/unit/test_virtio_fs.c: under
 # the nested test host its many cross-CPU wake-ups seemed to make QEMU's TCG
 # lose the outer guest more often.)
 source "$(dirname "$0")/../lib.sh"

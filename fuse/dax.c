@@ -1,0 +1,312 @@
+/*
+ * dax.c - the virtio-fs DAX window; see dax.h.
+ */
+#define LOG_TAG "dax"
+
+#include "fuse/dax.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+
+/* One SETUPMAPPING's file, shared by the granules it covers. */
+struct dax_file {
+	int fd;
+	unsigned int refs;
+	bool writable;
+};
+
+struct dax_granule {
+	struct dax_file *f; /* NULL: zero pages */
+	uint64_t foffset;   /* file offset of the granule's first byte */
+	uint64_t maplen;    /* bytes the guest mapped from the granule's start */
+	uint64_t len;	    /* of those, still the file's (the rest: zero pages) */
+	uint64_t seen;	    /* the most of them ever inside the file, at a repair */
+};
+
+struct dax_window {
+	pthread_mutex_t lock;
+	uint8_t *host;
+	uint64_t size;
+	uint64_t page;
+	unsigned int ngranules;
+	unsigned int nmapped;
+	struct dax_granule *g;
+};
+
+/* Private anonymous zero pages over [off, off + len) of the window. */
+static int zero_range(struct dax_window *w, uint64_t off, uint64_t len)
+{
+	void *p;
+
+	if (!len)
+		return 0;
+	p = mmap(w->host + off, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+	if (p == MAP_FAILED) {
+		/* The old mapping stays: the caller must not forget it. */
+		log_err("cannot reset DAX window range 0x%llx+0x%llx: %s", (unsigned long long)off,
+			(unsigned long long)len, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static void file_put(struct dax_file *f)
+{
+	if (f && --f->refs == 0) {
+		close(f->fd);
+		free(f);
+	}
+}
+
+/* Called with the lock held.  Zero the granule and drop its file. */
+static int granule_clear(struct dax_window *w, unsigned int i)
+{
+	struct dax_granule *g = &w->g[i];
+	int ret;
+
+	if (!g->f)
+		return 0;
+	ret = zero_range(w, (uint64_t)i << DAX_GRANULE_SHIFT, DAX_GRANULE);
+	if (ret)
+		return ret;
+	file_put(g->f);
+	memset(g, 0, sizeof(*g));
+	w->nmapped--;
+	return 0;
+}
+
+int dax_create(struct dax_window **out, uint64_t size)
+{
+	struct dax_window *w;
+	void *p;
+	int ret;
+
+	if (!size || size % DAX_GRANULE || size >> DAX_GRANULE_SHIFT > UINT32_MAX)
+		return -EINVAL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->size = size;
+	w->page = (uint64_t)sysconf(_SC_PAGESIZE);
+	w->ngranules = (unsigned int)(size >> DAX_GRANULE_SHIFT);
+	w->g = calloc(w->ngranules, sizeof(*w->g));
+	if (!w->g) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	/*
+	 * Zero pages, not PROT_NONE: a guest access to an unmapped part of
+	 * the window must not make KVM_RUN fail.  NORESERVE: it is address
+	 * space; only pages the guest writes outside mappings cost memory.
+	 */
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		goto err;
+	}
+	w->host = p;
+	ret = -pthread_mutex_init(&w->lock, NULL);
+	if (ret) {
+		munmap(p, size);
+		goto err;
+	}
+	*out = w;
+	return 0;
+err:
+	free(w->g);
+	free(w);
+	return ret;
+}
+
+void dax_destroy(struct dax_window *w)
+{
+	unsigned int i;
+
+	if (!w)
+		return;
+	for (i = 0; i < w->ngranules; i++)
+		file_put(w->g[i].f);
+	munmap(w->host, w->size);
+	pthread_mutex_destroy(&w->lock);
+	free(w->g);
+	free(w);
+}
+
+void *dax_host(const struct dax_window *w)
+{
+	return w->host;
+}
+
+uint64_t dax_size(const struct dax_window *w)
+{
+	return w->size;
+}
+
+int dax_map(struct dax_window *w, int fd, uint64_t foffset, uint64_t len, uint64_t moffset,
+	    bool writable)
+{
+	unsigned int first, last, i;
+	struct dax_file *f;
+	uint64_t done;
+	int ret;
+
+	/* Every field comes from the guest: check before anything changes. */
+	if (moffset % DAX_GRANULE || foffset % DAX_GRANULE || !len || len % w->page)
+		return -EINVAL;
+	if (moffset >= w->size || len > w->size - moffset)
+		return -EINVAL;
+	if (foffset > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - foffset)
+		return -EINVAL;
+	f = malloc(sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (f->fd < 0) {
+		ret = -errno;
+		free(f);
+		return ret;
+	}
+	f->refs = 0;
+	f->writable = writable;
+
+	first = (unsigned int)(moffset >> DAX_GRANULE_SHIFT);
+	last = (unsigned int)((moffset + len - 1) >> DAX_GRANULE_SHIFT);
+	pthread_mutex_lock(&w->lock);
+	/* A mapping replaces whole granules: drop what was there first. */
+	for (i = first; i <= last; i++) {
+		ret = granule_clear(w, i);
+		if (ret)
+			goto out;
+	}
+	if (mmap(w->host + moffset, len, PROT_READ | (writable ? PROT_WRITE : 0),
+		 MAP_SHARED | MAP_FIXED, f->fd, (off_t)foffset) == MAP_FAILED) {
+		ret = -errno;
+		/* MAP_FIXED may have unmapped the range before failing. */
+		zero_range(w, moffset, len);
+		goto out;
+	}
+	/* The last granule's tail past len still holds zero pages from the clear. */
+	for (i = first, done = 0; i <= last; i++, done += DAX_GRANULE) {
+		w->g[i].f = f;
+		w->g[i].foffset = foffset + done;
+		w->g[i].len = len - done < DAX_GRANULE ? len - done : DAX_GRANULE;
+		w->g[i].maplen = w->g[i].len;
+		f->refs++;
+		w->nmapped++;
+	}
+	ret = 0;
+out:
+	pthread_mutex_unlock(&w->lock);
+	if (!f->refs) {
+		close(f->fd);
+		free(f);
+	}
+	return ret;
+}
+
+int dax_unmap(struct dax_window *w, uint64_t moffset, uint64_t len)
+{
+	unsigned int first, last, i;
+	int ret = 0;
+
+	if (moffset % DAX_GRANULE || !len || moffset >= w->size || len > w->size - moffset)
+		return -EINVAL;
+	first = (unsigned int)(moffset >> DAX_GRANULE_SHIFT);
+	last = (unsigned int)((moffset + len - 1) >> DAX_GRANULE_SHIFT);
+	pthread_mutex_lock(&w->lock);
+	for (i = first; i <= last && !ret; i++)
+		ret = granule_clear(w, i);
+	pthread_mutex_unlock(&w->lock);
+	return ret;
+}
+
+void dax_unmap_all(struct dax_window *w)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&w->lock);
+	for (i = 0; i < w->ngranules && w->nmapped; i++)
+		granule_clear(w, i);
+	pthread_mutex_unlock(&w->lock);
+}
+
+long dax_repair(struct dax_window *w)
+{
+	struct dax_file *last = NULL;
+	struct dax_granule *g;
+	uint64_t valid, keep, off;
+	struct stat st;
+	long pages = 0;
+	unsigned int i;
+
+	pthread_mutex_lock(&w->lock);
+	for (i = 0; i < w->ngranules && w->nmapped; i++) {
+		g = &w->g[i];
+		if (!g->f)
+			continue;
+		/* One fstat per mapping: its granules are consecutive. */
+		if (g->f != last && fstat(g->f->fd, &st) < 0)
+			continue;
+		last = g->f;
+		/* Pages wholly past the end of file SIGBUS; the one holding EOF does not. */
+		valid = ((uint64_t)st.st_size + w->page - 1) / w->page * w->page;
+		keep = valid > g->foffset ? valid - g->foffset : 0;
+		if (keep > g->maplen)
+			keep = g->maplen;
+		off = (uint64_t)i << DAX_GRANULE_SHIFT;
+		if (keep > g->len) {
+			/*
+			 * The file grew back over zero pages we put there (the
+			 * 6.1 driver maps whole granules of small files, then
+			 * may grow them with FUSE_WRITE): map its pages again,
+			 * or the guest would read zeros over its own data.
+			 */
+			if (mmap(w->host + off + g->len, keep - g->len,
+				 PROT_READ | (g->f->writable ? PROT_WRITE : 0),
+				 MAP_SHARED | MAP_FIXED, g->f->fd,
+				 (off_t)(g->foffset + g->len)) == MAP_FAILED) {
+				/* MAP_FIXED may have unmapped the range before failing. */
+				zero_range(w, off + g->len, keep - g->len);
+				continue;
+			}
+			g->len = keep;
+			g->seen = keep > g->seen ? keep : g->seen;
+			continue;
+		}
+		if (keep == g->len || zero_range(w, off + keep, g->len - keep)) {
+			g->seen = keep > g->seen ? keep : g->seen;
+			continue;
+		}
+		pages += (long)((g->len - keep) / w->page);
+		/* Past the end of a small file is routine; data that was there is news. */
+		if (keep < g->seen)
+			log_warn("host truncated a DAX-mapped file: window 0x%llx+0x%llx now zero "
+				 "pages",
+				 (unsigned long long)(off + keep),
+				 (unsigned long long)(g->seen - keep));
+		g->len = keep;
+		g->seen = keep;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return pages;
+}
+
+unsigned int dax_mapped(struct dax_window *w)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&w->lock);
+	n = w->nmapped;
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
