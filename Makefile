@@ -83,11 +83,11 @@ unit-bins: $(UNIT_BINS)
 FUZZ_CC := clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-std=gnu11 -D_GNU_SOURCE -I. -pthread
-FUZZ_vq_SRCS := devices/virtio_mmio/virtqueue.c lib/gmem.c lib/log.c
+FUZZ_vq_SRCS := devices/virtio_mmio/virtqueue.c lib/gmem.c lib/iov.c lib/log.c
 FUZZ_BINS := build/fuzz/fuzz_virtqueue build/fuzz/fuzz_transport build/fuzz/fuzz_fuse
 # The FUSE server and its DAX window (fuse/), without the virtio glue.
 FUZZ_fuse_SRCS := $(wildcard fuse/*.c) \
-	lib/log.c
+	lib/iov.c lib/log.c
 
 build/fuzz/fuzz_virtqueue: tests/fuzz/fuzz_virtqueue.c $(FUZZ_vq_SRCS)
 	@mkdir -p $(dir $@)

@@ -27,7 +27,9 @@
 #include "fuse/dax.h"
 #include "fuse/inode_table.h"
 #include "fuse/passthrough.h"
+#include "lib/iov.h"
 #include "lib/log.h"
+#include "lib/timeutil.h"
 #include "lib/util.h"
 
 _Static_assert(FUSE_KERNEL_VERSION == 7, "FUSE major 7 expected");
@@ -106,88 +108,6 @@ struct fsrv_op {
 };
 
 /* ---- helpers ---------------------------------------------------------- */
-
-/* Copy len bytes at byte offset off of an iovec array into dst.  Returns bytes copied. */
-static size_t iov_gather(const struct iovec *iov, unsigned int n, size_t off, void *dst, size_t len)
-{
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < n && done < len; i++) {
-		size_t l = iov[i].iov_len;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		l = MIN(l - off, len - done);
-		memcpy((uint8_t *)dst + done, (uint8_t *)iov[i].iov_base + off, l);
-		done += l;
-		off = 0;
-	}
-	return done;
-}
-
-static size_t iov_scatter(const struct iovec *iov, unsigned int n, size_t off, const void *src,
-			  size_t len)
-{
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < n && done < len; i++) {
-		size_t l = iov[i].iov_len;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		l = MIN(l - off, len - done);
-		memcpy((uint8_t *)iov[i].iov_base + off, (const uint8_t *)src + done, l);
-		done += l;
-		off = 0;
-	}
-	return done;
-}
-
-/*
- * Describe bytes [off, off+len) of iov as a new iovec array (malloc'd into
- * *res).  Returns the count of entries, or -ENOMEM.
- */
-static int iov_slice(const struct iovec *iov, unsigned int n, size_t off, size_t len,
-		     struct iovec **res)
-{
-	struct iovec *v = calloc(n ? n : 1, sizeof(*v));
-	unsigned int k = 0;
-
-	if (!v)
-		return -ENOMEM;
-	for (unsigned int i = 0; i < n && len; i++) {
-		size_t l = iov[i].iov_len;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		l = MIN(l - off, len);
-		v[k].iov_base = (uint8_t *)iov[i].iov_base + off;
-		v[k].iov_len = l;
-		k++;
-		len -= l;
-		off = 0;
-	}
-	*res = v;
-	return (int)k;
-}
-
-static size_t iov_total(const struct iovec *iov, unsigned int n)
-{
-	size_t t = 0;
-
-	for (unsigned int i = 0; i < n; i++) {
-		if (iov[i].iov_len > SIZE_MAX - t)
-			return SIZE_MAX;
-		t += iov[i].iov_len;
-	}
-	return t;
-}
 
 /* A reply buffer of size bytes (size <= out_avail is the caller's check). */
 static void *reply_buf(struct fsrv_req *r, size_t size)
@@ -272,22 +192,6 @@ static int wake_signal_setup(void)
 	return ret;
 }
 
-static void deadline_in(struct timespec *t, long ns)
-{
-	clock_gettime(CLOCK_MONOTONIC, t);
-	t->tv_nsec += ns;
-	t->tv_sec += t->tv_nsec / 1000000000L;
-	t->tv_nsec %= 1000000000L;
-}
-
-static bool past(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
-}
-
 /*
  * Signal waiter w (or, w NULL, every waiter) until it has left its wait,
  * re-sending every FSRV_KICK_NS: a signal that lands between the waiter's
@@ -299,7 +203,7 @@ static void kick_locked(struct fsrv *s, struct fsrv_waiter *w)
 	uint64_t seq = w ? w->seq : 0;
 	struct timespec t, until;
 
-	deadline_in(&until, FSRV_KICK_MAX_S * 1000000000L);
+	deadline_in(&until, CLOCK_MONOTONIC, FSRV_KICK_MAX_S * NSEC_PER_SEC);
 	while (w ? w->used && w->seq == seq : s->nwaiters > 0) {
 		for (unsigned int i = 0; i < FSRV_MAX_WAITERS; i++) {
 			struct fsrv_waiter *x = &s->waiters[i];
@@ -307,9 +211,9 @@ static void kick_locked(struct fsrv *s, struct fsrv_waiter *w)
 			if (x->used && (!w || x == w))
 				pthread_kill(x->thread, FSRV_WAKE_SIGNAL);
 		}
-		deadline_in(&t, FSRV_KICK_NS);
+		deadline_in(&t, CLOCK_MONOTONIC, FSRV_KICK_NS);
 		pthread_cond_timedwait(&s->wcv, &s->wmu, &t);
-		if (past(&until)) {
+		if (deadline_past(&until, CLOCK_MONOTONIC)) {
 			log_warn_ratelimited("a lock wait does not end; leaving it");
 			break;
 		}

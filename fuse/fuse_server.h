@@ -121,6 +121,13 @@ size_t fsrv_serve(struct fsrv *s, const struct iovec *in, unsigned int nin, cons
 		  unsigned int nout);
 
 /*
+ * fsrv_serve()'s signature, for transports that call it through a pointer
+ * so that a test can put its own handler in front of the server.
+ */
+typedef size_t (*fsrv_serve_fn)(struct fsrv *s, const struct iovec *in, unsigned int nin,
+				const struct iovec *out, unsigned int nout);
+
+/*
  * Added by the server implementation (fuse_server.c):
  *
  * Reply conventions of fsrv_serve(): a request shorter than a

@@ -4,9 +4,9 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "lib/log.h"
+#include "lib/timeutil.h"
 
 enum log_level log_level = LOG_WARN;
 
@@ -36,12 +36,9 @@ void log_msg(enum log_level lvl, const char *tag, const char *fmt, ...)
 bool log_ratelimit_ok(struct log_ratelimit *rl)
 {
 	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	struct timespec ts;
-	long long now;
+	long long now = clock_now_ns(CLOCK_MONOTONIC);
 	bool ok;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = ts.tv_sec * 1000000000LL + ts.tv_nsec;
 	pthread_mutex_lock(&lock);
 	if (now - rl->window_start_ns > RATELIMIT_INTERVAL_NS) {
 		if (rl->suppressed && log_level >= LOG_WARN)

@@ -6,16 +6,13 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "lib/timeutil.h"
 #include "vmm/stats.h"
 
 int64_t stats_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return clock_now_ns(CLOCK_MONOTONIC);
 }
 
 long stats_mapping_rss_kib(const void *addr)

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <linux/virtio_ids.h>
 
+#include "lib/iov.h"
+
 int vcon_init(struct vcon *c, const struct vcon_host_ops *hops, void *opaque)
 {
 	int ret;
@@ -115,7 +117,7 @@ size_t vcon_input(struct vcon *c, const uint8_t *buf, size_t n)
 		 * readable segments are ignored, and a buffer without room is
 		 * returned empty.
 		 */
-		w = vq_iov_write(r->in, r->n_in, 0, buf + done, n - done);
+		w = iov_scatter(r->in, r->n_in, 0, buf + done, n - done);
 		vq_push(vq, r->head, (uint32_t)w);
 		pushed = true;
 		done += w;

@@ -46,7 +46,7 @@ static size_t copy_segs(void *buf, size_t len, const struct iovec *seg, unsigned
 	return done;
 }
 
-size_t devmem_serve(devmem_handler_fn handle, struct fsrv *s, const struct vq_req *r)
+size_t devmem_serve(fsrv_serve_fn handle, struct fsrv *s, const struct vq_req *r)
 {
 	struct fuse_in_header h;
 	struct fuse_out_header oh;

@@ -24,14 +24,11 @@
 /* Largest request or reply bounced (a 1 MiB WRITE/READ and its headers). */
 #define DEVMEM_MAX_BOUNCE ((size_t)(1u << 20) + 65536)
 
-/* What serves the bounced copy: fsrv_serve() or a test's stand-in. */
-typedef size_t (*devmem_handler_fn)(struct fsrv *s, const struct iovec *in, unsigned int nin,
-				    const struct iovec *out, unsigned int nout);
-
 /*
- * Serve r (whose r->devmem is set) with handle(s, ...).  Returns the reply
+ * Serve r (whose r->devmem is set) with handle(s, ...): fsrv_serve() or a
+ * test's stand-in.  Returns the reply
  * bytes written to r's writable segments, as fsrv_serve() does.
  */
-size_t devmem_serve(devmem_handler_fn handle, struct fsrv *s, const struct vq_req *r);
+size_t devmem_serve(fsrv_serve_fn handle, struct fsrv *s, const struct vq_req *r);
 
 #endif

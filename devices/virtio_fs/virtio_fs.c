@@ -13,6 +13,9 @@
 #include <linux/virtio_fs.h>
 #include <linux/virtio_ids.h>
 
+#include "lib/iov.h"
+#include "lib/timeutil.h"
+
 _Static_assert(sizeof(struct virtio_fs_config) == VIRTIO_FS_TAG_MAX + 4, "virtio-fs config layout");
 _Static_assert(sizeof(((struct virtio_fs_config *)0)->tag) == VIRTIO_FS_TAG_MAX, "tag size");
 
@@ -98,7 +101,7 @@ static uint32_t virtio_fs_handle_hiprio(struct virtio_fs *d, const struct vq_req
 
 	if (r->out_len < sizeof(h) || r->out_len > sizeof(buf))
 		return 0;
-	vq_iov_read(r->out, r->n_out, 0, buf, r->out_len);
+	iov_gather(r->out, r->n_out, 0, buf, r->out_len);
 	memcpy(&h, buf, sizeof(h));
 	if (h.opcode != FUSE_FORGET && h.opcode != FUSE_BATCH_FORGET && h.opcode != FUSE_INTERRUPT)
 		return 0;
@@ -141,7 +144,7 @@ static bool virtio_fs_may_wait(const struct vq_req *r)
 
 	if (r->devmem || r->out_len < sizeof(h))
 		return false;
-	vq_iov_read(r->out, r->n_out, 0, &h, sizeof(h));
+	iov_gather(r->out, r->n_out, 0, &h, sizeof(h));
 	return h.opcode == FUSE_SETLKW;
 }
 
@@ -402,15 +405,6 @@ static void virtio_fs_notify(void *dev, unsigned int qidx)
 	virtio_fs_serve_inline(d, qidx);
 }
 
-/* abs = now + ms on the clock of pthread_cond_timedwait() (realtime). */
-static void virtio_fs_deadline(struct timespec *abs, long ms)
-{
-	clock_gettime(CLOCK_REALTIME, abs);
-	abs->tv_nsec += ms * 1000000;
-	abs->tv_sec += abs->tv_nsec / 1000000000;
-	abs->tv_nsec %= 1000000000;
-}
-
 /*
  * Wait until no worker holds a chain of q.  Every VIRTIO_FS_CANCEL_MS, wake
  * requests waiting in the server: one taken before the reset may wait for a
@@ -423,7 +417,8 @@ static void virtio_fs_wait_inflight(struct virtio_fs *d, struct virtio_fs_queue 
 
 	pthread_mutex_lock(&q->lock);
 	while (q->inflight) {
-		virtio_fs_deadline(&abs, VIRTIO_FS_CANCEL_MS);
+		/* The condition variables wait on CLOCK_REALTIME (the default). */
+		deadline_in(&abs, CLOCK_REALTIME, VIRTIO_FS_CANCEL_MS * 1000000L);
 		if (pthread_cond_timedwait(&q->drained, &q->lock, &abs) != ETIMEDOUT)
 			continue;
 		pthread_mutex_unlock(&q->lock);
@@ -708,7 +703,8 @@ void virtio_fs_stop(struct virtio_fs *d)
 		pthread_mutex_unlock(&p->lock);
 		fsrv_cancel_waits(d->srv);
 		pthread_mutex_lock(&p->lock);
-		virtio_fs_deadline(&abs, VIRTIO_FS_CANCEL_MS);
+		/* The condition variables wait on CLOCK_REALTIME (the default). */
+		deadline_in(&abs, CLOCK_REALTIME, VIRTIO_FS_CANCEL_MS * 1000000L);
 		if (p->alive)
 			pthread_cond_timedwait(&p->quiet, &p->lock, &abs);
 	}
@@ -748,7 +744,7 @@ void virtio_fs_wait_idle(struct virtio_fs *d)
 	pthread_mutex_unlock(&p->lock);
 }
 
-void virtio_fs_set_handler(struct virtio_fs *d, virtio_fs_handler_fn fn)
+void virtio_fs_set_handler(struct virtio_fs *d, fsrv_serve_fn fn)
 {
 	d->handle = fn ? fn : fsrv_serve;
 }

@@ -83,13 +83,6 @@
 #define VIRTIO_FS_DEFAULT_THREADS 4 /* workers per device (virtio_fs_set_threads()) */
 #define VIRTIO_FS_MAX_THREADS 64
 
-/*
- * What serves one FUSE request: fsrv_serve() unless a test substitutes its
- * own with virtio_fs_set_handler().  Same contract as fsrv_serve().
- */
-typedef size_t (*virtio_fs_handler_fn)(struct fsrv *s, const struct iovec *in, unsigned int nin,
-				       const struct iovec *out, unsigned int nout);
-
 /* Private to virtio_fs.c. */
 struct virtio_fs_queue {
 	pthread_mutex_t lock;	/* the ring (every vq_*() call), vq, inflight */
@@ -150,8 +143,8 @@ struct virtio_fs {
 	unsigned int nq; /* 1 + num_request_queues */
 	struct virtio_fs_queue q[VIRTIO_DEV_MAX_QUEUES];
 	struct virtio_fs_pool pool;
-	bool inline_first;	     /* virtio_fs_set_inline() */
-	virtio_fs_handler_fn handle; /* fsrv_serve() but in tests */
+	bool inline_first;    /* virtio_fs_set_inline() */
+	fsrv_serve_fn handle; /* fsrv_serve() but in tests */
 };
 
 /*
@@ -231,7 +224,7 @@ void virtio_fs_stop(struct virtio_fs *d);
 void virtio_fs_wait_idle(struct virtio_fs *d);
 
 /* For tests: serve requests with fn (NULL: fsrv_serve()).  Call before the guest runs. */
-void virtio_fs_set_handler(struct virtio_fs *d, virtio_fs_handler_fn fn);
+void virtio_fs_set_handler(struct virtio_fs *d, fsrv_serve_fn fn);
 
 /* Chains served so far on queue qidx (0 if out of range).  Thread-safe. */
 uint64_t virtio_fs_requests(struct virtio_fs *d, unsigned int qidx);

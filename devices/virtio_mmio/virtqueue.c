@@ -398,43 +398,6 @@ void vq_describe(const struct virtqueue *vq, char *buf, size_t len)
 				 : "on");
 }
 
-/* Copy between the concatenation of iov[0..n) at byte off and buf. */
-static size_t iov_copy(const struct iovec *iov, unsigned int n, size_t off, void *buf, size_t len,
-		       bool to_iov)
-{
-	uint8_t *b = buf;
-	size_t done = 0;
-	unsigned int i;
-
-	for (i = 0; i < n && done < len; i++) {
-		size_t seg = iov[i].iov_len, chunk;
-
-		if (off >= seg) {
-			off -= seg;
-			continue;
-		}
-		chunk = MIN(seg - off, len - done);
-		if (to_iov)
-			memcpy((uint8_t *)iov[i].iov_base + off, b + done, chunk);
-		else
-			memcpy(b + done, (const uint8_t *)iov[i].iov_base + off, chunk);
-		done += chunk;
-		off = 0;
-	}
-	return done;
-}
-
-size_t vq_iov_read(const struct iovec *iov, unsigned int n, size_t off, void *dst, size_t len)
-{
-	return iov_copy(iov, n, off, dst, len, false);
-}
-
-size_t vq_iov_write(const struct iovec *iov, unsigned int n, size_t off, const void *src,
-		    size_t len)
-{
-	return iov_copy(iov, n, off, (void *)src, len, true);
-}
-
 int vq_pop_drain(struct virtqueue *vq, struct vq_req *r)
 {
 	int got = vq_pop(vq, r);

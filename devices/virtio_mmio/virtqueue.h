@@ -142,13 +142,4 @@ void vq_describe(const struct virtqueue *vq, char *buf, size_t len);
  */
 int vq_pop_drain(struct virtqueue *vq, struct vq_req *r);
 
-/*
- * Copy helpers over a request's segments: len bytes from byte offset off of
- * the concatenated segments.  Return the bytes copied, less than len when
- * the segments end first (0 if off is past the end).
- */
-size_t vq_iov_read(const struct iovec *iov, unsigned int n, size_t off, void *dst, size_t len);
-size_t vq_iov_write(const struct iovec *iov, unsigned int n, size_t off, const void *src,
-		    size_t len);
-
 #endif

@@ -24,7 +24,7 @@
  * Build (repo root):
  *   clang -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE -std=gnu11 -g -O1 \
  *     -o fuzz_transport tests/fuzz/fuzz_transport.c devices/virtio_mmio/transport.c \
- *     devices/virtio_mmio/virtqueue.c lib/gmem.c lib/log.c lib/bus.c -pthread
+ *     devices/virtio_mmio/virtqueue.c lib/gmem.c lib/iov.c lib/log.c lib/bus.c -pthread
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -6,16 +6,17 @@
  * the bytes after it become guest RAM (two regions, 48 KiB at 0x10000 and
  * 16 KiB at 4 GiB); the last 4 * nops bytes are "driver writes" (u16 value
  * to a RAM offset) applied between device steps, as another vCPU would.
- * The device side runs vq_init, vq_pop, vq_iov_read/write, vq_push, vq_needs_irq,
- * vq_set_notify in a bounded loop and traps on any broken invariant (an
- * iovec outside RAM, wrong totals, a broken queue that comes back).
+ * The device side runs vq_init, vq_pop, iov_gather/iov_scatter (lib/iov),
+ * vq_push, vq_needs_irq, vq_set_notify in a bounded loop and traps on any
+ * broken invariant (an iovec outside RAM, wrong totals, a broken queue
+ * that comes back).
  *
  * Build and run (from the repository root):
  *   mkdir -p build/fuzz/corpus_virtqueue
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I. \
  *     -D_GNU_SOURCE -std=gnu11 \
  *     -o build/fuzz/fuzz_virtqueue tests/fuzz/fuzz_virtqueue.c \
- *     devices/virtio_mmio/virtqueue.c lib/gmem.c lib/log.c
+ *     devices/virtio_mmio/virtqueue.c lib/gmem.c lib/iov.c lib/log.c
  *   python3 tests/fuzz/virtqueue_seeds.py build/fuzz/seeds_virtqueue   # optional seeds
  *   build/fuzz/fuzz_virtqueue -runs=200000 -max_len=65600 build/fuzz/corpus_virtqueue \
  *     build/fuzz/seeds_virtqueue
@@ -30,6 +31,7 @@
 #include <linux/virtio_ring.h>
 
 #include "devices/virtio_mmio/virtqueue.h"
+#include "lib/iov.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -166,10 +168,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check(check_iov(req.out, req.n_out) == req.out_len);
 			check(check_iov(req.in, req.n_in) == req.in_len);
 			/* Touch the buffers like a device would (bounded). */
-			n = vq_iov_read(req.out, req.n_out, off, scratch, sizeof(scratch));
+			n = iov_gather(req.out, req.n_out, off, scratch, sizeof(scratch));
 			check(n ==
 			      (off >= req.out_len ? 0 : MIN(req.out_len - off, sizeof(scratch))));
-			n = vq_iov_write(req.in, req.n_in, off, scratch, sizeof(scratch));
+			n = iov_scatter(req.in, req.n_in, off, scratch, sizeof(scratch));
 			check(n ==
 			      (off >= req.in_len ? 0 : MIN(req.in_len - off, sizeof(scratch))));
 			vq_push(&vq, req.head,

@@ -54,6 +54,7 @@
 #include "devices/virtio_fs/virtio_fs.h"
 #include "devices/virtio_mmio/transport.h"
 #include "fuse/fuse_server.h"
+#include "lib/iov.h"
 #include "tests/unit/tap.h"
 
 #define RAM_SIZE (2u << 20)
@@ -709,9 +710,9 @@ static size_t gated_handle(struct fsrv *s, const struct iovec *in, unsigned int 
 	bool slow, jitter;
 	size_t n;
 
-	vq_iov_read(in, nin, 0, &h, sizeof(h));
+	iov_gather(in, nin, 0, &h, sizeof(h));
 	if (h.opcode == FUSE_LOOKUP)
-		vq_iov_read(in, nin, sizeof(h), name, sizeof(name) - 1);
+		iov_gather(in, nin, sizeof(h), name, sizeof(name) - 1);
 	slow = !strcmp(name, "slow");
 	clock_gettime(CLOCK_REALTIME, &end);
 	end.tv_sec += 30; /* a broken device fails the test instead of hanging it */

@@ -11,9 +11,8 @@
  * not tmpfs) and not mounted nodev, and root (mknod).  Not built by the
  * Makefile.  From the repository root:
  *   clang -g -std=gnu11 -D_GNU_SOURCE -I. -pthread -o /tmp/ino_reuse \
- *     tests/fuzz/crashers/ino_reuse_devnode.c fuse/fuse_server.c \
- *     fuse/passthrough.c fuse/inode_table.c \
- *     fuse/dax.c lib/log.c
+ *     tests/fuzz/crashers/ino_reuse_devnode.c fuse/*.c \
+ *     lib/iov.c lib/log.c
  *   d=$(mktemp -d /var/tmp/share.XXXXXX) && /tmp/ino_reuse "$d"; rm -rf "$d"
  * Exit status 1: the server opened the device node (the bug); 0: the
  * inode number was reused and the device got a nodeid of its own (fixed in
