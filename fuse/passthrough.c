@@ -1,12 +1,16 @@
 /*
  * passthrough.c - host directory backend of the FUSE server (contract in
- * passthrough.h).
+ * passthrough.h): the share root, lookups, creation, attributes, file I/O
+ * and xattrs.
+ *
+ * The backend is three files around one struct (passthrough_internal.h):
+ * this one, locks.c (the guest's locks, held on the host) and readdir.c
+ * (directory listings), so that each reads on its own.
  */
 #define LOG_TAG "fsrv"
 
 #include "fuse/passthrough.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,57 +29,9 @@
 #include <unistd.h>
 
 #include "fuse/inode_table.h"
+#include "fuse/passthrough_internal.h"
 #include "lib/log.h"
 #include "lib/util.h"
-
-/* Other filesystems under the share get distinct inode numbers (passthrough.h). */
-#define PASSTHROUGH_MAX_DEVS 256
-#define PASSTHROUGH_INO_BITS 52
-
-#define PASSTHROUGH_LK_BUCKETS 256
-
-/* What lk_drop() drops. */
-enum { LK_DROP_OWNER, LK_DROP_FH, LK_DROP_ALL };
-
-/*
- * One POSIX lock owner's host fd on one file: its OFD holds all the owner's
- * locks on the file (passthrough.h, "Locks").  refs counts requests using
- * fd; an unlinked record (dropped by RELEASE or passthrough_forget_all while in use)
- * is freed by the last of them.
- */
-struct passthrough_lock {
-	struct passthrough_lock *next; /* hash chain */
-	uint64_t nodeid;
-	uint64_t owner;
-	uint64_t fh; /* the fh last locked through: its RELEASE drops the record */
-	int fd;
-	unsigned int refs;
-	bool linked; /* in the table */
-};
-
-struct passthrough {
-	struct passthrough_config cfg;
-	struct itab *it;
-	uint64_t root_mnt, root_dev;
-	bool handles; /* name_to_handle_at/open_by_handle_at work on the root's mount */
-	mode_t umask; /* the process umask, undone on created files */
-	bool is_root;
-
-	pthread_mutex_t dev_mu;		     /* devs, ndevs */
-	uint64_t devs[PASSTHROUGH_MAX_DEVS]; /* other filesystems seen: index -> st_dev */
-	unsigned int ndevs;
-
-	pthread_mutex_t lk_mu; /* the lock table and every record's fields but fd */
-	struct passthrough_lock *lk[PASSTHROUGH_LK_BUCKETS];
-	unsigned int nlk; /* linked records, bounded by cfg.max_fds */
-};
-
-#define PROC_FD_PATH_LEN 32
-
-static void proc_path(char *buf, int fd)
-{
-	snprintf(buf, PROC_FD_PATH_LEN, "/proc/self/fd/%d", fd);
-}
 
 /* An O_PATH fd on the inode fd has open (a file we just created), or -errno. */
 static int opath_of(int fd)
@@ -102,12 +58,10 @@ static int open_beneath(int dirfd, const char *name, int flags)
 	return fd < 0 ? -errno : (int)fd;
 }
 
-/*
- * The inode number the guest sees (passthrough.h, "Inode numbers"): the
- * host's on the share root's filesystem, else tagged with the device's
- * index so that two filesystems' inode numbers never meet.
- */
-static uint64_t guest_ino(struct passthrough *p, uint64_t dev, uint64_t ino)
+/* The low bits kept of another filesystem's inode numbers (passthrough.h). */
+#define PASSTHROUGH_INO_BITS 52
+
+uint64_t pt_guest_ino(struct passthrough *p, uint64_t dev, uint64_t ino)
 {
 	unsigned int i;
 
@@ -134,7 +88,7 @@ static uint64_t guest_ino(struct passthrough *p, uint64_t dev, uint64_t ino)
 static void attr_from_statx(struct passthrough *p, struct fuse_attr *a, const struct statx *x)
 {
 	memset(a, 0, sizeof(*a));
-	a->ino = guest_ino(p, makedev(x->stx_dev_major, x->stx_dev_minor), x->stx_ino);
+	a->ino = pt_guest_ino(p, makedev(x->stx_dev_major, x->stx_dev_minor), x->stx_ino);
 	a->size = x->stx_size;
 	a->blocks = x->stx_blocks;
 	a->atime = (uint64_t)x->stx_atime.tv_sec;
@@ -151,7 +105,7 @@ static void attr_from_statx(struct passthrough *p, struct fuse_attr *a, const st
 	a->blksize = x->stx_blksize;
 }
 
-static int do_statx(int fd, struct statx *x)
+int pt_statx(int fd, struct statx *x)
 {
 	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_MNT_ID,
 		  x) < 0)
@@ -195,7 +149,7 @@ static int entry_from_fd(struct passthrough *p, int fd, struct fuse_entry_out *e
 	struct it_key key;
 	struct statx x;
 	uint64_t nodeid;
-	int ret = do_statx(fd, &x);
+	int ret = pt_statx(fd, &x);
 
 	if (ret < 0) {
 		close(fd);
@@ -217,7 +171,7 @@ static int entry_from_fd(struct passthrough *p, int fd, struct fuse_entry_out *e
 	return 0;
 }
 
-static int lookup_at(struct passthrough *p, int dirfd, const char *name, struct fuse_entry_out *e)
+int pt_lookup_at(struct passthrough *p, int dirfd, const char *name, struct fuse_entry_out *e)
 {
 	int fd = open_beneath(dirfd, name, O_PATH);
 
@@ -265,7 +219,7 @@ int passthrough_create(struct passthrough **out, const struct passthrough_config
 	p->cfg = *cfg;
 	p->is_root = geteuid() == 0;
 	pthread_mutex_init(&p->dev_mu, NULL);
-	pthread_mutex_init(&p->lk_mu, NULL);
+	pt_locks_init(p);
 	/* umask is process-wide; read it without a set/restore race. */
 	um = 022;
 	{
@@ -296,7 +250,7 @@ int passthrough_create(struct passthrough **out, const struct passthrough_config
 		snprintf(err, errlen, "cannot open share root %s: %s", cfg->root, strerror(errno));
 		goto err_free;
 	}
-	ret = do_statx(fd, &x);
+	ret = pt_statx(fd, &x);
 	if (ret < 0) {
 		close(fd);
 		snprintf(err, errlen, "cannot stat %s: %s", cfg->root, strerror(-ret));
@@ -326,21 +280,18 @@ int passthrough_create(struct passthrough **out, const struct passthrough_config
 err_it:
 	itab_destroy(p->it);
 err_free:
-	pthread_mutex_destroy(&p->lk_mu);
+	pt_locks_destroy(p);
 	pthread_mutex_destroy(&p->dev_mu);
 	free(p);
 	return ret;
 }
 
-static void lk_drop(struct passthrough *p, int how, uint64_t nodeid, uint64_t owner, uint64_t fh);
-
 void passthrough_destroy(struct passthrough *p)
 {
 	if (!p)
 		return;
-	lk_drop(p, LK_DROP_ALL, 0, 0, 0);
+	pt_locks_destroy(p);
 	itab_destroy(p->it);
-	pthread_mutex_destroy(&p->lk_mu);
 	pthread_mutex_destroy(&p->dev_mu);
 	free(p);
 }
@@ -350,12 +301,6 @@ struct itab *passthrough_itab(struct passthrough *p)
 	return p->it;
 }
 
-#define EROFS_IF_RO(p)                                                                             \
-	do {                                                                                       \
-		if ((p)->cfg.readonly)                                                             \
-			return -EROFS;                                                             \
-	} while (0)
-
 int passthrough_lookup(struct passthrough *p, uint64_t parent, const char *name,
 		       struct fuse_entry_out *e)
 {
@@ -364,7 +309,7 @@ int passthrough_lookup(struct passthrough *p, uint64_t parent, const char *name,
 
 	if (ret < 0)
 		return ret;
-	ret = S_ISDIR(d.mode) ? lookup_at(p, d.fd, name, e) : -ENOTDIR;
+	ret = S_ISDIR(d.mode) ? pt_lookup_at(p, d.fd, name, e) : -ENOTDIR;
 	itab_put(p->it, &d);
 	return ret;
 }
@@ -402,7 +347,7 @@ void passthrough_forget(struct passthrough *p, uint64_t nodeid, uint64_t nlookup
 
 void passthrough_forget_all(struct passthrough *p)
 {
-	lk_drop(p, LK_DROP_ALL, 0, 0, 0);
+	pt_locks_drop_all(p);
 	itab_forget_all(p->it);
 }
 
@@ -420,7 +365,7 @@ static void fix_new(struct passthrough *p, const struct passthrough_ctx *c, int 
 	struct stat st;
 	gid_t gid = c->gid;
 
-	if (do_statx(opath, &x) < 0)
+	if (pt_statx(opath, &x) < 0)
 		return;
 	if (p->is_root) {
 		/* A setgid directory's group is inherited (the kernel did that already). */
@@ -519,7 +464,7 @@ int passthrough_link(struct passthrough *p, uint64_t oldnode, uint64_t newparent
 	} else if (linkat(o.fd, "", d.fd, name, AT_EMPTY_PATH) < 0) {
 		ret = -errno;
 	} else {
-		ret = lookup_at(p, d.fd, name, e);
+		ret = pt_lookup_at(p, d.fd, name, e);
 	}
 	itab_put(p->it, &d);
 out_o:
@@ -657,7 +602,7 @@ int passthrough_create_file(struct passthrough *p, const struct passthrough_ctx 
 			ret = opath;
 			goto out;
 		}
-		ret = do_statx(opath, &x);
+		ret = pt_statx(opath, &x);
 		if (ret == 0 && !S_ISREG(x.stx_mode))
 			ret = S_ISDIR(x.stx_mode)   ? -EISDIR
 			      : S_ISLNK(x.stx_mode) ? -ELOOP
@@ -733,7 +678,7 @@ int passthrough_getattr(struct passthrough *p, uint64_t nodeid, struct fuse_attr
 
 	if (ret < 0)
 		return ret;
-	ret = do_statx(r.fd, &x);
+	ret = pt_statx(r.fd, &x);
 	itab_put(p->it, &r);
 	if (ret < 0)
 		return ret;
@@ -867,7 +812,7 @@ int passthrough_access(struct passthrough *p, const struct passthrough_ctx *c, u
 
 	if (ret < 0)
 		return ret;
-	ret = do_statx(r.fd, &x);
+	ret = pt_statx(r.fd, &x);
 	itab_put(p->it, &r);
 	if (ret < 0)
 		return ret;
@@ -1002,7 +947,7 @@ int passthrough_release(struct passthrough *p, uint64_t nodeid, uint64_t fh, boo
 			flock(f.fd, LOCK_UN);
 			itab_fh_put(p->it, &f);
 		}
-		lk_drop(p, LK_DROP_FH, nodeid, 0, fh);
+		pt_locks_drop_fh(p, nodeid, fh);
 	}
 	return itab_fh_release(p->it, fh, nodeid);
 }
@@ -1054,24 +999,6 @@ int passthrough_fsync(struct passthrough *p, uint64_t nodeid, uint64_t fh, bool 
 	ret = (datasync ? fdatasync(f.fd) : fsync(f.fd)) < 0 ? -errno : 0;
 	itab_fh_put(p->it, &f);
 	return ret;
-}
-
-int passthrough_flush(struct passthrough *p, uint64_t nodeid, uint64_t fh, uint64_t owner)
-{
-	struct it_fh f;
-	int ret = itab_fh_get(p->it, fh, nodeid, 0, &f);
-
-	if (ret < 0)
-		return ret;
-	/*
-	 * The guest's close() of any fd of the file: POSIX drops all the
-	 * closing process's locks on it.  Linux sends the owner in FLUSH and
-	 * leaves the unlock to us (fs/fuse/file.c: fuse_setlk ignores
-	 * FL_CLOSE_POSIX, fuse_flush sends lock_owner).
-	 */
-	lk_drop(p, LK_DROP_OWNER, nodeid, owner, 0);
-	itab_fh_put(p->it, &f);
-	return 0;
 }
 
 int passthrough_fallocate(struct passthrough *p, uint64_t nodeid, uint64_t fh, uint32_t mode,
@@ -1144,450 +1071,6 @@ int passthrough_copy_file_range(struct passthrough *p, uint64_t nin,
 	itab_fh_put(p->it, &b);
 out_a:
 	itab_fh_put(p->it, &a);
-	return ret;
-}
-
-/* ---- locks (passthrough.h, "Locks") -------------------------------------- */
-
-/* Where (nodeid, owner)'s record is, or where it would be linked (a NULL link). */
-static struct passthrough_lock **lk_slot(struct passthrough *p, uint64_t nodeid, uint64_t owner)
-{
-	uint64_t h = nodeid * 0x9e3779b97f4a7c15ULL ^ owner * 0xc2b2ae3d27d4eb4fULL;
-	struct passthrough_lock **pp = &p->lk[(h ^ (h >> 29)) & (PASSTHROUGH_LK_BUCKETS - 1)];
-
-	while (*pp && ((*pp)->nodeid != nodeid || (*pp)->owner != owner))
-		pp = &(*pp)->next;
-	return pp;
-}
-
-/*
- * A new open file description of fhfd's file for one owner's locks:
- * O_RDWR when the server may (so read and write locks both work whatever
- * guest fd they come through), else with fhfd's own access, which the
- * guest kernel checked against the lock type.
- */
-static int lk_open(struct passthrough *p, int fhfd)
-{
-	char path[PROC_FD_PATH_LEN];
-	int acc = fcntl(fhfd, F_GETFL), fd = -1;
-
-	if (acc < 0)
-		return -errno;
-	/* fh fds are regular files only (passthrough_open): the magic link is the file. */
-	proc_path(path, fhfd);
-	if (!p->cfg.readonly)
-		fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		fd = open(path, (acc & O_ACCMODE) | O_CLOEXEC | O_NOCTTY);
-	return fd < 0 ? -errno : fd;
-}
-
-/*
- * Borrow (nodeid, owner)'s record, making it (its fd a reopen of fhfd) if
- * create and there is none.  0 and *out set, -ENOENT (none, !create),
- * -ENOLCK (cfg.max_fds records exist), -ENOMEM or the reopen's -errno.
- */
-static int lk_get(struct passthrough *p, uint64_t nodeid, uint64_t owner, int fhfd, bool create,
-		  struct passthrough_lock **out)
-{
-	struct passthrough_lock **pp, *l = NULL;
-	int fd = -1, ret = 0;
-
-	pthread_mutex_lock(&p->lk_mu);
-	pp = lk_slot(p, nodeid, owner);
-	if (!*pp && create) {
-		/* Open without the table lock: a reopen may be slow (NFS, FUSE). */
-		pthread_mutex_unlock(&p->lk_mu);
-		fd = lk_open(p, fhfd);
-		if (fd < 0)
-			return fd;
-		l = calloc(1, sizeof(*l));
-		if (!l) {
-			close(fd);
-			return -ENOMEM;
-		}
-		pthread_mutex_lock(&p->lk_mu);
-		pp = lk_slot(p, nodeid, owner); /* another request may have made it */
-		if (!*pp) {
-			/* A bound on host fds: each owner of each file holds one. */
-			if (p->nlk >= p->cfg.max_fds) {
-				ret = -ENOLCK;
-				goto out;
-			}
-			*l = (struct passthrough_lock){
-				.nodeid = nodeid, .owner = owner, .fd = fd, .linked = true};
-			*pp = l;
-			p->nlk++;
-			l = NULL;
-			fd = -1;
-		}
-	}
-	if (*pp) {
-		(*pp)->refs++;
-		*out = *pp;
-	} else {
-		ret = -ENOENT;
-	}
-out:
-	pthread_mutex_unlock(&p->lk_mu);
-	free(l);
-	if (fd >= 0)
-		close(fd);
-	return ret;
-}
-
-static void lk_put(struct passthrough *p, struct passthrough_lock *l)
-{
-	bool last;
-
-	pthread_mutex_lock(&p->lk_mu);
-	last = --l->refs == 0 && !l->linked;
-	pthread_mutex_unlock(&p->lk_mu);
-	if (last) {
-		close(l->fd);
-		free(l);
-	}
-}
-
-/*
- * Drop records and their locks: LK_DROP_OWNER (nodeid, owner)'s (FLUSH),
- * LK_DROP_FH those of nodeid last locked through fh (RELEASE), LK_DROP_ALL
- * every one.  The locks go at once, even from a record a request still
- * uses.  FLUSH keeps such a record in the table: the request is that
- * owner's lock call racing its own close (another thread), which POSIX
- * orders either way, and a lock it gets must stay held.  The others unlink
- * it and its last user closes the fd.
- */
-static void lk_drop(struct passthrough *p, int how, uint64_t nodeid, uint64_t owner, uint64_t fh)
-{
-	struct flock all = {.l_type = F_UNLCK, .l_whence = SEEK_SET}; /* l_len 0: to the end */
-	struct passthrough_lock *gone = NULL, **pp, *l;
-	unsigned int b = 0, nb = PASSTHROUGH_LK_BUCKETS;
-
-	pthread_mutex_lock(&p->lk_mu);
-	if (how == LK_DROP_OWNER) {
-		/* One chain holds it: walk just that one. */
-		pp = lk_slot(p, nodeid, owner);
-		nb = 1;
-	} else {
-		pp = &p->lk[0];
-	}
-	for (;;) {
-		if (!*pp) {
-			if (how == LK_DROP_OWNER || ++b >= nb)
-				break;
-			pp = &p->lk[b];
-			continue;
-		}
-		l = *pp;
-		if (how != LK_DROP_ALL &&
-		    (l->nodeid != nodeid ||
-		     (how == LK_DROP_OWNER ? l->owner != owner : l->fh != fh))) {
-			pp = &l->next;
-			continue;
-		}
-		fcntl(l->fd, F_OFD_SETLK, &all);
-		if (how == LK_DROP_OWNER && l->refs) {
-			pp = &l->next;
-			continue;
-		}
-		*pp = l->next;
-		l->linked = false;
-		p->nlk--;
-		if (l->refs == 0) {
-			l->next = gone;
-			gone = l;
-		}
-	}
-	pthread_mutex_unlock(&p->lk_mu);
-	while (gone) {
-		l = gone;
-		gone = l->next;
-		close(l->fd);
-		free(l);
-	}
-}
-
-/*
- * lk as a host struct flock.  The kernel's range is [start, end] with end
- * OFFSET_MAX for "to the end of the file and beyond" (fs/locks.c), which
- * l_len 0 says on the host; anything else out of [0, OFFSET_MAX] or
- * reversed cannot come from a real lock.
- */
-static int lk_to_flock(const struct fuse_file_lock *lk, bool unlock_ok, struct flock *fl)
-{
-	memset(fl, 0, sizeof(*fl)); /* l_pid 0: F_OFD_* refuse anything else */
-	if (lk->type != F_RDLCK && lk->type != F_WRLCK && !(unlock_ok && lk->type == F_UNLCK))
-		return -EINVAL;
-	if (lk->start > (uint64_t)INT64_MAX || lk->end > (uint64_t)INT64_MAX || lk->start > lk->end)
-		return -EINVAL;
-	fl->l_type = (short)lk->type;
-	fl->l_whence = SEEK_SET;
-	fl->l_start = (off_t)lk->start;
-	fl->l_len = lk->end == (uint64_t)INT64_MAX ? 0 : (off_t)(lk->end - lk->start + 1);
-	return 0;
-}
-
-/*
- * One lock call (fcntl with fl, else flock), repeated when a signal ends it
- * early, unless *cancel says the signal was sent to end the wait.
- */
-static int lk_call(int fd, int cmd, struct flock *fl, int flock_op, const atomic_bool *cancel)
-{
-	for (;;) {
-		if (cancel && atomic_load(cancel))
-			return -EINTR;
-		if ((fl ? fcntl(fd, cmd, fl) : flock(fd, flock_op)) == 0)
-			return 0;
-		if (errno != EINTR)
-			return -errno;
-	}
-}
-
-int passthrough_getlk(struct passthrough *p, uint64_t nodeid, uint64_t fh, uint64_t owner,
-		      const struct fuse_file_lock *lk, struct fuse_file_lock *out)
-{
-	struct passthrough_lock *l = NULL;
-	struct flock fl;
-	struct it_fh f;
-	int ret = lk_to_flock(lk, false, &fl);
-
-	if (ret < 0)
-		return ret;
-	ret = itab_fh_get(p->it, fh, nodeid, 0, &f);
-	if (ret < 0)
-		return ret;
-	/*
-	 * Ask through the owner's own description, whose locks never conflict
-	 * with its own requests; without one, through fh's fd, which holds no
-	 * POSIX lock (F_OFD_GETLK does not see flocks).
-	 */
-	if (lk_get(p, nodeid, owner, f.fd, false, &l) < 0)
-		l = NULL;
-	ret = fcntl(l ? l->fd : f.fd, F_OFD_GETLK, &fl) < 0 ? -errno : 0;
-	if (l)
-		lk_put(p, l);
-	itab_fh_put(p->it, &f);
-	if (ret < 0)
-		return ret;
-	memset(out, 0, sizeof(*out));
-	out->type = (uint32_t)fl.l_type;
-	if (fl.l_type == F_UNLCK) {
-		out->start = lk->start;
-		out->end = lk->end;
-	} else {
-		out->start = (uint64_t)fl.l_start;
-		out->end = fl.l_len == 0 ? (uint64_t)INT64_MAX
-					 : (uint64_t)fl.l_start + (uint64_t)fl.l_len - 1;
-	}
-	out->pid = 0; /* see passthrough.h */
-	return 0;
-}
-
-int passthrough_setlk(struct passthrough *p, uint64_t nodeid, uint64_t fh, uint64_t owner,
-		      const struct fuse_file_lock *lk, bool is_flock, bool sleep,
-		      const atomic_bool *cancel)
-{
-	struct passthrough_lock *l = NULL;
-	struct flock fl;
-	struct it_fh f;
-	int ret, op = 0;
-
-	if (!sleep)
-		cancel = NULL;
-	if (is_flock) {
-		/* flock(2) through FUSE: whole-file F_RDLCK/F_WRLCK/F_UNLCK (fs/fuse/file.c). */
-		if (lk->type == F_RDLCK)
-			op = LOCK_SH;
-		else if (lk->type == F_WRLCK)
-			op = LOCK_EX;
-		else if (lk->type == F_UNLCK)
-			op = LOCK_UN;
-		else
-			return -EINVAL;
-		if (!sleep)
-			op |= LOCK_NB;
-	} else {
-		ret = lk_to_flock(lk, true, &fl);
-		if (ret < 0)
-			return ret;
-	}
-	ret = itab_fh_get(p->it, fh, nodeid, 0, &f);
-	if (ret < 0)
-		return ret;
-	if (is_flock) {
-		ret = lk_call(f.fd, 0, NULL, op, cancel);
-		goto out;
-	}
-	/* Unlocking for an owner that never locked this file: nothing is held. */
-	ret = lk_get(p, nodeid, owner, f.fd, fl.l_type != F_UNLCK, &l);
-	if (ret == -ENOENT) {
-		ret = 0;
-		goto out;
-	}
-	if (ret < 0)
-		goto out;
-	ret = lk_call(l->fd, sleep ? F_OFD_SETLKW : F_OFD_SETLK, &fl, 0, cancel);
-	if (ret == 0 && fl.l_type != F_UNLCK) {
-		pthread_mutex_lock(&p->lk_mu);
-		l->fh = fh;
-		pthread_mutex_unlock(&p->lk_mu);
-	}
-	lk_put(p, l);
-out:
-	itab_fh_put(p->it, &f);
-	return ret;
-}
-
-struct linux_dirent64_hdr {
-	uint64_t d_ino;
-	int64_t d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
-
-int passthrough_readdir(struct passthrough *p, uint64_t nodeid, uint64_t fh, uint64_t off,
-			void *buf, size_t size, bool plus)
-{
-	size_t used = 0, cap = MIN(MAX(size, (size_t)4096), (size_t)(256 * KiB));
-	off_t prev_off = (off_t)off;
-	bool widened = false;
-	struct it_fh f;
-	struct it_ref dref = {0};
-	struct statx dx;
-	uint64_t ddev;
-	char *dents;
-	long n;
-	int ret;
-
-	if (off > (uint64_t)INT64_MAX)
-		return -EINVAL;
-	ret = itab_fh_get(p->it, fh, nodeid, 1, &f);
-	if (ret < 0)
-		return ret;
-	/* Entries are numbered like their attributes (guest_ino()): by the directory's device. */
-	ret = do_statx(f.fd, &dx);
-	if (ret < 0)
-		goto out_fh;
-	ddev = makedev(dx.stx_dev_major, dx.stx_dev_minor);
-	if (plus) {
-		ret = itab_get(p->it, nodeid, &dref);
-		if (ret < 0)
-			goto out_fh;
-	}
-	dents = malloc(cap);
-	if (!dents) {
-		ret = -ENOMEM;
-		goto out_ref;
-	}
-	/*
-	 * seek + getdents must not interleave with another READDIR on this fh.
-	 * Seek only when the guest asks for another position than where the
-	 * stream is: on filesystems whose offsets are positions (tmpfs before
-	 * Linux 6.6), a seek recounts entries and skips some after deletions,
-	 * which breaks `rm -rf` of a large directory.
-	 */
-	pthread_mutex_lock(f.lock);
-	if (lseek(f.fd, 0, SEEK_CUR) != (off_t)off && lseek(f.fd, (off_t)off, SEEK_SET) < 0) {
-		ret = -errno;
-		goto out_unlock;
-	}
-	for (;;) {
-		size_t pos = 0;
-		/*
-		 * Read no more host entries than the reply can hold, so the
-		 * stream stays exactly after the last entry sent: a FUSE record
-		 * is at most 4/3 (plain) or 160/24 (plus) of the host's.
-		 */
-		size_t room = size - used;
-		size_t lcap = MIN(cap, plus ? room * 24 / 160 : room * 3 / 4);
-
-		/*
-		 * That bound is for typical names; with a small reply buffer
-		 * the first entry may need more.  Then read with the whole
-		 * room: entries that do not fit are given back by seeking to
-		 * the last one sent (below), and an entry that cannot fit at
-		 * all is EINVAL, never an early end of the directory.
-		 */
-		if (widened)
-			lcap = MIN(cap, room);
-		if (lcap < 24) {
-			if (!used && !widened) {
-				widened = true;
-				continue;
-			}
-			if (!used)
-				ret = -EINVAL;
-			break;
-		}
-		n = syscall(SYS_getdents64, f.fd, dents, lcap);
-		if (n < 0) {
-			if (errno == EINVAL && !used && !widened) {
-				widened = true;
-				continue;
-			}
-			/* EINVAL: the next entry needs a bigger buffer; send what we have. */
-			ret = used ? 0 : -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		while (pos < (size_t)n) {
-			struct linux_dirent64_hdr *d = (void *)(dents + pos);
-			size_t nl =
-				strnlen(d->d_name,
-					d->d_reclen - offsetof(struct linux_dirent64_hdr, d_name));
-			size_t hdr = plus ? FUSE_NAME_OFFSET_DIRENTPLUS : FUSE_NAME_OFFSET;
-			size_t rec = FUSE_DIRENT_ALIGN(hdr + nl);
-			struct fuse_dirent *de;
-			char *out = (char *)buf + used;
-
-			if (rec > size - used) {
-				/* Only after widening: give the entry back, never lose it. */
-				lseek(f.fd, prev_off, SEEK_SET);
-				if (!used)
-					ret = -EINVAL;
-				goto done;
-			}
-			memset(out, 0, rec);
-			if (plus) {
-				struct fuse_direntplus *dp = (void *)out;
-				bool dot = (nl == 1 && d->d_name[0] == '.') ||
-					   (nl == 2 && d->d_name[0] == '.' && d->d_name[1] == '.');
-
-				/*
-				 * "." and ".." and entries whose lookup fails keep
-				 * a zeroed entry_out: nodeid 0 tells the guest "no
-				 * attributes", it still lists the name.
-				 */
-				if (!dot && lookup_at(p, dref.fd, d->d_name, &dp->entry_out) < 0)
-					memset(&dp->entry_out, 0, sizeof(dp->entry_out));
-				de = &dp->dirent;
-			} else {
-				de = (void *)out;
-			}
-			de->ino = guest_ino(p, ddev, d->d_ino);
-			de->off = (uint64_t)d->d_off;
-			prev_off = d->d_off;
-			de->namelen = (uint32_t)nl;
-			de->type = d->d_type;
-			memcpy(de->name, d->d_name, nl);
-			used += rec;
-			pos += d->d_reclen;
-		}
-	}
-done:
-	if (ret == 0 || used)
-		ret = (int)used;
-out_unlock:
-	pthread_mutex_unlock(f.lock);
-	free(dents);
-out_ref:
-	if (plus)
-		itab_put(p->it, &dref);
-out_fh:
-	itab_fh_put(p->it, &f);
 	return ret;
 }
 

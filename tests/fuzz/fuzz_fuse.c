@@ -1,6 +1,7 @@
 /*
- * fuzz_fuse.c - libFuzzer target for the FUSE server (fuse_server.c,
- * passthrough.c, inode_table.c, dax.c), driven the way a hostile guest
+ * fuzz_fuse.c - libFuzzer target for the FUSE server (every file of fuse/:
+ * the decoder and handlers, lock waits, the passthrough backend with its
+ * locks and readdir, inode_table.c, dax.c), driven the way a hostile guest
  * would drive it through virtio-fs.
  *
  * Scratch tree (a fresh temp dir, BASE):
