@@ -11,6 +11,7 @@
 #ifndef MINIVMM_FUSE_PASSTHROUGH_INTERNAL_H
 #define MINIVMM_FUSE_PASSTHROUGH_INTERNAL_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
 #include <pthread.h>
