@@ -1088,6 +1088,22 @@ static int op_removemapping(struct fsrv_req *r)
 	return 0;
 }
 
+/* After a request that can grow a file: the per-request repair of dax.h, for that file only. */
+static void dax_repair_grown(struct fsrv_req *r)
+{
+	struct itab *t = passthrough_itab(r->s->pt);
+	uint64_t nodeid = r->h.nodeid;
+	struct it_ref ref;
+
+	/* COPY_FILE_RANGE's header names the source; the destination is what grows. */
+	if (r->h.opcode == FUSE_COPY_FILE_RANGE)
+		nodeid = ARG(r, struct fuse_copy_file_range_in)->nodeid_out;
+	if (itab_get(t, nodeid, &ref))
+		return;
+	dax_repair_file(r->s->cfg.dax, ref.fd);
+	itab_put(t, &ref);
+}
+
 /* ---- table and dispatch ----------------------------------------------- */
 
 #define OP(opc, f, in, out, ...)                                                                   \
@@ -1268,9 +1284,9 @@ size_t fsrv_serve(struct fsrv *s, const struct iovec *in, unsigned int nin, cons
 	r->arglen = gather;
 
 	ret = op->fn(r);
-	/* A file may have grown back over DAX zero pages: remap before the reply. */
+	/* A file may have grown back over DAX zero pages: remap before the reply (dax.h). */
 	if (op->grows && ret >= 0 && s->cfg.dax)
-		dax_repair(s->cfg.dax);
+		dax_repair_grown(r);
 	if (op->noreply) {
 		log_dbg("%s unique %llu nodeid %llu", op->name, (unsigned long long)r->h.unique,
 			(unsigned long long)r->h.nodeid);
