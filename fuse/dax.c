@@ -21,6 +21,8 @@ struct dax_file {
 	int fd;
 	unsigned int refs;
 	bool writable;
+	dev_t dev; /* the host inode, for dax_repair_file() */
+	ino_t ino;
 };
 
 struct dax_granule {
@@ -157,6 +159,7 @@ int dax_map(struct dax_window *w, int fd, uint64_t foffset, uint64_t len, uint64
 {
 	unsigned int first, last, i;
 	struct dax_file *f;
+	struct stat st;
 	uint64_t done;
 	int ret;
 
@@ -176,8 +179,16 @@ int dax_map(struct dax_window *w, int fd, uint64_t foffset, uint64_t len, uint64
 		free(f);
 		return ret;
 	}
+	if (fstat(f->fd, &st) < 0) {
+		ret = -errno;
+		close(f->fd);
+		free(f);
+		return ret;
+	}
 	f->refs = 0;
 	f->writable = writable;
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
 
 	first = (unsigned int)(moffset >> DAX_GRANULE_SHIFT);
 	last = (unsigned int)((moffset + len - 1) >> DAX_GRANULE_SHIFT);
@@ -240,63 +251,89 @@ void dax_unmap_all(struct dax_window *w)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/*
+ * Called with the lock held.  Bring granule i in line with its file being size bytes long: zero
+ * pages over what lies past the end, the file again over zero pages it has grown back into.
+ * Returns the number of pages replaced by zeros.
+ */
+static long granule_repair(struct dax_window *w, unsigned int i, uint64_t size)
+{
+	struct dax_granule *g = &w->g[i];
+	uint64_t valid, keep, off;
+	long pages;
+
+	/* Pages wholly past the end of file SIGBUS; the one holding EOF does not. */
+	valid = (size + w->page - 1) / w->page * w->page;
+	keep = valid > g->foffset ? valid - g->foffset : 0;
+	if (keep > g->maplen)
+		keep = g->maplen;
+	off = (uint64_t)i << DAX_GRANULE_SHIFT;
+	if (keep > g->len) {
+		/* Grown back over our zero pages: without the file, the guest reads zeros. */
+		if (mmap(w->host + off + g->len, keep - g->len,
+			 PROT_READ | (g->f->writable ? PROT_WRITE : 0), MAP_SHARED | MAP_FIXED,
+			 g->f->fd, (off_t)(g->foffset + g->len)) == MAP_FAILED) {
+			/* MAP_FIXED may have unmapped the range before failing. */
+			zero_range(w, off + g->len, keep - g->len);
+			return 0;
+		}
+		g->len = keep;
+		g->seen = keep > g->seen ? keep : g->seen;
+		return 0;
+	}
+	if (keep == g->len || zero_range(w, off + keep, g->len - keep)) {
+		g->seen = keep > g->seen ? keep : g->seen;
+		return 0;
+	}
+	pages = (long)((g->len - keep) / w->page);
+	/* Past the end of a small file is routine; data that was there is news. */
+	if (keep < g->seen)
+		log_warn("host truncated a DAX-mapped file: window 0x%llx+0x%llx now zero pages",
+			 (unsigned long long)(off + keep), (unsigned long long)(g->seen - keep));
+	g->len = keep;
+	g->seen = keep;
+	return pages;
+}
+
 long dax_repair(struct dax_window *w)
 {
 	struct dax_file *last = NULL;
-	struct dax_granule *g;
-	uint64_t valid, keep, off;
 	struct stat st;
 	long pages = 0;
 	unsigned int i;
 
 	pthread_mutex_lock(&w->lock);
 	for (i = 0; i < w->ngranules && w->nmapped; i++) {
-		g = &w->g[i];
-		if (!g->f)
+		if (!w->g[i].f)
 			continue;
 		/* One fstat per mapping: its granules are consecutive. */
-		if (g->f != last && fstat(g->f->fd, &st) < 0)
+		if (w->g[i].f != last && fstat(w->g[i].f->fd, &st) < 0)
 			continue;
-		last = g->f;
-		/* Pages wholly past the end of file SIGBUS; the one holding EOF does not. */
-		valid = ((uint64_t)st.st_size + w->page - 1) / w->page * w->page;
-		keep = valid > g->foffset ? valid - g->foffset : 0;
-		if (keep > g->maplen)
-			keep = g->maplen;
-		off = (uint64_t)i << DAX_GRANULE_SHIFT;
-		if (keep > g->len) {
-			/*
-			 * The file grew back over zero pages we put there (the
-			 * 6.1 driver maps whole granules of small files, then
-			 * may grow them with FUSE_WRITE): map its pages again,
-			 * or the guest would read zeros over its own data.
-			 */
-			if (mmap(w->host + off + g->len, keep - g->len,
-				 PROT_READ | (g->f->writable ? PROT_WRITE : 0),
-				 MAP_SHARED | MAP_FIXED, g->f->fd,
-				 (off_t)(g->foffset + g->len)) == MAP_FAILED) {
-				/* MAP_FIXED may have unmapped the range before failing. */
-				zero_range(w, off + g->len, keep - g->len);
-				continue;
-			}
-			g->len = keep;
-			g->seen = keep > g->seen ? keep : g->seen;
-			continue;
-		}
-		if (keep == g->len || zero_range(w, off + keep, g->len - keep)) {
-			g->seen = keep > g->seen ? keep : g->seen;
-			continue;
-		}
-		pages += (long)((g->len - keep) / w->page);
-		/* Past the end of a small file is routine; data that was there is news. */
-		if (keep < g->seen)
-			log_warn("host truncated a DAX-mapped file: window 0x%llx+0x%llx now zero "
-				 "pages",
-				 (unsigned long long)(off + keep),
-				 (unsigned long long)(g->seen - keep));
-		g->len = keep;
-		g->seen = keep;
+		last = w->g[i].f;
+		pages += granule_repair(w, i, (uint64_t)st.st_size);
 	}
+	pthread_mutex_unlock(&w->lock);
+	return pages;
+}
+
+long dax_repair_file(struct dax_window *w, int fd)
+{
+	struct stat st;
+	long pages = 0;
+	unsigned int i;
+
+	pthread_mutex_lock(&w->lock);
+	if (!w->nmapped)
+		goto out; /* the common case: nothing to compare, not even a syscall */
+	/* One fstat gives both the inode to look for and its size. */
+	if (fstat(fd, &st) < 0) {
+		pages = -errno;
+		goto out;
+	}
+	for (i = 0; i < w->ngranules; i++)
+		if (w->g[i].f && w->g[i].f->ino == st.st_ino && w->g[i].f->dev == st.st_dev)
+			pages += granule_repair(w, i, (uint64_t)st.st_size);
+out:
 	pthread_mutex_unlock(&w->lock);
 	return pages;
 }

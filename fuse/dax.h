@@ -14,14 +14,40 @@
  * guest access anywhere in the window reads zeros or its own scratch writes,
  * never another file's stale data, and REMOVEMAPPING puts zero pages back.
  *
- * The VMM itself never dereferences the window (it is not in gmem), so a
- * file truncated by the host under a mapping cannot SIGBUS the VMM; the
- * guest's next access to the pages past the new end makes KVM_RUN fail with
- * EFAULT, and dax_repair() then replaces exactly those pages with zero pages
- * so the vCPU can go on (the guest reads zeros there until it maps the
- * range again).  Each mapped granule keeps a reference to its file (one fd
- * per SETUPMAPPING, shared by its granules), so the fds held are bounded by
- * the number of granules.
+ * Each mapped granule keeps a reference to its file (one fd per
+ * SETUPMAPPING, shared by its granules), so the fds held are bounded by the
+ * number of granules.
+ *
+ * Repair.  A mapped page past the end of its file is not memory: touching
+ * it through a MAP_SHARED mapping raises SIGBUS.  The VMM never dereferences
+ * the window itself (it is not in gmem; device code copies from it
+ * EFAULT-safely, devmem.h), so only the guest touches such pages, and a
+ * mapping can outgrow its file two ways: the host truncates the file, or the
+ * guest maps more than the file holds (the 6.1 driver maps whole granules
+ * of small files, then may grow them with FUSE_WRITE).  A repair replaces
+ * the pages past the current end with zero pages (the guest reads zeros
+ * there until it maps the range again) and maps the file back over zero
+ * pages it has since grown into.  Three callers, each forced by the kernel:
+ *
+ *  - the EFAULT hook (struct vm's efault_repair, vmm/vm.h): when a vCPU
+ *    touches such a page, KVM turns the SIGBUS of its fault on the host
+ *    mapping into KVM_RUN failing with EFAULT, which would otherwise stop
+ *    the VM.  The 6.1 host KVM does not say which address faulted (no
+ *    KVM_EXIT_MEMORY_FAULT), so dax_repair() checks the whole window, and
+ *    the vCPU runs again.
+ *  - the periodic sweep (dax_repair() every DAX_REPAIR_PERIOD_MS, vmm/main.c):
+ *    with asynchronous page faults KVM does not fail KVM_RUN for such a
+ *    page, it retries the fault for ever, so no hook runs; and the host
+ *    truncating or growing a file under a mapping is no request of the
+ *    guest's to hook either.  Only a sweep ends those.
+ *  - the per-request repair (dax_repair_file(), fuse_server.c): a FUSE
+ *    request that can grow a file (WRITE, SETATTR, FALLOCATE,
+ *    COPY_FILE_RANGE) is followed, before its reply, by a repair of that
+ *    file's granules, so a guest that grows a file under its own mapping
+ *    reads its acknowledged data there, not the zero pages an earlier repair
+ *    put past the old end (the sweep may come after the guest read them).
+ *    It compares host inodes, so it costs one fstat, none when nothing is
+ *    mapped.
  *
  * Thread-safe: one mutex per window.
  */
@@ -72,18 +98,20 @@ void dax_unmap_all(struct dax_window *w);
 /*
  * Replace with zero pages the mapped pages that lie past the current end
  * of their file, and map the file again over such pages that it has grown
- * back into (the 6.1 driver maps whole granules of small files and may
- * then grow them: the server calls this after each request that can grow a
- * file (WRITE, SETATTR, FALLOCATE, COPY_FILE_RANGE), so
- * the guest reads its data, not zeros).  Returns the number of pages
- * replaced by zeros.  Also called after KVM_RUN failed with EFAULT, and
- * every DAX_REPAIR_PERIOD_MS while the guest runs: with asynchronous page
- * faults KVM does not fail KVM_RUN for such a page,
- * it retries the fault for ever, and only a repair ends that.
+ * back into; one fstat per mapping.  Returns the number of pages replaced
+ * by zeros.  The EFAULT hook and the periodic sweep (see the top).
  */
 long dax_repair(struct dax_window *w);
 
-/* How often the VMM calls dax_repair() while the guest runs. */
+/*
+ * The same, for the granules of one file only: the host inode fd is open
+ * on (any fd, O_PATH too).  0 at once when nothing is mapped.  Returns the
+ * number of pages replaced by zeros, or -errno from its fstat.  The
+ * per-request repair (see the top).
+ */
+long dax_repair_file(struct dax_window *w, int fd);
+
+/* How often the VMM's sweep calls dax_repair() while the guest runs. */
 #define DAX_REPAIR_PERIOD_MS 50
 
 /* Granules currently mapped (for tests and stats). */

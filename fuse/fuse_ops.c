@@ -24,6 +24,7 @@
 
 #include "fuse/dax.h"
 #include "fuse/fuse_server_internal.h"
+#include "fuse/inode_table.h"
 #include "fuse/lock_wait.h"
 #include "fuse/passthrough.h"
 #include "lib/iov.h"
@@ -737,6 +738,22 @@ static int op_removemapping(struct fsrv_req *r)
 			return ret;
 	}
 	return 0;
+}
+
+/* After a request that can grow a file: the per-request repair of dax.h, for that file only. */
+void fsrv_dax_repair_grown(struct fsrv_req *r)
+{
+	struct itab *t = passthrough_itab(r->s->pt);
+	uint64_t nodeid = r->h.nodeid;
+	struct it_ref ref;
+
+	/* COPY_FILE_RANGE's header names the source; the destination is what grows. */
+	if (r->h.opcode == FUSE_COPY_FILE_RANGE)
+		nodeid = ARG(r, struct fuse_copy_file_range_in)->nodeid_out;
+	if (itab_get(t, nodeid, &ref))
+		return;
+	dax_repair_file(r->s->cfg.dax, ref.fd);
+	itab_put(t, &ref);
 }
 
 /* ---- the table ------------------------------------------------------- */

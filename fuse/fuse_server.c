@@ -152,9 +152,9 @@ size_t fsrv_serve(struct fsrv *s, const struct iovec *in, unsigned int nin, cons
 	r->arglen = gather;
 
 	ret = op->fn(r);
-	/* A file may have grown back over DAX zero pages: remap before the reply. */
+	/* A file may have grown back over DAX zero pages: remap before the reply (dax.h). */
 	if (op->grows && ret >= 0 && s->cfg.dax)
-		dax_repair(s->cfg.dax);
+		fsrv_dax_repair_grown(r);
 	if (op->noreply) {
 		log_dbg("%s unique %llu nodeid %llu", op->name, (unsigned long long)r->h.unique,
 			(unsigned long long)r->h.nodeid);

@@ -71,6 +71,9 @@ struct fsrv_op {
  */
 const struct fsrv_op *fsrv_op_get(uint32_t opcode);
 
+/* After a request that grew a file on a share with a DAX window (dax.h). */
+void fsrv_dax_repair_grown(struct fsrv_req *r);
+
 /* The guest's session is over (INIT, DESTROY, fsrv_reset()); fuse_server.c. */
 void fsrv_session_end(struct fsrv *s);
 

@@ -288,12 +288,7 @@ fail:
 	return ret;
 }
 
-/*
- * One virtio-fs device per --share, each with its own in-process FUSE
- * server.  Its queues are served by an ioeventfd worker thread, so a vCPU
- * never waits on host file I/O.
- */
-/* Every vCPU's EFAULT path (vm.h): a file truncated under some DAX window. */
+/* The EFAULT hook and the periodic sweep of fuse/dax.h, over every share's window. */
 static long repair_dax_windows(void *opaque)
 {
 	struct vmm *v = opaque;
@@ -306,11 +301,7 @@ static long repair_dax_windows(void *opaque)
 	return pages;
 }
 
-/*
- * Repairs the DAX windows while the guest runs (dax.h): a guest vCPU that
- * touches a page of a file the host truncated loops in KVM's asynchronous
- * page fault path instead of failing KVM_RUN, until the page is replaced.
- */
+/* The periodic sweep: why it must exist besides the EFAULT hook is in fuse/dax.h. */
 static void *dax_watch(void *opaque)
 {
 	struct vmm *v = opaque;
@@ -369,6 +360,11 @@ static int setup_dax(struct vmm *v, unsigned int i, uint64_t *gpa, char *err, si
 	return 0;
 }
 
+/*
+ * One virtio-fs device per --share, each with its own in-process FUSE
+ * server.  Its queues are served by an ioeventfd worker thread, so a vCPU
+ * never waits on host file I/O.
+ */
 static int setup_shares(struct vmm *v, char *err, size_t errlen)
 {
 	uint64_t dax_gpa = vm_device_mem_base(&v->vm, DAX_WINDOW_ALIGN);

@@ -364,11 +364,10 @@ static void *vcpu_thread(void *arg)
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			/*
-			 * EFAULT: a host page behind a memory slot is gone (a file
-			 * the host truncated under a DAX mapping).  Repair and run
-			 * again; a few retries without a repair of our own cover
-			 * vCPUs racing on the same repair.  The 6.1 host KVM does
-			 * not say which address faulted (no KVM_EXIT_MEMORY_FAULT).
+			 * EFAULT: a host page behind a memory slot is gone (vm.h's
+			 * efault_repair).  Repair and run again; a few retries
+			 * without a repair of our own cover vCPUs racing on the
+			 * same repair.
 			 */
 			if (errno == EFAULT && vm->efault_repair && efaults < 8) {
 				if (vm->efault_repair(vm->efault_opaque) > 0)

@@ -73,7 +73,7 @@ struct vm {
 	/*
 	 * Called by a vCPU whose KVM_RUN failed with EFAULT (a host mapping
 	 * behind a memory slot went away, e.g. a file truncated under a DAX
-	 * window): returns how many pages it repaired, 0 if none.
+	 * window: fuse/dax.h): returns how many pages it repaired, 0 if none.
 	 */
 	long (*efault_repair)(void *opaque);
 	void *efault_opaque;

@@ -12,7 +12,9 @@
  * access no longer faults) and only those pages; through the server: INIT
  * announces map_alignment 21 only with a window, the ops are ENOSYS
  * without one, read-only shares refuse writable mappings, directories and
- * bad REMOVEMAPPING counts are refused.
+ * bad REMOVEMAPPING counts are refused; a request growing a file shows its
+ * bytes through the file's mapping before the reply, without touching other
+ * files' granules.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -336,6 +338,103 @@ static void test_server(void)
 	dax_destroy(w);
 }
 
+static uint64_t open_rw(struct fsrv *s, uint64_t nid)
+{
+	struct fuse_open_in oi = {.flags = O_RDWR};
+	struct fuse_open_out oo = {0};
+
+	return call(s, FUSE_OPEN, nid, &oi, sizeof(oi), &oo, sizeof(oo)) ? UINT64_MAX : oo.fh;
+}
+
+/* FUSE_WRITE of n bytes (n <= 64): the number written or -errno. */
+static int fuse_write(struct fsrv *s, uint64_t nid, uint64_t fh, uint64_t off, const void *d,
+		      uint32_t n)
+{
+	struct {
+		struct fuse_write_in in;
+		uint8_t data[64];
+	} a = {.in = {.fh = fh, .offset = off, .size = n}};
+	struct fuse_write_out wo = {0};
+	int ret;
+
+	memcpy(a.data, d, n);
+	ret = call(s, FUSE_WRITE, nid, &a, sizeof(a.in) + n, &wo, sizeof(wo));
+	return ret ? ret : (int)wo.size;
+}
+
+/*
+ * The per-request repair (dax.h): once a request that grows a file has its
+ * reply, the new bytes show through the guest's mapping of the file, with
+ * no dax_repair() in between; it repairs only that file (a WRITE to another
+ * one leaves the mapped file's zero pages alone) and, for COPY_FILE_RANGE,
+ * the destination, not the header's nodeid (the source).
+ */
+static void test_server_growth(void)
+{
+	struct fuse_setupmapping_in sm = {.fh = UINT64_MAX,
+					  .len = G,
+					  .moffset = G,
+					  .flags = FUSE_SETUPMAPPING_FLAG_READ |
+						   FUSE_SETUPMAPPING_FLAG_WRITE};
+	struct fuse_copy_file_range_in cp = {.off_in = 0, .off_out = 7 * 4096, .len = 10};
+	struct fuse_write_out wo = {0};
+	struct fuse_init_out io;
+	struct dax_window *w;
+	uint64_t na, nb, fha, fhb;
+	struct fsrv *s;
+	int fda, fdb;
+	uint8_t *h;
+
+	fda = mkfile("small", 100, 4);
+	fdb = mkfile("other", 100, 5);
+	if (!ok(fda >= 0 && fdb >= 0, "growth: host files") ||
+	    !ok(dax_create(&w, WIN) == 0, "window"))
+		return;
+	h = dax_host(w);
+	s = server(w, false, &io);
+	if (!ok(s != NULL, "server with a window"))
+		return;
+	na = lookup(s, "small");
+	nb = lookup(s, "other");
+	fha = open_rw(s, na);
+	fhb = open_rw(s, nb);
+	ok(na && nb && fha != UINT64_MAX && fhb != UINT64_MAX, "lookup and open both files");
+
+	/* The 6.1 driver maps a whole granule of a small file. */
+	is(call(s, FUSE_SETUPMAPPING, na, &sm, sizeof(sm), NULL, 0), 0,
+	   "SETUPMAPPING a whole granule of a 100-byte file");
+	is(dax_repair(w), (long)(G / 4096 - 1), "the VMM's sweep zeroes the pages past its end");
+	ok(all_zero(h + G + 4096, G - 4096), "they read zeros");
+
+	/* From here on only the server repairs. */
+	is(fuse_write(s, na, fha, 3 * 4096, "grown!", 6), 6, "FUSE_WRITE grows it 3 pages on");
+	ok(!memcmp(h + G + 3 * 4096, "grown!", 6),
+	   "the written bytes show through the mapping when the reply is out");
+	ok(h[G + 5] == (uint8_t)(5 * 7 + 4), "its old bytes too");
+	ok(all_zero(h + G + 4 * 4096, G - 4 * 4096), "the pages past the new end still read zeros");
+
+	ok(pwrite(fda, "host", 4, 5 * 4096) == 4, "the host grows it behind the guest's back");
+	is(fuse_write(s, nb, fhb, 8 * 4096, "b", 1), 1, "FUSE_WRITE grows an unmapped file");
+	ok(all_zero(h + G + 4 * 4096, G - 4 * 4096),
+	   "the mapped file's zero pages are left alone (its host growth is the sweep's)");
+
+	cp.fh_in = fhb;
+	cp.nodeid_out = na;
+	cp.fh_out = fha;
+	is(call(s, FUSE_COPY_FILE_RANGE, nb, &cp, sizeof(cp), &wo, sizeof(wo)), 0,
+	   "COPY_FILE_RANGE from the unmapped file grows the mapped one");
+	is(wo.size, 10, "copied 10 bytes");
+	ok(h[G + 7 * 4096] == 5 && h[G + 7 * 4096 + 9] == (uint8_t)(9 * 7 + 5),
+	   "the copy shows through the destination's mapping");
+	ok(!memcmp(h + G + 5 * 4096, "host", 4), "and so does what the host wrote");
+	ok(all_zero(h + G + 8 * 4096, G - 8 * 4096), "past its end: zeros");
+
+	fsrv_destroy(s);
+	dax_destroy(w);
+	close(fda);
+	close(fdb);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -347,6 +446,7 @@ int main(void)
 	}
 	test_window();
 	test_server();
+	test_server_growth();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	if (system(cmd))
 		diag("cleanup failed");
