@@ -50,6 +50,10 @@ LIB := $(BUILD)/libminivmm.a
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
+# What the unit tests share (tests/unit/*.c that are not tests: the fake
+# guest driver), linked from an archive so a test takes only what it uses.
+UNIT_HELPER_SRCS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+UNIT_HELPERS := $(BUILD)/tests/unit/libhelpers.a
 
 all: minivmm
 
@@ -72,7 +76,11 @@ $(BUILD)/%.o: %.c
 	$(vecho) "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
+$(UNIT_HELPERS): $(UNIT_HELPER_SRCS:%.c=$(BUILD)/%.o)
+	$(vecho) "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(UNIT_HELPERS) $(LIB)
 	$(vecho) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
