@@ -1,8 +1,10 @@
 /*
- * Unit tests for devices/virtio_mmio/transport: a fake device and fake guest
- * RAM, registers driven the way Linux 6.1's virtio_mmio driver does at probe
- * (virtio_mmio_probe, register_virtio_device, virtio_dev_probe, vm_setup_vq),
- * then negotiation failures, resets in every state, bounds and refusals.
+ * test_transport.c - the virtio-mmio transport (devices/virtio_mmio/
+ * transport.c) between a fake device and the fake guest driver
+ * (tests/unit/fake_driver.c) and its RAM: registers driven the way Linux
+ * 6.1's virtio_mmio driver does at probe (virtio_mmio_probe,
+ * register_virtio_device, virtio_dev_probe, vm_setup_vq), then negotiation
+ * failures, resets in every state, bounds and refusals.  No KVM.
  */
 #include <errno.h>
 #include <pthread.h>
