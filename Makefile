@@ -6,7 +6,8 @@
 #   make check      unit tests only (no KVM, no root)
 #   make check-asan unit tests under ASan + UBSan
 #   make fuzz       libFuzzer targets, bounded runs (FUZZ_RUNS)
-#   make integration  integration tests (boot real guests; through tests/kvm-host)
+#   make integration  integration tests (boot real guests; through
+#                   tests/integration/kvm-host)
 #   make guest      build the default guest kernel + initramfs (guest-images/out)
 #   make bench      benchmarks (boot time, VMM memory, console throughput, virtio-fs);
 #                   BENCH="boot fs" picks them
@@ -130,14 +131,14 @@ deps:
 
 # The default guest (kernel, initramfs) and the test host's images.
 include guest-images/guest.mk
-include tests/testhost/testhost.mk
-include tests/fuse_host/fuse_host.mk
+include tests/integration/testhost/testhost.mk
+include tests/integration/fuse_host/fuse_host.mk
 
-# A "kernel" that triple-faults at once (tests/boot/crash.S): how the boot
+# A "kernel" that triple-faults at once (tests/integration/boot/crash.S): how the boot
 # tests check that a crashed guest is reported as a failure.
-CRASH_ELF := build/tests/boot/crash.elf
+CRASH_ELF := build/tests/integration/boot/crash.elf
 
-$(CRASH_ELF): tests/boot/crash.S
+$(CRASH_ELF): tests/integration/boot/crash.S
 	@mkdir -p $(dir $@)
 	$(vecho) "  AS      $@"
 	$(Q)$(CC) -c -o $(@:.elf=.o) $<
@@ -178,7 +179,7 @@ fsbench: $(FSBENCH)
 bench: deps
 	$(Q)$(MAKE) --no-print-directory minivmm guest testhost $(if $(filter fs,$(BENCH)),fsbench)
 	$(Q)for b in $(BENCH); do \
-		tests/kvm-host --timeout 3000 --retries 2 bash tests/bench/$$b.sh </dev/null || exit 1; \
+		tests/integration/kvm-host --timeout 3000 --retries 2 bash tests/bench/$$b.sh </dev/null || exit 1; \
 	done
 
 lint:
