@@ -69,6 +69,11 @@ void fdrv_add_status(struct fake_driver *drv, uint32_t bit)
 	fdrv_wr(drv, VIRTIO_MMIO_STATUS, fdrv_rd(drv, VIRTIO_MMIO_STATUS) | bit);
 }
 
+bool fdrv_needs_reset(struct fake_driver *drv)
+{
+	return fdrv_rd(drv, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET;
+}
+
 uint64_t fdrv_device_features(struct fake_driver *drv)
 {
 	uint64_t f;

@@ -77,6 +77,8 @@ uint32_t fdrv_rd(struct fake_driver *drv, uint64_t off);
 void fdrv_wr(struct fake_driver *drv, uint64_t off, uint32_t v);
 /* virtio_add_status(): read, OR in bit, write back. */
 void fdrv_add_status(struct fake_driver *drv, uint32_t bit);
+/* The device set DEVICE_NEEDS_RESET in the status register. */
+bool fdrv_needs_reset(struct fake_driver *drv);
 /* vm_get_features(): both halves, high first. */
 uint64_t fdrv_device_features(struct fake_driver *drv);
 /*

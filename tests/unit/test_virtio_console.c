@@ -400,8 +400,7 @@ static void test_malformed(void)
 	__atomic_store_n(&fdrv_avail(&d->g, VCON_TXQ)->idx, 2, __ATOMIC_RELEASE);
 	vmmio_queue_notify(&d->t, VCON_TXQ);
 	is(d->out_calls, calls, "nothing written for a bad head");
-	ok(fdrv_rd(&d->g, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
-	   "DEVICE_NEEDS_RESET set");
+	ok(fdrv_needs_reset(&d->g), "DEVICE_NEEDS_RESET set");
 	ok(fdrv_rd(&d->g, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG,
 	   "config-change interrupt for it");
 	post_out(d, "more");
@@ -411,8 +410,7 @@ static void test_malformed(void)
 
 	/* Reset and start over: works again. */
 	ok(drv_start(d, false, false), "driver restarted after reset");
-	ok(!(fdrv_rd(&d->g, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET),
-	   "NEEDS_RESET cleared");
+	ok(!fdrv_needs_reset(&d->g), "NEEDS_RESET cleared");
 	post_out(d, "again");
 	vmmio_queue_notify(&d->t, VCON_TXQ);
 	is(d->out_calls, calls + 1, "output flows after the reset");
@@ -430,8 +428,7 @@ static void test_malformed(void)
 	fdrv_avail(&d->g, VCON_RXQ)->ring[0] = 0;
 	__atomic_store_n(&fdrv_avail(&d->g, VCON_RXQ)->idx, 1, __ATOMIC_RELEASE);
 	is(vcon_input(&d->c, (const uint8_t *)"abc", 3), 0, "looping rx chain: nothing accepted");
-	ok(fdrv_rd(&d->g, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
-	   "DEVICE_NEEDS_RESET set");
+	ok(fdrv_needs_reset(&d->g), "DEVICE_NEEDS_RESET set");
 	is(vcon_input(&d->c, (const uint8_t *)"abc", 3), 0, "still refused, no crash");
 	drv_free(d);
 }

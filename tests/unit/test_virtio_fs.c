@@ -458,8 +458,7 @@ static void test_malformed(void)
 	bad[1] = (struct fdrv_seg){RAM_SIZE - 8, 64, true}; /* runs off the end of RAM */
 	fdrv_post(&d->g, VIRTIO_FS_REQUEST_QUEUE, bad, 2);
 	notify_wait(d, VIRTIO_FS_REQUEST_QUEUE);
-	ok(fdrv_rd(&d->g, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
-	   "descriptor outside guest RAM: DEVICE_NEEDS_RESET");
+	ok(fdrv_needs_reset(&d->g), "descriptor outside guest RAM: DEVICE_NEEDS_RESET");
 	ok(fdrv_rd(&d->g, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG,
 	   "  config-change interrupt status");
 	ok(atomic_load(&d->irqs) > irqs, "  interrupt raised");
@@ -476,8 +475,7 @@ static void test_malformed(void)
 
 	/* A new driver after the reset. */
 	ok(drv_start(d), "reset and restart");
-	ok(!(fdrv_rd(&d->g, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET),
-	   "  NEEDS_RESET cleared");
+	ok(!fdrv_needs_reset(&d->g), "  NEEDS_RESET cleared");
 	ok(do_init(d), "  INIT works again");
 	s = post_lookup(d, VIRTIO_FS_REQUEST_QUEUE, "hello");
 	notify_wait(d, VIRTIO_FS_REQUEST_QUEUE);
