@@ -6,7 +6,12 @@
 #   make check      unit tests only (no KVM, no root)
 #   make check-asan unit tests under ASan + UBSan
 #   make fuzz       libFuzzer targets, bounded runs (FUZZ_RUNS)
-#   make integration  integration tests (boot real guests; through tests/kvm-host)
+#   make integration  integration tests (boot real guests; through
+#                   tests/integration/kvm-host)
+#   T=NAME...       run only these tests, built alone: unit test binaries for
+#                   check and check-asan (make check T="test_bus test_cli"),
+#                   tests/integration/NAME.t for integration (make integration
+#                   T=30-virtiofs, building only what that test needs)
 #   make guest      build the default guest kernel + initramfs (guest-images/out)
 #   make bench      benchmarks (boot time, VMM memory, console throughput, virtio-fs);
 #                   BENCH="boot fs" picks them
@@ -50,6 +55,10 @@ LIB := $(BUILD)/libminivmm.a
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
+# What the unit tests share (tests/unit/*.c that are not tests: the fake
+# guest driver), linked from an archive so a test takes only what it uses.
+UNIT_HELPER_SRCS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+UNIT_HELPERS := $(BUILD)/tests/unit/libhelpers.a
 
 all: minivmm
 
@@ -72,7 +81,11 @@ $(BUILD)/%.o: %.c
 	$(vecho) "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
+$(UNIT_HELPERS): $(UNIT_HELPER_SRCS:%.c=$(BUILD)/%.o)
+	$(vecho) "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(UNIT_HELPERS) $(LIB)
 	$(vecho) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -110,9 +123,11 @@ fuzz-bins: $(FUZZ_BINS)
 fuzz: fuzz-bins
 	$(Q)prove -f tests/fuzz/fuzz.t
 
-# Unit tests: TAP, summarised by prove.
-check: $(UNIT_BINS)
-	$(Q)prove -f $(UNIT_BINS)
+# Unit tests: TAP, summarised by prove.  T picks binaries by name.
+CHECK_BINS := $(if $(T),$(addprefix $(BUILD)/tests/unit/,$(basename $(notdir $(T)))),$(UNIT_BINS))
+
+check: $(CHECK_BINS)
+	$(Q)prove -f $(CHECK_BINS)
 
 check-asan:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 check
@@ -122,22 +137,34 @@ deps:
 
 # The default guest (kernel, initramfs) and the test host's images.
 include guest-images/guest.mk
-include tests/testhost/testhost.mk
-include tests/fuse_host/fuse_host.mk
+include tests/integration/testhost/testhost.mk
+include tests/integration/fuse_host/fuse_host.mk
 
-# A "kernel" that triple-faults at once (tests/boot/crash.S): how the boot
+# A "kernel" that triple-faults at once (tests/integration/boot/crash.S): how the boot
 # tests check that a crashed guest is reported as a failure.
-CRASH_ELF := build/tests/boot/crash.elf
+CRASH_ELF := build/tests/integration/boot/crash.elf
 
-$(CRASH_ELF): tests/boot/crash.S
+$(CRASH_ELF): tests/integration/boot/crash.S
 	@mkdir -p $(dir $@)
 	$(vecho) "  AS      $@"
 	$(Q)$(CC) -c -o $(@:.elf=.o) $<
 	$(Q)$(LD) -N --no-warn-rwx-segments -z noexecstack -Ttext=0x100000 -e entry \
 		-o $@ $(@:.elf=.o)
 
-integration: minivmm guest testhost fuse-host-bins $(CRASH_ELF)
-	$(Q)prove -f tests/integration/*.t </dev/null
+# Integration tests; T picks them by name (tests/integration/NAME.t).  What a
+# test needs, where it needs less than everything: INTEG_NEEDS_<name>.
+INTEG_ALL := minivmm guest testhost fuse-host-bins $(CRASH_ELF)
+INTEG_NEEDS_00-kvm-host := testhost
+INTEG_NEEDS_01-inner-kvm-qemu := guest testhost
+INTEG_NEEDS_05-errors := minivmm guest
+INTEG_NEEDS_10-boot := minivmm guest testhost $(CRASH_ELF)
+INTEG_NEEDS_20-fuse-host := fuse-host-bins
+INTEG_TESTS := $(if $(T),$(patsubst %,tests/integration/%.t,$(basename $(notdir $(T)))),\
+	$(wildcard tests/integration/*.t))
+integ_needs = $(if $(filter undefined,$(origin INTEG_NEEDS_$(1))),$(INTEG_ALL),$(INTEG_NEEDS_$(1)))
+
+integration: $(sort $(foreach t,$(INTEG_TESTS),$(call integ_needs,$(basename $(notdir $(t))))))
+	$(Q)prove -f $(INTEG_TESTS) </dev/null
 
 # The README's test command: everything CI runs.
 test: deps
@@ -170,7 +197,7 @@ fsbench: $(FSBENCH)
 bench: deps
 	$(Q)$(MAKE) --no-print-directory minivmm guest testhost $(if $(filter fs,$(BENCH)),fsbench)
 	$(Q)for b in $(BENCH); do \
-		tests/kvm-host --timeout 3000 --retries 2 bash tests/bench/$$b.sh </dev/null || exit 1; \
+		tests/integration/kvm-host --timeout 3000 --retries 2 bash tests/bench/$$b.sh </dev/null || exit 1; \
 	done
 
 lint:
@@ -179,6 +206,18 @@ lint:
 
 clean:
 	rm -rf build minivmm
+
+# A T that names no test: say so in one line, before building anything.
+ifneq ($(T),)
+ifneq ($(filter check check-asan,$(MAKECMDGOALS)),)
+T_MISSING := $(filter-out $(UNIT_BINS),$(CHECK_BINS))
+$(if $(T_MISSING),$(error no unit test $(notdir $(T_MISSING)) (T takes names of tests/unit/test_*.c, e.g. T=test_bus)))
+endif
+ifneq ($(filter integration,$(MAKECMDGOALS)),)
+T_MISSING := $(filter-out $(wildcard tests/integration/*.t),$(INTEG_TESTS))
+$(if $(T_MISSING),$(error no integration test $(T_MISSING) (T takes names of tests/integration/*.t, e.g. T=30-virtiofs)))
+endif
+endif
 
 .PHONY: all minivmm unit-bins check check-asan deps guest integration test run bench lint clean \
 	fuzz fuzz-bins fsbench

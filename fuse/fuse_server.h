@@ -7,7 +7,7 @@
  * the result) is written into caller-provided buffers.  The same server is
  * driven by the virtio-fs device (devices/virtio_fs/virtio_fs.h), whose
  * requests come from a virtqueue, and by the host-kernel test mode over
- * /dev/fuse (tests/fuse_host/), so its semantics are tested at native speed.
+ * /dev/fuse (tests/integration/fuse_host/), so its semantics are tested at native speed.
  * Every field of a request is untrusted: bad requests get an error reply,
  * never a crash, and no request reaches a host file outside the shared
  * directory.

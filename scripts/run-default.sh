@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then
 	exec ./minivmm "$@"
 fi
-echo "run: /dev/kvm here cannot boot a stock kernel (no VMX/SVM); using tests/kvm-host" >&2
+echo "run: /dev/kvm here cannot boot a stock kernel (no VMX/SVM); using tests/integration/kvm-host" >&2
 if [ $# -eq 0 ]; then
 	set -- -- sh -c 'uname -a; echo "$(nproc) CPU(s)"; grep MemTotal /proc/meminfo'
 fi
-exec tests/kvm-host ./minivmm "$@"
+exec tests/integration/kvm-host ./minivmm "$@"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Boot benchmark (run by `make bench`, through tests/kvm-host where needed).
+# Boot benchmark (run by `make bench`, through tests/integration/kvm-host where needed).
 # Medians over $RUNS runs, measured side by side in the same run:
 #   - exec -> guest init ready and exec -> exit for `-- true`, minivmm
 #     (with and without THP for guest RAM) and the Debian QEMU as the VMM

@@ -1,5 +1,5 @@
 #!/bin/bash
-# virtio-fs benchmark (run by `make bench`, through tests/kvm-host where
+# virtio-fs benchmark (run by `make bench`, through tests/integration/kvm-host where
 # needed): the file workload of tests/bench/fsbench.c, measured side by side
 # in the same run
 #   - natively on a directory under $TMPDIR (the KVM test host's tmpfs: the

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The KVM behind tests/kvm-host boots a stock kernel: the Debian QEMU, as the
+# The KVM behind tests/integration/kvm-host boots a stock kernel: the Debian QEMU, as the
 # inner VMM with -accel kvm, boots the stock Debian cloud kernel to its /init.
 #   1. build a tiny busybox initramfs whose /init prints a marker, powers off;
 #   2. boot guest-images/out/cloud/vmlinuz under QEMU+KVM through the test host;
@@ -14,7 +14,7 @@ printf '#!/bin/sh\n/bin/busybox echo INNER-INIT-REACHED-$((6*7))\n/bin/busybox p
 chmod 755 "$s/root/init"
 (cd "$s/root" && find . | cpio -o -H newc --quiet) >"$s/initrd.img"
 
-out=$(tests/kvm-host --timeout 300 qemu-system-x86_64 -nodefaults -no-user-config -nographic \
+out=$(tests/integration/kvm-host --timeout 300 qemu-system-x86_64 -nodefaults -no-user-config -nographic \
 	-no-reboot -M microvm,acpi=on -accel kvm -cpu host -m 256M -serial stdio \
 	-kernel guest-images/out/cloud/vmlinuz -initrd "$s/initrd.img" \
 	-append "console=ttyS0 panic=-1 quiet" 2>&1)

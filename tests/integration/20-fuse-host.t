@@ -1,7 +1,7 @@
 #!/bin/bash
 # minivmm's FUSE server, driven by this machine's kernel FUSE client over
-# /dev/fuse (tests/fuse_host/fusehost), passes the filesystem semantics test
-# tests/fs/fstest in each cache mode, and its effects are right on the host:
+# /dev/fuse (tests/integration/fuse_host/fusehost), passes the filesystem semantics test
+# tests/integration/fs/fstest in each cache mode, and its effects are right on the host:
 #   1. fstest passes on a plain directory (the baseline for the test itself);
 #   2. for cache=none, auto, always and auto+writeback (xattrs on): fstest
 #      passes through the mount, with its lock waits (--blocking-locks:
@@ -36,8 +36,8 @@ if ! make --no-print-directory -s fuse-host-bins >&2; then
 	echo "Bail out! make fuse-host-bins failed"
 	exit 1
 fi
-fusehost=$top/build/release/tests/fuse_host/fusehost
-fstest=$top/build/tests/fs/fstest
+fusehost=$top/build/release/tests/integration/fuse_host/fusehost
+fstest=$top/build/tests/integration/fs/fstest
 limit=${FUSEHOST_TIMEOUT:-600} # seconds per fusehost run: a hang fails the test, not prove
 
 # fstest's failing checks (and their diagnostics) as TAP comments.

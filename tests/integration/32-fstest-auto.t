@@ -1,4 +1,4 @@
 #!/bin/bash
 # fstest in the stock guest on cache=auto shares, with and without writeback
-# (inner/modes.sh), through tests/kvm-host.
-cd "$(dirname "$0")/../.." && exec tests/kvm-host --timeout 1500 --retries 3 bash tests/integration/inner/modes.sh cache=auto cache=auto,writeback
+# (inner/modes.sh), through tests/integration/kvm-host.
+cd "$(dirname "$0")/../.." && exec tests/integration/kvm-host --timeout 1500 --retries 3 bash tests/integration/inner/modes.sh cache=auto cache=auto,writeback

@@ -1,4 +1,4 @@
 #!/bin/bash
 # fstest in the stock guest on a cache=always DAX mount with a 64 MiB window
-# (inner/modes.sh), through tests/kvm-host.
-cd "$(dirname "$0")/../.." && exec tests/kvm-host --timeout 900 --retries 3 bash tests/integration/inner/modes.sh cache=always,dax=64M
+# (inner/modes.sh), through tests/integration/kvm-host.
+cd "$(dirname "$0")/../.." && exec tests/integration/kvm-host --timeout 900 --retries 3 bash tests/integration/inner/modes.sh cache=always,dax=64M

@@ -43,7 +43,7 @@ scratch() {
 }
 # lost_if_crashed OUTPUT WHAT: an inner guest that triple-faulted under the
 # nested test host (QEMU's TCG SVM now and then crashes it under heavy
-# traffic; README, "The KVM test host") makes tests/kvm-host --retries drop
+# traffic; README, "The KVM test host") makes tests/integration/kvm-host --retries drop
 # this run's output and run the whole script again (KVM_HOST_LOST); the
 # last retry's results stand, failures included.  Elsewhere it does
 # nothing: there a triple fault is minivmm's failure, and the test at hand

@@ -1,4 +1,9 @@
-/* Unit tests for vmm/cli: options, defaults, and every rejected input. */
+/*
+ * test_cli.c - the command line parser (vmm/cli.c): defaults, every
+ * option, the command after --, size suffixes, and every rejected input
+ * with the message it gives.  Plain calls of cli_parse() on built argv
+ * arrays; no KVM.
+ */
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>

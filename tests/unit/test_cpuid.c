@@ -1,4 +1,9 @@
-/* Unit tests for x86/cpuid: APIC IDs and topology per vCPU. */
+/*
+ * test_cpuid.c - the per-vCPU CPUID fix-ups (x86/cpuid.c): APIC IDs,
+ * logical counts, HTT, the x2APIC topology levels of leaf 0xb and AMD's
+ * leaves 0x80000008/0x8000001e, for 1, 4 and 6 vCPUs.  cpuid_fixup() runs
+ * on a hand-made entry table; no KVM.
+ */
 #include <string.h>
 
 #include "tests/unit/tap.h"

@@ -1,4 +1,9 @@
-/* Unit tests for lib/gmem: bounds at region edges, wrap-around, overlap. */
+/*
+ * test_gmem.c - guest memory (lib/gmem.c): bounds at region edges,
+ * wrap-around, overlapping or empty regions, full tables, reads and writes
+ * that fail without side effects, and device regions (DAX windows) that
+ * are never taken for RAM.  Static arrays stand in for guest RAM; no KVM.
+ */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,9 @@
-/* Unit tests for vmm/panic_watch. */
+/*
+ * test_panic_watch.c - the console scanner that spots a guest kernel panic
+ * (vmm/panic_watch.c): the marker split across writes, after a false
+ * start, the reason captured and truncated within bounds, the first
+ * reason kept, other text ignored.  Console bytes fed by hand; no KVM.
+ */
 #include <string.h>
 
 #include "tests/unit/tap.h"

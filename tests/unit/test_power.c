@@ -1,5 +1,5 @@
 /*
- * Unit tests for devices/power/power.c and its glue in vmm/vm.c
+ * test_power.c - devices/power/power.c and its glue in vmm/vm.c
  * (vm_add_power()): how guest port writes end the VM (no KVM).
  */
 #include <string.h>

@@ -1,4 +1,9 @@
-/* Unit tests for vmm/stats: reading our own smaps and status. */
+/*
+ * test_stats.c - the VMM's own resource figures (vmm/stats.c): a
+ * mapping's Rss from /proc/self/smaps before and after touching it,
+ * VmHWM from /proc/self/status, and the monotonic clock.  Measures this
+ * process; no KVM.
+ */
 #include <string.h>
 #include <sys/mman.h>
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for vmm/terminal: the Ctrl-A escape filter, pass-through on
+ * test_terminal.c - vmm/terminal.c: the Ctrl-A escape filter, pass-through on
  * pipes, complete writes (short, EAGAIN, EPIPE), and the terminal being
  * given back on close, exit() and fatal signals (checked on a pty).
  */

@@ -1,8 +1,10 @@
 /*
- * Unit tests for devices/virtio_mmio/transport: a fake device and fake guest
- * RAM, registers driven the way Linux 6.1's virtio_mmio driver does at probe
- * (virtio_mmio_probe, register_virtio_device, virtio_dev_probe, vm_setup_vq),
- * then negotiation failures, resets in every state, bounds and refusals.
+ * test_transport.c - the virtio-mmio transport (devices/virtio_mmio/
+ * transport.c) between a fake device and the fake guest driver
+ * (tests/unit/fake_driver.c) and its RAM: registers driven the way Linux
+ * 6.1's virtio_mmio driver does at probe (virtio_mmio_probe,
+ * register_virtio_device, virtio_dev_probe, vm_setup_vq), then negotiation
+ * failures, resets in every state, bounds and refusals.  No KVM.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -16,11 +18,12 @@
 #include "devices/virtio_mmio/transport.h"
 #include "lib/bus.h"
 #include "lib/log.h"
+#include "tests/unit/fake_driver.h"
 #include "tests/unit/tap.h"
 
 #define RAM_GPA 0x100000ULL
-#define RAM_SIZE (64 * 1024)
-#define QNUM 128 /* what the "driver" picks; queue_max is 256 */
+#define RAM_SIZE (128 * 1024) /* rings at +64 KiB (fake_driver.h) */
+#define QNUM 128	      /* what the "driver" picks; queue_max is 256 */
 #define F_DEV0 (1ULL << 0)
 #define F_DEV3 (1ULL << 3)
 #define F_V1 (1ULL << VIRTIO_F_VERSION_1)
@@ -125,76 +128,20 @@ static const struct virtio_dev_ops fake_ops = {
 	.shm_region = f_shm,
 };
 
-static struct gmem mem;
-
-static uint32_t rd(struct vmmio_dev *t, uint64_t off)
-{
-	uint32_t v = 0xdeadbeef;
-
-	vmmio_bus_ops.read(t, off, &v, 4);
-	return v;
-}
-
-static void wr(struct vmmio_dev *t, uint64_t off, uint32_t v)
-{
-	vmmio_bus_ops.write(t, off, &v, 4);
-}
-
-static void add_status(struct vmmio_dev *t, uint32_t bit)
-{
-	wr(t, VIRTIO_MMIO_STATUS, rd(t, VIRTIO_MMIO_STATUS) | bit);
-}
-
-static uint64_t queue_gpa(unsigned int q)
-{
-	return RAM_GPA + q * 0x4000;
-}
-
-/* vm_setup_vq(): 0, or -1 if the device refused the queue. */
-static int setup_queue(struct vmmio_dev *t, unsigned int q, uint32_t num, uint64_t desc)
-{
-	uint64_t avail = queue_gpa(q) + 0x1000, used = queue_gpa(q) + 0x2000;
-
-	wr(t, VIRTIO_MMIO_QUEUE_SEL, q);
-	if (rd(t, VIRTIO_MMIO_QUEUE_READY))
-		return -1;
-	if (rd(t, VIRTIO_MMIO_QUEUE_NUM_MAX) == 0)
-		return -1;
-	wr(t, VIRTIO_MMIO_QUEUE_NUM, num);
-	wr(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)desc);
-	wr(t, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(desc >> 32));
-	wr(t, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)avail);
-	wr(t, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(avail >> 32));
-	wr(t, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)used);
-	wr(t, VIRTIO_MMIO_QUEUE_USED_HIGH, (uint32_t)(used >> 32));
-	wr(t, VIRTIO_MMIO_QUEUE_READY, 1);
-	return rd(t, VIRTIO_MMIO_QUEUE_READY) == 1 ? 0 : -1;
-}
-
-/* register_virtio_device + virtio_dev_probe up to virtio_features_ok(). */
-static bool negotiate(struct vmmio_dev *t, uint64_t accept)
-{
-	wr(t, VIRTIO_MMIO_STATUS, 0);
-	add_status(t, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	add_status(t, VIRTIO_CONFIG_S_DRIVER);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(accept >> 32));
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)accept);
-	add_status(t, VIRTIO_CONFIG_S_FEATURES_OK);
-	return rd(t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK;
-}
+/* The guest's side: registers and fake RAM (tests/unit/fake_driver.h). */
+static struct fake_driver drv;
 
 /* The whole probe with both queues; true if the device went live. */
 static bool probe(struct vmmio_dev *t, struct fake *f, uint64_t accept)
 {
 	unsigned int before = f->activate_calls;
 
-	if (!negotiate(t, accept))
+	if (!fdrv_negotiate(&drv, accept))
 		return false;
-	if (setup_queue(t, 0, QNUM, queue_gpa(0)) || setup_queue(t, 1, QNUM, queue_gpa(1)))
+	if (fdrv_setup_queue(&drv, 0, QNUM, fdrv_ring_gpa(&drv, 0)) ||
+	    fdrv_setup_queue(&drv, 1, QNUM, fdrv_ring_gpa(&drv, 1)))
 		return false;
-	add_status(t, VIRTIO_CONFIG_S_DRIVER_OK);
+	fdrv_add_status(&drv, VIRTIO_CONFIG_S_DRIVER_OK);
 	return f->activate_calls == before + 1 && t->activated;
 }
 
@@ -202,7 +149,7 @@ static void reinit(struct vmmio_dev *t, struct fake *f, const struct virtio_dev_
 {
 	memset(f, 0, sizeof(*f));
 	f->t = t;
-	if (vmmio_init(t, ops, f, &mem, &hooks, f))
+	if (fdrv_plug(&drv, t, ops, f, &hooks, f))
 		abort();
 }
 
@@ -215,51 +162,52 @@ static void test_linux_probe(void)
 
 	reinit(&t, &f, &fake_ops);
 	/* virtio_mmio_probe(). */
-	is(rd(&t, VIRTIO_MMIO_MAGIC_VALUE), 0x74726976, "magic is \"virt\"");
-	is(rd(&t, VIRTIO_MMIO_VERSION), 2, "version 2 (modern)");
-	is(rd(&t, VIRTIO_MMIO_DEVICE_ID), 26, "device id from ops");
-	is(rd(&t, VIRTIO_MMIO_VENDOR_ID), VMMIO_VENDOR_ID, "vendor id");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_MAGIC_VALUE), 0x74726976, "magic is \"virt\"");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_VERSION), 2, "version 2 (modern)");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_DEVICE_ID), 26, "device id from ops");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_VENDOR_ID), VMMIO_VENDOR_ID, "vendor id");
 	/* register_virtio_device(): reset, ACKNOWLEDGE. */
-	wr(&t, VIRTIO_MMIO_STATUS, 0);
-	is(rd(&t, VIRTIO_MMIO_STATUS), 0, "status 0 after reset");
-	add_status(&t, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	is(rd(&t, VIRTIO_MMIO_STATUS), VIRTIO_CONFIG_S_ACKNOWLEDGE, "ACKNOWLEDGE set");
-	add_status(&t, VIRTIO_CONFIG_S_DRIVER);
-	is(rd(&t, VIRTIO_MMIO_STATUS), VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER,
+	fdrv_wr(&drv, VIRTIO_MMIO_STATUS, 0);
+	is(fdrv_rd(&drv, VIRTIO_MMIO_STATUS), 0, "status 0 after reset");
+	fdrv_add_status(&drv, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	is(fdrv_rd(&drv, VIRTIO_MMIO_STATUS), VIRTIO_CONFIG_S_ACKNOWLEDGE, "ACKNOWLEDGE set");
+	fdrv_add_status(&drv, VIRTIO_CONFIG_S_DRIVER);
+	is(fdrv_rd(&drv, VIRTIO_MMIO_STATUS), VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER,
 	   "DRIVER set");
 	/* vm_get_features(): high half first. */
-	wr(&t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	dev_features = (uint64_t)rd(&t, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
-	wr(&t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	dev_features |= rd(&t, VIRTIO_MMIO_DEVICE_FEATURES);
+	fdrv_wr(&drv, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	dev_features = (uint64_t)fdrv_rd(&drv, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
+	fdrv_wr(&drv, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	dev_features |= fdrv_rd(&drv, VIRTIO_MMIO_DEVICE_FEATURES);
 	is(dev_features, F_DEV0 | F_DEV3 | F_V1 | F_IND | F_EVT, "offered features");
 	ok(!(dev_features & (1ULL << VIRTIO_F_RING_PACKED)), "packed ring not offered");
 	ok(!(dev_features & (1ULL << VIRTIO_F_ACCESS_PLATFORM)), "ACCESS_PLATFORM not offered");
-	wr(&t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 2);
-	is(rd(&t, VIRTIO_MMIO_DEVICE_FEATURES), 0, "features sel 2 reads 0");
+	fdrv_wr(&drv, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 2);
+	is(fdrv_rd(&drv, VIRTIO_MMIO_DEVICE_FEATURES), 0, "features sel 2 reads 0");
 	/* vm_finalize_features(). */
-	wr(&t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(&t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(accept >> 32));
-	wr(&t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(&t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)accept);
-	add_status(&t, VIRTIO_CONFIG_S_FEATURES_OK);
-	ok(rd(&t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK, "FEATURES_OK reads back");
+	fdrv_wr(&drv, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	fdrv_wr(&drv, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(accept >> 32));
+	fdrv_wr(&drv, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	fdrv_wr(&drv, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)accept);
+	fdrv_add_status(&drv, VIRTIO_CONFIG_S_FEATURES_OK);
+	ok(fdrv_rd(&drv, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK,
+	   "FEATURES_OK reads back");
 	/* vm_find_vqs() -> vm_setup_vq(). */
-	is(setup_queue(&t, 0, QNUM, queue_gpa(0)), 0, "queue 0 set up");
-	wr(&t, VIRTIO_MMIO_QUEUE_SEL, 1);
-	is(rd(&t, VIRTIO_MMIO_QUEUE_NUM_MAX), 256, "QueueNumMax from ops");
-	is(setup_queue(&t, 1, 64, queue_gpa(1)), 0, "queue 1 set up (smaller)");
+	is(fdrv_setup_queue(&drv, 0, QNUM, fdrv_ring_gpa(&drv, 0)), 0, "queue 0 set up");
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_SEL, 1);
+	is(fdrv_rd(&drv, VIRTIO_MMIO_QUEUE_NUM_MAX), 256, "QueueNumMax from ops");
+	is(fdrv_setup_queue(&drv, 1, 64, fdrv_ring_gpa(&drv, 1)), 0, "queue 1 set up (smaller)");
 	is(f.activate_calls, 0, "no activation before DRIVER_OK");
-	add_status(&t, VIRTIO_CONFIG_S_DRIVER_OK);
+	fdrv_add_status(&drv, VIRTIO_CONFIG_S_DRIVER_OK);
 	is(f.activate_calls, 1, "DRIVER_OK activates");
 	is(f.act_features, accept, "activate gets the negotiated features");
 	is(f.act_n, 2, "activate gets every queue");
 	is(f.act_vqs[0].num, QNUM, "queue 0 size");
 	is(f.act_vqs[1].num, 64, "queue 1 size");
-	ok(f.act_vqs[0].mem == &mem, "queue validated against guest memory");
+	ok(f.act_vqs[0].mem == &drv.mem, "queue validated against guest memory");
 	ok(f.act_vqs[0].event_idx && !f.act_vqs[0].indirect, "ring features from negotiation");
-	is(rd(&t, VIRTIO_MMIO_STATUS), 0xf, "status ACK|DRIVER|FEATURES_OK|DRIVER_OK");
-	is(rd(&t, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING,
+	is(fdrv_rd(&drv, VIRTIO_MMIO_STATUS), 0xf, "status ACK|DRIVER|FEATURES_OK|DRIVER_OK");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING,
 	   "signal from inside activate worked");
 	vmmio_destroy(&t);
 }
@@ -270,16 +218,16 @@ static void test_partial_queues(void)
 	struct fake f;
 
 	reinit(&t, &f, &fake_ops);
-	ok(negotiate(&t, F_V1), "negotiate VERSION_1 only");
-	is(setup_queue(&t, 1, 16, queue_gpa(1)), 0, "only queue 1");
-	add_status(&t, VIRTIO_CONFIG_S_DRIVER_OK);
+	ok(fdrv_negotiate(&drv, F_V1), "negotiate VERSION_1 only");
+	is(fdrv_setup_queue(&drv, 1, 16, fdrv_ring_gpa(&drv, 1)), 0, "only queue 1");
+	fdrv_add_status(&drv, VIRTIO_CONFIG_S_DRIVER_OK);
 	is(f.activate_calls, 1, "activated");
 	is(f.act_vqs[0].num, 0, "queue 0 not made ready: num 0");
 	ok(f.act_vqs[0].broken, "and marked broken, so vq_pop() refuses it");
 	is(f.act_vqs[1].num, 16, "queue 1 ready");
-	wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	is(f.notify_calls, 0, "notify of a not-ready queue dropped");
-	wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
 	is(f.notify_calls, 1, "notify of the ready queue delivered");
 	vmmio_destroy(&t);
 }
@@ -290,38 +238,39 @@ static void test_negotiation(void)
 	struct fake f;
 
 	reinit(&t, &f, &fake_ops);
-	ok(!negotiate(&t, F_DEV0), "no VERSION_1: FEATURES_OK not set");
-	ok(!negotiate(&t, F_V1 | (1ULL << 50)), "unoffered feature: FEATURES_OK not set");
-	ok(!negotiate(&t, F_V1 | (1ULL << VIRTIO_F_RING_PACKED)), "packed ring refused");
-	ok(!negotiate(&t, F_V1 | (1ULL << 5)), "unoffered device feature refused");
-	is(rd(&t, VIRTIO_MMIO_STATUS), VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER,
+	ok(!fdrv_negotiate(&drv, F_DEV0), "no VERSION_1: FEATURES_OK not set");
+	ok(!fdrv_negotiate(&drv, F_V1 | (1ULL << 50)), "unoffered feature: FEATURES_OK not set");
+	ok(!fdrv_negotiate(&drv, F_V1 | (1ULL << VIRTIO_F_RING_PACKED)), "packed ring refused");
+	ok(!fdrv_negotiate(&drv, F_V1 | (1ULL << 5)), "unoffered device feature refused");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_STATUS), VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER,
 	   "the rest of the status stays");
-	add_status(&t, VIRTIO_CONFIG_S_DRIVER_OK);
-	ok(!(rd(&t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_DRIVER_OK),
+	fdrv_add_status(&drv, VIRTIO_CONFIG_S_DRIVER_OK);
+	ok(!(fdrv_rd(&drv, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_DRIVER_OK),
 	   "DRIVER_OK without FEATURES_OK refused");
 	/* A retry with a good set works without a reset. */
-	wr(&t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(&t, VIRTIO_MMIO_DRIVER_FEATURES, 1);
-	wr(&t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(&t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)F_DEV0);
-	add_status(&t, VIRTIO_CONFIG_S_FEATURES_OK);
-	ok(rd(&t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK, "retry accepted");
+	fdrv_wr(&drv, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	fdrv_wr(&drv, VIRTIO_MMIO_DRIVER_FEATURES, 1);
+	fdrv_wr(&drv, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	fdrv_wr(&drv, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)F_DEV0);
+	fdrv_add_status(&drv, VIRTIO_CONFIG_S_FEATURES_OK);
+	ok(fdrv_rd(&drv, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK, "retry accepted");
 	/* Feature writes after FEATURES_OK are ignored. */
-	wr(&t, VIRTIO_MMIO_DRIVER_FEATURES, 0xffffffff);
-	wr(&t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(&t, VIRTIO_MMIO_DRIVER_FEATURES, 0);
-	add_status(&t, VIRTIO_CONFIG_S_DRIVER_OK);
+	fdrv_wr(&drv, VIRTIO_MMIO_DRIVER_FEATURES, 0xffffffff);
+	fdrv_wr(&drv, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	fdrv_wr(&drv, VIRTIO_MMIO_DRIVER_FEATURES, 0);
+	fdrv_add_status(&drv, VIRTIO_CONFIG_S_DRIVER_OK);
 	is(f.act_features, F_DEV0 | F_V1, "features frozen at FEATURES_OK");
 
 	/* Status bits in order only, and never cleared except by reset. */
 	reinit(&t, &f, &fake_ops);
-	wr(&t, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_DRIVER);
-	is(rd(&t, VIRTIO_MMIO_STATUS), 0, "DRIVER without ACKNOWLEDGE refused");
-	wr(&t, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_FEATURES_OK);
-	is(rd(&t, VIRTIO_MMIO_STATUS), 0, "FEATURES_OK without DRIVER refused");
-	wr(&t, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	wr(&t, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	is(rd(&t, VIRTIO_MMIO_STATUS), VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER,
+	fdrv_wr(&drv, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_DRIVER);
+	is(fdrv_rd(&drv, VIRTIO_MMIO_STATUS), 0, "DRIVER without ACKNOWLEDGE refused");
+	fdrv_wr(&drv, VIRTIO_MMIO_STATUS,
+		VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_FEATURES_OK);
+	is(fdrv_rd(&drv, VIRTIO_MMIO_STATUS), 0, "FEATURES_OK without DRIVER refused");
+	fdrv_wr(&drv, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	fdrv_wr(&drv, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	is(fdrv_rd(&drv, VIRTIO_MMIO_STATUS), VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER,
 	   "clearing a bit refused");
 	vmmio_destroy(&t);
 }
@@ -333,42 +282,42 @@ static void test_reset(void)
 	uint32_t gen;
 
 	reinit(&t, &f, &fake_ops);
-	add_status(&t, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	wr(&t, VIRTIO_MMIO_STATUS, 0);
-	is(rd(&t, VIRTIO_MMIO_STATUS), 0, "reset after ACKNOWLEDGE");
+	fdrv_add_status(&drv, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	fdrv_wr(&drv, VIRTIO_MMIO_STATUS, 0);
+	is(fdrv_rd(&drv, VIRTIO_MMIO_STATUS), 0, "reset after ACKNOWLEDGE");
 	is(f.reset_calls, 0, "inactive device: no ops->reset");
 
-	ok(negotiate(&t, F_V1 | F_DEV3), "negotiated");
-	is(setup_queue(&t, 0, QNUM, queue_gpa(0)), 0, "queue 0 ready");
-	wr(&t, VIRTIO_MMIO_SHM_SEL, 1);
-	wr(&t, VIRTIO_MMIO_STATUS, 0);
-	is(rd(&t, VIRTIO_MMIO_STATUS), 0, "reset after FEATURES_OK");
+	ok(fdrv_negotiate(&drv, F_V1 | F_DEV3), "negotiated");
+	is(fdrv_setup_queue(&drv, 0, QNUM, fdrv_ring_gpa(&drv, 0)), 0, "queue 0 ready");
+	fdrv_wr(&drv, VIRTIO_MMIO_SHM_SEL, 1);
+	fdrv_wr(&drv, VIRTIO_MMIO_STATUS, 0);
+	is(fdrv_rd(&drv, VIRTIO_MMIO_STATUS), 0, "reset after FEATURES_OK");
 	is(f.reset_calls, 0, "still no ops->reset");
-	wr(&t, VIRTIO_MMIO_QUEUE_SEL, 0);
-	is(rd(&t, VIRTIO_MMIO_QUEUE_READY), 0, "queue no longer ready");
-	is(rd(&t, VIRTIO_MMIO_SHM_LEN_LOW), 0x40000000, "SHM_SEL back to 0");
-	add_status(&t, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	add_status(&t, VIRTIO_CONFIG_S_DRIVER);
-	add_status(&t, VIRTIO_CONFIG_S_FEATURES_OK);
-	ok(!(rd(&t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK),
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_SEL, 0);
+	is(fdrv_rd(&drv, VIRTIO_MMIO_QUEUE_READY), 0, "queue no longer ready");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_SHM_LEN_LOW), 0x40000000, "SHM_SEL back to 0");
+	fdrv_add_status(&drv, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	fdrv_add_status(&drv, VIRTIO_CONFIG_S_DRIVER);
+	fdrv_add_status(&drv, VIRTIO_CONFIG_S_FEATURES_OK);
+	ok(!(fdrv_rd(&drv, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK),
 	   "driver features cleared by reset (no VERSION_1 any more)");
 
 	ok(probe(&t, &f, F_V1), "live device");
 	vmmio_signal_config(&t);
-	gen = rd(&t, VIRTIO_MMIO_CONFIG_GENERATION);
-	ok(rd(&t, VIRTIO_MMIO_INTERRUPT_STATUS) != 0, "interrupt pending");
-	wr(&t, VIRTIO_MMIO_STATUS, 0);
+	gen = fdrv_rd(&drv, VIRTIO_MMIO_CONFIG_GENERATION);
+	ok(fdrv_rd(&drv, VIRTIO_MMIO_INTERRUPT_STATUS) != 0, "interrupt pending");
+	fdrv_wr(&drv, VIRTIO_MMIO_STATUS, 0);
 	is(f.reset_calls, 1, "reset of a live device calls ops->reset");
 	is(f.num_at_reset, QNUM, "ops->reset ran before the queues were cleared");
-	is(rd(&t, VIRTIO_MMIO_STATUS), 0, "status 0");
-	is(rd(&t, VIRTIO_MMIO_INTERRUPT_STATUS), 0, "interrupt status cleared");
-	wr(&t, VIRTIO_MMIO_QUEUE_SEL, 1);
-	is(rd(&t, VIRTIO_MMIO_QUEUE_READY), 0, "queue 1 not ready");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_STATUS), 0, "status 0");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_INTERRUPT_STATUS), 0, "interrupt status cleared");
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_SEL, 1);
+	is(fdrv_rd(&drv, VIRTIO_MMIO_QUEUE_READY), 0, "queue 1 not ready");
 	is(t.vqs[0].num, 0, "virtqueue state cleared");
-	ok(rd(&t, VIRTIO_MMIO_CONFIG_GENERATION) >= gen, "config generation monotonic");
-	wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	ok(fdrv_rd(&drv, VIRTIO_MMIO_CONFIG_GENERATION) >= gen, "config generation monotonic");
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	is(f.notify_calls, 0, "no notify after reset");
-	wr(&t, VIRTIO_MMIO_STATUS, 0);
+	fdrv_wr(&drv, VIRTIO_MMIO_STATUS, 0);
 	is(f.reset_calls, 1, "a second reset does not call ops->reset again");
 
 	/* The device can be brought up again after a reset. */
@@ -377,10 +326,10 @@ static void test_reset(void)
 	ok(f.act_vqs[0].indirect, "new features used");
 
 	/* FAILED stops a live device. */
-	add_status(&t, VIRTIO_CONFIG_S_FAILED);
+	fdrv_add_status(&drv, VIRTIO_CONFIG_S_FAILED);
 	is(f.reset_calls, 2, "FAILED calls ops->reset");
-	ok(rd(&t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FAILED, "FAILED reads back");
-	wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	ok(fdrv_rd(&drv, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FAILED, "FAILED reads back");
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	is(f.notify_calls, 0, "no notify after FAILED");
 	vmmio_destroy(&t);
 }
@@ -392,86 +341,90 @@ static void test_queue_regs(void)
 	unsigned int stray;
 
 	reinit(&t, &f, &fake_ops);
-	wr(&t, VIRTIO_MMIO_QUEUE_SEL, 0);
-	wr(&t, VIRTIO_MMIO_QUEUE_NUM, QNUM);
-	wr(&t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)queue_gpa(0));
-	wr(&t, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)queue_gpa(0) + 0x1000);
-	wr(&t, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)queue_gpa(0) + 0x2000);
-	wr(&t, VIRTIO_MMIO_QUEUE_READY, 1);
-	is(rd(&t, VIRTIO_MMIO_QUEUE_READY), 0, "QueueReady before FEATURES_OK refused");
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_SEL, 0);
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_NUM, QNUM);
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)fdrv_ring_gpa(&drv, 0));
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)fdrv_ring_gpa(&drv, 0) + 0x1000);
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)fdrv_ring_gpa(&drv, 0) + 0x2000);
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_READY, 1);
+	is(fdrv_rd(&drv, VIRTIO_MMIO_QUEUE_READY), 0, "QueueReady before FEATURES_OK refused");
 
-	ok(negotiate(&t, F_V1), "negotiated");
-	wr(&t, VIRTIO_MMIO_QUEUE_SEL, 2);
-	is(rd(&t, VIRTIO_MMIO_QUEUE_NUM_MAX), 0, "queue_sel == num_queues: NumMax 0");
-	wr(&t, VIRTIO_MMIO_QUEUE_NUM, 8);
-	wr(&t, VIRTIO_MMIO_QUEUE_READY, 1);
-	is(rd(&t, VIRTIO_MMIO_QUEUE_READY), 0, "out of range queue never ready");
-	wr(&t, VIRTIO_MMIO_QUEUE_SEL, 0xffffffff);
-	is(rd(&t, VIRTIO_MMIO_QUEUE_NUM_MAX), 0, "queue_sel 0xffffffff: NumMax 0");
-	wr(&t, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x1234);
-	wr(&t, VIRTIO_MMIO_QUEUE_SEL, VIRTIO_DEV_MAX_QUEUES);
-	wr(&t, VIRTIO_MMIO_QUEUE_NUM, 8);
+	ok(fdrv_negotiate(&drv, F_V1), "negotiated");
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_SEL, 2);
+	is(fdrv_rd(&drv, VIRTIO_MMIO_QUEUE_NUM_MAX), 0, "queue_sel == num_queues: NumMax 0");
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_NUM, 8);
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_READY, 1);
+	is(fdrv_rd(&drv, VIRTIO_MMIO_QUEUE_READY), 0, "out of range queue never ready");
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_SEL, 0xffffffff);
+	is(fdrv_rd(&drv, VIRTIO_MMIO_QUEUE_NUM_MAX), 0, "queue_sel 0xffffffff: NumMax 0");
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x1234);
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_SEL, VIRTIO_DEV_MAX_QUEUES);
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_NUM, 8);
 	stray = 0;
 	for (unsigned int i = 0; i < VIRTIO_DEV_MAX_QUEUES; i++)
 		stray += t.qregs[i].num == 8 || t.qregs[i].desc == 0x1234;
 	is(stray, 0, "out of range queue writes landed nowhere");
 
 	/* Refusals at QueueReady. */
-	is(setup_queue(&t, 0, 512, queue_gpa(0)), -1, "num > QueueNumMax refused");
-	ok(rd(&t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
+	is(fdrv_setup_queue(&drv, 0, 512, fdrv_ring_gpa(&drv, 0)), -1, "num > QueueNumMax refused");
+	ok(fdrv_rd(&drv, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
 	   "refused queue sets DEVICE_NEEDS_RESET");
 	is(f.irqs, 0, "no config interrupt before DRIVER_OK");
-	ok(negotiate(&t, F_V1), "reset clears DEVICE_NEEDS_RESET");
-	ok(!(rd(&t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET), "bit gone");
-	is(setup_queue(&t, 0, 0, queue_gpa(0)), -1, "num 0 refused");
-	ok(negotiate(&t, F_V1), "again");
-	is(setup_queue(&t, 0, 100, queue_gpa(0)), -1, "num not a power of two refused");
-	ok(negotiate(&t, F_V1), "again");
-	is(setup_queue(&t, 0, QNUM, RAM_GPA + RAM_SIZE - 16), -1, "desc past the end of RAM");
-	ok(negotiate(&t, F_V1), "again");
-	is(setup_queue(&t, 0, QNUM, 0), -1, "desc outside RAM");
-	ok(negotiate(&t, F_V1), "again");
-	is(setup_queue(&t, 0, QNUM, queue_gpa(0) + 8), -1, "misaligned desc");
+	ok(fdrv_negotiate(&drv, F_V1), "reset clears DEVICE_NEEDS_RESET");
+	ok(!(fdrv_rd(&drv, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET), "bit gone");
+	is(fdrv_setup_queue(&drv, 0, 0, fdrv_ring_gpa(&drv, 0)), -1, "num 0 refused");
+	ok(fdrv_negotiate(&drv, F_V1), "again");
+	is(fdrv_setup_queue(&drv, 0, 100, fdrv_ring_gpa(&drv, 0)), -1,
+	   "num not a power of two refused");
+	ok(fdrv_negotiate(&drv, F_V1), "again");
+	is(fdrv_setup_queue(&drv, 0, QNUM, RAM_GPA + RAM_SIZE - 16), -1,
+	   "desc past the end of RAM");
+	ok(fdrv_negotiate(&drv, F_V1), "again");
+	is(fdrv_setup_queue(&drv, 0, QNUM, 0), -1, "desc outside RAM");
+	ok(fdrv_negotiate(&drv, F_V1), "again");
+	is(fdrv_setup_queue(&drv, 0, QNUM, fdrv_ring_gpa(&drv, 0) + 8), -1, "misaligned desc");
 	is(t.vqs[0].num, 0, "refused queue left no state");
-	add_status(&t, VIRTIO_CONFIG_S_DRIVER_OK);
+	fdrv_add_status(&drv, VIRTIO_CONFIG_S_DRIVER_OK);
 	is(f.activate_calls, 0, "no activation with DEVICE_NEEDS_RESET set");
-	ok(rd(&t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, "still needs reset");
+	ok(fdrv_rd(&drv, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, "still needs reset");
 
 	/* Queue registers are frozen while ready. */
-	ok(negotiate(&t, F_V1), "again");
-	is(setup_queue(&t, 0, QNUM, queue_gpa(0)), 0, "queue 0 ready");
-	is(setup_queue(&t, 0, QNUM, queue_gpa(0)), -1, "vm_setup_vq sees it in use");
-	wr(&t, VIRTIO_MMIO_QUEUE_SEL, 0);
-	wr(&t, VIRTIO_MMIO_QUEUE_NUM, 8);
-	wr(&t, VIRTIO_MMIO_QUEUE_DESC_LOW, 0);
-	wr(&t, VIRTIO_MMIO_QUEUE_USED_HIGH, 7);
-	is(setup_queue(&t, 1, QNUM, queue_gpa(1)), 0, "queue 1 ready");
-	add_status(&t, VIRTIO_CONFIG_S_DRIVER_OK);
+	ok(fdrv_negotiate(&drv, F_V1), "again");
+	is(fdrv_setup_queue(&drv, 0, QNUM, fdrv_ring_gpa(&drv, 0)), 0, "queue 0 ready");
+	is(fdrv_setup_queue(&drv, 0, QNUM, fdrv_ring_gpa(&drv, 0)), -1,
+	   "vm_setup_vq sees it in use");
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_SEL, 0);
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_NUM, 8);
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_DESC_LOW, 0);
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_USED_HIGH, 7);
+	is(fdrv_setup_queue(&drv, 1, QNUM, fdrv_ring_gpa(&drv, 1)), 0, "queue 1 ready");
+	fdrv_add_status(&drv, VIRTIO_CONFIG_S_DRIVER_OK);
 	is(f.activate_calls, 1, "activated");
 	is(f.act_vqs[0].num, QNUM, "write to QueueNum while ready ignored");
-	is(t.qregs[0].desc, queue_gpa(0), "write to QueueDesc while ready ignored");
-	is(t.qregs[0].used, queue_gpa(0) + 0x2000, "write to QueueUsedHigh while ready ignored");
+	is(t.qregs[0].desc, fdrv_ring_gpa(&drv, 0), "write to QueueDesc while ready ignored");
+	is(t.qregs[0].used, fdrv_ring_gpa(&drv, 0) + 0x2000,
+	   "write to QueueUsedHigh while ready ignored");
 
 	/* QueueReady = 0 on a live device stops it. */
 	f.irqs = 0;
-	wr(&t, VIRTIO_MMIO_QUEUE_SEL, 1);
-	wr(&t, VIRTIO_MMIO_QUEUE_READY, 0);
-	is(rd(&t, VIRTIO_MMIO_QUEUE_READY), 0, "queue 1 reads not ready");
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_SEL, 1);
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_READY, 0);
+	is(fdrv_rd(&drv, VIRTIO_MMIO_QUEUE_READY), 0, "queue 1 reads not ready");
 	is(f.reset_calls, 1, "live device stopped");
-	ok(rd(&t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, "needs reset");
+	ok(fdrv_rd(&drv, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, "needs reset");
 	is(f.irqs, 1, "config interrupt after DRIVER_OK");
-	ok(rd(&t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG, "config bit set");
-	wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	ok(fdrv_rd(&drv, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG, "config bit set");
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	is(f.notify_calls, 0, "stopped device gets no notify");
 
 	/* QueueReady = 0 before DRIVER_OK just un-readies (vm_del_vq on error). */
-	ok(negotiate(&t, F_V1), "again");
-	is(setup_queue(&t, 0, QNUM, queue_gpa(0)), 0, "queue 0 ready");
-	wr(&t, VIRTIO_MMIO_QUEUE_READY, 0);
-	is(rd(&t, VIRTIO_MMIO_QUEUE_READY), 0, "un-readied");
+	ok(fdrv_negotiate(&drv, F_V1), "again");
+	is(fdrv_setup_queue(&drv, 0, QNUM, fdrv_ring_gpa(&drv, 0)), 0, "queue 0 ready");
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_READY, 0);
+	is(fdrv_rd(&drv, VIRTIO_MMIO_QUEUE_READY), 0, "un-readied");
 	is(f.reset_calls, 1, "no ops->reset for an inactive device");
-	ok(!(rd(&t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET), "no needs reset");
-	is(setup_queue(&t, 0, 64, queue_gpa(0)), 0, "queue can be set up again");
+	ok(!(fdrv_rd(&drv, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET), "no needs reset");
+	is(fdrv_setup_queue(&drv, 0, 64, fdrv_ring_gpa(&drv, 0)), 0, "queue can be set up again");
 	vmmio_destroy(&t);
 }
 
@@ -484,11 +437,12 @@ static void test_activate_fail(void)
 	f.activate_ret = -ENOMEM;
 	ok(!probe(&t, &f, F_V1), "activation failed");
 	is(f.activate_calls, 1, "activate was called");
-	ok(rd(&t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, "DEVICE_NEEDS_RESET");
-	ok(rd(&t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG, "config interrupt");
-	wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	ok(fdrv_rd(&drv, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, "DEVICE_NEEDS_RESET");
+	ok(fdrv_rd(&drv, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG,
+	   "config interrupt");
+	fdrv_wr(&drv, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	is(f.notify_calls, 0, "failed device gets no notify");
-	wr(&t, VIRTIO_MMIO_STATUS, 0);
+	fdrv_wr(&drv, VIRTIO_MMIO_STATUS, 0);
 	is(f.reset_calls, 0, "no ops->reset after a failed activate");
 	f.activate_ret = 0;
 	ok(probe(&t, &f, F_V1), "works after reset");
@@ -502,23 +456,25 @@ static void test_interrupts(void)
 	uint32_t gen;
 
 	reinit(&t, &f, &fake_ops);
-	gen = rd(&t, VIRTIO_MMIO_CONFIG_GENERATION);
+	gen = fdrv_rd(&drv, VIRTIO_MMIO_CONFIG_GENERATION);
 	vmmio_signal_used(&t);
 	is(f.irqs, 1, "irq hook called");
-	is(rd(&t, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING, "used-buffer bit");
-	is(rd(&t, VIRTIO_MMIO_CONFIG_GENERATION), gen, "used signal keeps the generation");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING, "used-buffer bit");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_CONFIG_GENERATION), gen, "used signal keeps the generation");
 	vmmio_signal_config(&t);
 	is(f.irqs, 2, "irq hook called again");
-	is(rd(&t, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG,
-	   "both bits");
-	is(rd(&t, VIRTIO_MMIO_CONFIG_GENERATION), gen + 1, "config signal bumps the generation");
-	wr(&t, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
-	is(rd(&t, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG, "ack clears one bit");
-	wr(&t, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
-	is(rd(&t, VIRTIO_MMIO_INTERRUPT_STATUS), 0, "ack clears the other");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_INTERRUPT_STATUS),
+	   VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG, "both bits");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_CONFIG_GENERATION), gen + 1,
+	   "config signal bumps the generation");
+	fdrv_wr(&drv, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	is(fdrv_rd(&drv, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG,
+	   "ack clears one bit");
+	fdrv_wr(&drv, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
+	is(fdrv_rd(&drv, VIRTIO_MMIO_INTERRUPT_STATUS), 0, "ack clears the other");
 	vmmio_set_needs_reset(&t);
 	is(f.irqs, 2, "needs_reset before DRIVER_OK: no interrupt");
-	ok(rd(&t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, "needs_reset visible");
+	ok(fdrv_rd(&drv, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, "needs_reset visible");
 	vmmio_destroy(&t);
 }
 
@@ -572,21 +528,21 @@ static void test_shm(void)
 	struct fake f;
 
 	reinit(&t, &f, &fake_ops);
-	wr(&t, VIRTIO_MMIO_SHM_SEL, 0);
-	is(rd(&t, VIRTIO_MMIO_SHM_LEN_LOW), 0x40000000, "shm 0 length low");
-	is(rd(&t, VIRTIO_MMIO_SHM_LEN_HIGH), 0, "shm 0 length high");
-	is(rd(&t, VIRTIO_MMIO_SHM_BASE_LOW), 0, "shm 0 base low");
-	is(rd(&t, VIRTIO_MMIO_SHM_BASE_HIGH), 0x80, "shm 0 base high");
-	wr(&t, VIRTIO_MMIO_SHM_SEL, 1);
-	is(rd(&t, VIRTIO_MMIO_SHM_LEN_LOW), 0xffffffff, "missing region: length -1 (low)");
-	is(rd(&t, VIRTIO_MMIO_SHM_LEN_HIGH), 0xffffffff, "missing region: length -1 (high)");
-	is(rd(&t, VIRTIO_MMIO_SHM_BASE_LOW), 0xffffffff, "missing region: base -1");
+	fdrv_wr(&drv, VIRTIO_MMIO_SHM_SEL, 0);
+	is(fdrv_rd(&drv, VIRTIO_MMIO_SHM_LEN_LOW), 0x40000000, "shm 0 length low");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_SHM_LEN_HIGH), 0, "shm 0 length high");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_SHM_BASE_LOW), 0, "shm 0 base low");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_SHM_BASE_HIGH), 0x80, "shm 0 base high");
+	fdrv_wr(&drv, VIRTIO_MMIO_SHM_SEL, 1);
+	is(fdrv_rd(&drv, VIRTIO_MMIO_SHM_LEN_LOW), 0xffffffff, "missing region: length -1 (low)");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_SHM_LEN_HIGH), 0xffffffff, "missing region: length -1 (high)");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_SHM_BASE_LOW), 0xffffffff, "missing region: base -1");
 	vmmio_destroy(&t);
 
 	no_shm.shm_region = NULL;
 	reinit(&t, &f, &no_shm);
-	is(rd(&t, VIRTIO_MMIO_SHM_LEN_LOW), 0xffffffff, "device without regions: -1");
-	is(rd(&t, VIRTIO_MMIO_SHM_LEN_HIGH), 0xffffffff, "device without regions: -1 high");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_SHM_LEN_LOW), 0xffffffff, "device without regions: -1");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_SHM_LEN_HIGH), 0xffffffff, "device without regions: -1 high");
 	vmmio_destroy(&t);
 }
 
@@ -603,11 +559,11 @@ static void test_widths(void)
 	is(rdn(&t, VIRTIO_MMIO_MAGIC_VALUE, 8), 0, "8-byte register read returns 0");
 	is(rdn(&t, VIRTIO_MMIO_MAGIC_VALUE + 2, 4), 0, "misaligned register read returns 0");
 	vmmio_bus_ops.write(&t, VIRTIO_MMIO_STATUS, &b, 1);
-	is(rd(&t, VIRTIO_MMIO_STATUS), 0, "1-byte status write ignored");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_STATUS), 0, "1-byte status write ignored");
 	vmmio_bus_ops.write(&t, VIRTIO_MMIO_STATUS, &v8, 8);
-	is(rd(&t, VIRTIO_MMIO_STATUS), 0, "8-byte status write ignored");
-	is(rd(&t, 0x0f0), 0, "reserved register reads 0");
-	is(rd(&t, VIRTIO_MMIO_QUEUE_NOTIFY), 0, "write-only register reads 0");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_STATUS), 0, "8-byte status write ignored");
+	is(fdrv_rd(&drv, 0x0f0), 0, "reserved register reads 0");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_QUEUE_NOTIFY), 0, "write-only register reads 0");
 	vmmio_destroy(&t);
 }
 
@@ -684,42 +640,39 @@ static void test_init_errors(void)
 
 	o = fake_ops;
 	o.queue_max = 100;
-	is(vmmio_init(&t, &o, &f, &mem, &hooks, &f), -EINVAL, "queue_max not a power of two");
+	is(vmmio_init(&t, &o, &f, &drv.mem, &hooks, &f), -EINVAL, "queue_max not a power of two");
 	o = fake_ops;
 	o.queue_max = 0;
-	is(vmmio_init(&t, &o, &f, &mem, &hooks, &f), -EINVAL, "queue_max 0");
+	is(vmmio_init(&t, &o, &f, &drv.mem, &hooks, &f), -EINVAL, "queue_max 0");
 	o = fake_ops;
 	o.num_queues = VIRTIO_DEV_MAX_QUEUES + 1;
-	is(vmmio_init(&t, &o, &f, &mem, &hooks, &f), -EINVAL, "too many queues");
+	is(vmmio_init(&t, &o, &f, &drv.mem, &hooks, &f), -EINVAL, "too many queues");
 	o = fake_ops;
 	o.device_id = 0;
-	is(vmmio_init(&t, &o, &f, &mem, &hooks, &f), -EINVAL, "device id 0");
+	is(vmmio_init(&t, &o, &f, &drv.mem, &hooks, &f), -EINVAL, "device id 0");
 	o = fake_ops;
 	o.config_size = 0x101;
-	is(vmmio_init(&t, &o, &f, &mem, &hooks, &f), -EINVAL, "config space too big");
+	is(vmmio_init(&t, &o, &f, &drv.mem, &hooks, &f), -EINVAL, "config space too big");
 	o = fake_ops;
 	o.config_read = NULL;
-	is(vmmio_init(&t, &o, &f, &mem, &hooks, &f), -EINVAL, "config without config_read");
+	is(vmmio_init(&t, &o, &f, &drv.mem, &hooks, &f), -EINVAL, "config without config_read");
 	o = fake_ops;
 	o.features |= 1ULL << VIRTIO_F_RING_PACKED;
-	is(vmmio_init(&t, &o, &f, &mem, &hooks, &f), -EINVAL, "transport feature in ops");
+	is(vmmio_init(&t, &o, &f, &drv.mem, &hooks, &f), -EINVAL, "transport feature in ops");
 	o = fake_ops;
 	o.reset = NULL;
-	is(vmmio_init(&t, &o, &f, &mem, &hooks, &f), -EINVAL, "no reset op");
-	is(vmmio_init(&t, &fake_ops, &f, &mem, &no_irq, &f), -EINVAL, "no irq hook");
+	is(vmmio_init(&t, &o, &f, &drv.mem, &hooks, &f), -EINVAL, "no reset op");
+	is(vmmio_init(&t, &fake_ops, &f, &drv.mem, &no_irq, &f), -EINVAL, "no irq hook");
 	o = fake_ops;
 	o.features |= F_V1 | F_EVT;
-	is(vmmio_init(&t, &o, &f, &mem, &hooks, &f), 0, "ring features in ops are fine");
+	is(vmmio_init(&t, &o, &f, &drv.mem, &hooks, &f), 0, "ring features in ops are fine");
 	vmmio_destroy(&t);
 }
 
 int main(void)
 {
-	void *ram = calloc(1, RAM_SIZE);
-
 	log_level = LOG_ERR; /* the refusals below log warnings by design */
-	if (!ram || gmem_add_region(&mem, RAM_GPA, RAM_SIZE, ram))
-		return 1;
+	fdrv_init(&drv, RAM_GPA, RAM_SIZE, QNUM);
 	test_linux_probe();
 	test_partial_queues();
 	test_negotiation();
@@ -733,6 +686,6 @@ int main(void)
 	test_notify_and_bus();
 	test_threads();
 	test_init_errors();
-	free(ram);
+	fdrv_destroy(&drv);
 	return done_testing();
 }

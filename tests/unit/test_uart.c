@@ -1,7 +1,8 @@
 /*
- * Unit tests for devices/uart/uart: the register sequences Linux's 8250 driver runs
- * (autoconfig probe, startup THRE/TXEN tests), interrupt identification
- * and the IRQ line, TX batching and ordering, RX FIFO and backpressure.
+ * test_uart.c - the 16550 UART (devices/uart/uart.c): the register
+ * sequences Linux's 8250 driver runs (autoconfig probe, startup THRE/TXEN
+ * tests), interrupt identification and the IRQ line, TX batching and
+ * ordering, RX FIFO and backpressure.  Register accesses by hand; no KVM.
  */
 #include <pthread.h>
 #include <string.h>

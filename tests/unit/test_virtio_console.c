@@ -1,8 +1,9 @@
 /*
  * test_virtio_console.c - the virtio console device (devices/virtio_console/virtio_console.c)
- * driven through the real virtio-mmio transport and virtqueues, with this
- * file playing the guest driver: it negotiates over the registers, lays
- * split rings out in a fake guest RAM, posts chains and reads the used ring.
+ * driven through the real virtio-mmio transport and virtqueues, with the
+ * fake guest driver (tests/unit/fake_driver.c) on the other side: it
+ * negotiates over the registers, lays split rings out in a fake guest RAM,
+ * posts chains and reads the used ring.  No KVM.
  *
  * Checks: device identity; output chains reach hops->out in order, one call
  * per chain with all its descriptors; input fills posted receive buffers in
@@ -29,28 +30,16 @@
 
 #include "devices/virtio_console/virtio_console.h"
 #include "devices/virtio_mmio/transport.h"
+#include "tests/unit/fake_driver.h"
 #include "tests/unit/tap.h"
 
 #define RAM_SIZE (1u << 20)
 #define QNUM 32
-#define RING_BASE(q) (0x10000u + (q)*0x4000u)
-#define DATA_BASE 0x40000u
-
-struct drvq {
-	uint16_t num;
-	uint64_t desc, avail, used;
-	uint16_t next_desc; /* next free descriptor (used in order) */
-	uint16_t avail_idx; /* our copy of avail->idx */
-	uint16_t last_used; /* used entries consumed */
-};
 
 struct drv {
-	struct gmem mem;
-	uint8_t *ram;
+	struct fake_driver g; /* the guest's side */
 	struct vmmio_dev t;
 	struct vcon c;
-	struct drvq q[2];
-	uint64_t data_next;
 	atomic_int irqs;
 	atomic_int rx_ready;
 	/* What hops->out was given. */
@@ -99,119 +88,20 @@ static void t_irq(void *opaque)
 static const struct vcon_host_ops t_hops = {.out = t_out, .rx_ready = t_rx_ready};
 static const struct vmmio_hooks t_hooks = {.irq = t_irq};
 
-/* --- the guest driver ------------------------------------------------------ */
-
-static void wr(struct drv *d, uint64_t off, uint32_t v)
-{
-	vmmio_bus_ops.write(&d->t, off, &v, 4);
-}
-
-static uint32_t rd(struct drv *d, uint64_t off)
-{
-	uint32_t v = 0;
-
-	vmmio_bus_ops.read(&d->t, off, &v, 4);
-	return v;
-}
-
-static void *gpa(struct drv *d, uint64_t a)
-{
-	return d->ram + a;
-}
-
-static struct vring_avail *avail(struct drv *d, int q)
-{
-	return gpa(d, d->q[q].avail);
-}
-
-static struct vring_used *used(struct drv *d, int q)
-{
-	return gpa(d, d->q[q].used);
-}
-
-/* used_event follows avail->ring[num]; avail_event follows used->ring[num]. */
-static uint16_t *used_event(struct drv *d, int q)
-{
-	return &avail(d, q)->ring[d->q[q].num];
-}
-
-static uint16_t *avail_event(struct drv *d, int q)
-{
-	return (uint16_t *)&used(d, q)->ring[d->q[q].num];
-}
-
-/* Copy bytes into fresh guest memory; returns its address. */
-static uint64_t put_data(struct drv *d, const void *p, size_t n)
-{
-	uint64_t a = d->data_next;
-
-	memcpy(gpa(d, a), p, n);
-	d->data_next += (n + 15) & ~(size_t)15;
-	return a;
-}
-
-static uint64_t get_buf(struct drv *d, size_t n)
-{
-	uint64_t a = d->data_next;
-
-	memset(gpa(d, a), 0xee, n);
-	d->data_next += (n + 15) & ~(size_t)15;
-	return a;
-}
-
-struct seg {
-	uint64_t addr;
-	uint32_t len;
-	bool write;
-};
-
-/* Post one chain; returns its head. */
-static uint16_t post(struct drv *d, int qi, const struct seg *s, int n)
-{
-	struct drvq *q = &d->q[qi];
-	struct vring_desc *desc = gpa(d, q->desc);
-	uint16_t head = q->next_desc;
-	int i;
-
-	for (i = 0; i < n; i++) {
-		uint16_t idx = (uint16_t)((head + i) % q->num);
-
-		desc[idx].addr = s[i].addr;
-		desc[idx].len = s[i].len;
-		desc[idx].flags = (uint16_t)((s[i].write ? VRING_DESC_F_WRITE : 0) |
-					     (i + 1 < n ? VRING_DESC_F_NEXT : 0));
-		desc[idx].next = (uint16_t)((idx + 1) % q->num);
-	}
-	q->next_desc = (uint16_t)((head + n) % q->num);
-	avail(d, qi)->ring[q->avail_idx % q->num] = head;
-	q->avail_idx++;
-	__atomic_store_n(&avail(d, qi)->idx, q->avail_idx, __ATOMIC_RELEASE);
-	return head;
-}
+/* --- the guest driver (tests/unit/fake_driver.h) ------------------------- */
 
 static uint16_t post_out(struct drv *d, const char *s)
 {
-	struct seg sg = {put_data(d, s, strlen(s)), (uint32_t)strlen(s), false};
+	struct fdrv_seg sg = {fdrv_put(&d->g, s, strlen(s)), (uint32_t)strlen(s), false};
 
-	return post(d, VCON_TXQ, &sg, 1);
+	return fdrv_post(&d->g, VCON_TXQ, &sg, 1);
 }
 
 static uint16_t post_in(struct drv *d, uint64_t buf, uint32_t len)
 {
-	struct seg sg = {buf, len, true};
+	struct fdrv_seg sg = {buf, len, true};
 
-	return post(d, VCON_RXQ, &sg, 1);
-}
-
-static uint16_t used_idx(struct drv *d, int q)
-{
-	return __atomic_load_n(&used(d, q)->idx, __ATOMIC_ACQUIRE);
-}
-
-/* The i-th used element of queue q (absolute index). */
-static struct vring_used_elem used_elem(struct drv *d, int q, uint16_t i)
-{
-	return used(d, q)->ring[i % d->q[q].num];
+	return fdrv_post(&d->g, VCON_RXQ, &sg, 1);
 }
 
 /* Reset, negotiate (EVENT_IDX if asked), set up both queues, DRIVER_OK. */
@@ -219,53 +109,8 @@ static bool drv_start(struct drv *d, bool event_idx, bool no_rx_queue)
 {
 	uint64_t want =
 		(1ull << VIRTIO_F_VERSION_1) | (event_idx ? 1ull << VIRTIO_RING_F_EVENT_IDX : 0);
-	uint64_t offered;
-	uint32_t st = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
-	int qi;
 
-	wr(d, VIRTIO_MMIO_STATUS, 0);
-	wr(d, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	wr(d, VIRTIO_MMIO_STATUS, st);
-	wr(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	offered = rd(d, VIRTIO_MMIO_DEVICE_FEATURES);
-	wr(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	offered |= (uint64_t)rd(d, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
-	if ((offered & want) != want)
-		return false;
-	wr(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(d, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)want);
-	wr(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(d, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(want >> 32));
-	st |= VIRTIO_CONFIG_S_FEATURES_OK;
-	wr(d, VIRTIO_MMIO_STATUS, st);
-	if (!(rd(d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK))
-		return false;
-	memset(gpa(d, RING_BASE(0)), 0, DATA_BASE - RING_BASE(0));
-	for (qi = 0; qi < 2; qi++) {
-		struct drvq *q = &d->q[qi];
-
-		memset(q, 0, sizeof(*q));
-		q->num = QNUM;
-		q->desc = RING_BASE(qi);
-		q->avail = RING_BASE(qi) + 0x1000;
-		q->used = RING_BASE(qi) + 0x2000;
-		if (qi == VCON_RXQ && no_rx_queue)
-			continue;
-		wr(d, VIRTIO_MMIO_QUEUE_SEL, (uint32_t)qi);
-		wr(d, VIRTIO_MMIO_QUEUE_NUM, q->num);
-		wr(d, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)q->desc);
-		wr(d, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-		wr(d, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)q->avail);
-		wr(d, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, 0);
-		wr(d, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)q->used);
-		wr(d, VIRTIO_MMIO_QUEUE_USED_HIGH, 0);
-		wr(d, VIRTIO_MMIO_QUEUE_READY, 1);
-		if (rd(d, VIRTIO_MMIO_QUEUE_READY) != 1)
-			return false;
-	}
-	wr(d, VIRTIO_MMIO_STATUS, st | VIRTIO_CONFIG_S_DRIVER_OK);
-	d->data_next = DATA_BASE;
-	return rd(d, VIRTIO_MMIO_STATUS) == (st | VIRTIO_CONFIG_S_DRIVER_OK);
+	return fdrv_start(&d->g, want, 2, no_rx_queue ? 1u << VCON_RXQ : 0);
 }
 
 static struct drv *drv_new(void)
@@ -274,13 +119,10 @@ static struct drv *drv_new(void)
 
 	if (!d)
 		abort();
-	d->ram = aligned_alloc(4096, RAM_SIZE);
-	if (!d->ram)
-		abort();
-	memset(d->ram, 0, RAM_SIZE);
+	fdrv_init(&d->g, 0, RAM_SIZE, QNUM);
 	d->kick_fd = -1;
-	if (gmem_add_region(&d->mem, 0, RAM_SIZE, d->ram) < 0 || vcon_init(&d->c, &t_hops, d) < 0 ||
-	    vmmio_init(&d->t, &vcon_dev_ops, &d->c, &d->mem, &t_hooks, d) < 0)
+	if (vcon_init(&d->c, &t_hops, d) < 0 ||
+	    fdrv_plug(&d->g, &d->t, &vcon_dev_ops, &d->c, &t_hooks, d) < 0)
 		abort();
 	vcon_attach(&d->c, &d->t);
 	return d;
@@ -288,10 +130,9 @@ static struct drv *drv_new(void)
 
 static void drv_free(struct drv *d)
 {
-	wr(d, VIRTIO_MMIO_STATUS, 0); /* reset before vmmio_destroy (transport.h) */
-	vmmio_destroy(&d->t);
+	fdrv_unplug(&d->g);
 	vcon_destroy(&d->c);
-	free(d->ram);
+	fdrv_destroy(&d->g);
 	free(d);
 }
 
@@ -302,14 +143,14 @@ static void test_identity(void)
 	struct drv *d = drv_new();
 	uint32_t feat;
 
-	is(rd(d, VIRTIO_MMIO_MAGIC_VALUE), 0x74726976, "magic 'virt'");
-	is(rd(d, VIRTIO_MMIO_DEVICE_ID), 3, "device ID 3: console (virtio 1.2 5.3.1)");
-	wr(d, VIRTIO_MMIO_QUEUE_SEL, 2);
-	is(rd(d, VIRTIO_MMIO_QUEUE_NUM_MAX), 0, "no third queue (no MULTIPORT)");
-	wr(d, VIRTIO_MMIO_QUEUE_SEL, 1);
-	is(rd(d, VIRTIO_MMIO_QUEUE_NUM_MAX), VCON_QUEUE_MAX, "transmitq offered");
-	wr(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	feat = rd(d, VIRTIO_MMIO_DEVICE_FEATURES);
+	is(fdrv_rd(&d->g, VIRTIO_MMIO_MAGIC_VALUE), 0x74726976, "magic 'virt'");
+	is(fdrv_rd(&d->g, VIRTIO_MMIO_DEVICE_ID), 3, "device ID 3: console (virtio 1.2 5.3.1)");
+	fdrv_wr(&d->g, VIRTIO_MMIO_QUEUE_SEL, 2);
+	is(fdrv_rd(&d->g, VIRTIO_MMIO_QUEUE_NUM_MAX), 0, "no third queue (no MULTIPORT)");
+	fdrv_wr(&d->g, VIRTIO_MMIO_QUEUE_SEL, 1);
+	is(fdrv_rd(&d->g, VIRTIO_MMIO_QUEUE_NUM_MAX), VCON_QUEUE_MAX, "transmitq offered");
+	fdrv_wr(&d->g, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	feat = fdrv_rd(&d->g, VIRTIO_MMIO_DEVICE_FEATURES);
 	is(feat & 7, 0, "no SIZE, MULTIPORT or EMERG_WRITE offered");
 	is(vcon_init(&(struct vcon){0}, &(struct vcon_host_ops){0}, NULL), -EINVAL,
 	   "vcon_init without hops->out refused");
@@ -319,17 +160,17 @@ static void test_identity(void)
 static void test_tx(void)
 {
 	struct drv *d = drv_new();
-	struct seg three[3];
+	struct fdrv_seg three[3];
 	uint16_t h1, h2, h3;
 	int irqs, i;
 
 	ok(drv_start(d, false, false), "driver started (no event idx)");
 
 	h1 = post_out(d, "hello, ");
-	three[0] = (struct seg){put_data(d, "wor", 3), 3, false};
-	three[1] = (struct seg){put_data(d, "ld", 2), 2, false};
-	three[2] = (struct seg){put_data(d, "!\n", 2), 2, false};
-	h2 = post(d, VCON_TXQ, three, 3);
+	three[0] = (struct fdrv_seg){fdrv_put(&d->g, "wor", 3), 3, false};
+	three[1] = (struct fdrv_seg){fdrv_put(&d->g, "ld", 2), 2, false};
+	three[2] = (struct fdrv_seg){fdrv_put(&d->g, "!\n", 2), 2, false};
+	h2 = fdrv_post(&d->g, VCON_TXQ, three, 3);
 	irqs = atomic_load(&d->irqs);
 	vmmio_queue_notify(&d->t, VCON_TXQ);
 	is(d->out_calls, 2, "one hops->out call per chain");
@@ -337,13 +178,13 @@ static void test_tx(void)
 	is(d->out_len, 14, "14 bytes out");
 	ok(d->out_len == 14 && !memcmp(d->out, "hello, world!\n", 14), "bytes in order: \"%.*s\"",
 	   (int)d->out_len, d->out);
-	is(used_idx(d, VCON_TXQ), 2, "both chains used");
-	is(used_elem(d, VCON_TXQ, 0).id, h1, "first used: chain 1");
-	is(used_elem(d, VCON_TXQ, 1).id, h2, "second used: chain 2");
-	is(used_elem(d, VCON_TXQ, 1).len, 0, "nothing written into a tx buffer");
+	is(fdrv_used_idx(&d->g, VCON_TXQ), 2, "both chains used");
+	is(fdrv_used_elem(&d->g, VCON_TXQ, 0).id, h1, "first used: chain 1");
+	is(fdrv_used_elem(&d->g, VCON_TXQ, 1).id, h2, "second used: chain 2");
+	is(fdrv_used_elem(&d->g, VCON_TXQ, 1).len, 0, "nothing written into a tx buffer");
 	is(atomic_load(&d->irqs), irqs, "no interrupt for transmit buffers (Linux polls for them)");
-	is(rd(d, VIRTIO_MMIO_INTERRUPT_STATUS), 0, "no interrupt status");
-	is(used(d, VCON_TXQ)->flags & VRING_USED_F_NO_NOTIFY, 0,
+	is(fdrv_rd(&d->g, VIRTIO_MMIO_INTERRUPT_STATUS), 0, "no interrupt status");
+	is(fdrv_used(&d->g, VCON_TXQ)->flags & VRING_USED_F_NO_NOTIFY, 0,
 	   "notifications enabled again after draining");
 	{
 		uint64_t rxb, txb;
@@ -354,7 +195,7 @@ static void test_tx(void)
 
 	/* Through the QUEUE_NOTIFY register (no ioeventfd). */
 	post_out(d, "reg");
-	wr(d, VIRTIO_MMIO_QUEUE_NOTIFY, VCON_TXQ);
+	fdrv_wr(&d->g, VIRTIO_MMIO_QUEUE_NOTIFY, VCON_TXQ);
 	ok(d->out_len == 17 && !memcmp(d->out + 14, "reg", 3), "QUEUE_NOTIFY register path");
 
 	/* A whole ring in one run: a driver may wait for room, interrupt. */
@@ -362,40 +203,42 @@ static void test_tx(void)
 	for (i = 0; i < QNUM; i++)
 		post_out(d, "r");
 	vmmio_queue_notify(&d->t, VCON_TXQ);
-	is(used_idx(d, VCON_TXQ), 3 + QNUM, "a ring's worth used");
+	is(fdrv_used_idx(&d->g, VCON_TXQ), 3 + QNUM, "a ring's worth used");
 	is(atomic_load(&d->irqs), irqs + 1, "full ring taken: one interrupt");
-	is(rd(d, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_VRING, VIRTIO_MMIO_INT_VRING,
-	   "used-buffer interrupt status");
-	wr(d, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	is(fdrv_rd(&d->g, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_VRING,
+	   VIRTIO_MMIO_INT_VRING, "used-buffer interrupt status");
+	fdrv_wr(&d->g, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
 	/* Unless the driver said it polls. */
-	avail(d, VCON_TXQ)->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	fdrv_avail(&d->g, VCON_TXQ)->flags = VRING_AVAIL_F_NO_INTERRUPT;
 	for (i = 0; i < QNUM; i++)
 		post_out(d, "q");
 	vmmio_queue_notify(&d->t, VCON_TXQ);
-	is(used_idx(d, VCON_TXQ), 3 + 2 * QNUM, "another ring's worth used");
+	is(fdrv_used_idx(&d->g, VCON_TXQ), 3 + 2 * QNUM, "another ring's worth used");
 	is(atomic_load(&d->irqs), irqs + 1, "VRING_AVAIL_F_NO_INTERRUPT: no interrupt");
-	avail(d, VCON_TXQ)->flags = 0;
+	fdrv_avail(&d->g, VCON_TXQ)->flags = 0;
 
 	/* A failing host write still returns the buffer (the guest must not hang). */
 	d->out_ret = -EPIPE;
 	h3 = post_out(d, "lost");
 	vmmio_queue_notify(&d->t, VCON_TXQ);
-	is(used_idx(d, VCON_TXQ), 4 + 2 * QNUM, "buffer returned although hops->out failed");
-	is(used_elem(d, VCON_TXQ, 3 + 2 * QNUM).id, h3, "that buffer");
+	is(fdrv_used_idx(&d->g, VCON_TXQ), 4 + 2 * QNUM,
+	   "buffer returned although hops->out failed");
+	is(fdrv_used_elem(&d->g, VCON_TXQ, 3 + 2 * QNUM).id, h3, "that buffer");
 	d->out_ret = 0;
 
 	/* Trailing writable segment: ignored, readable part still written. */
-	three[0] = (struct seg){put_data(d, "mix", 3), 3, false};
-	three[1] = (struct seg){get_buf(d, 8), 8, true};
-	post(d, VCON_TXQ, three, 2);
+	three[0] = (struct fdrv_seg){fdrv_put(&d->g, "mix", 3), 3, false};
+	three[1] = (struct fdrv_seg){fdrv_buf(&d->g, 8), 8, true};
+	fdrv_post(&d->g, VCON_TXQ, three, 2);
 	vmmio_queue_notify(&d->t, VCON_TXQ);
 	ok(d->out_len >= 3 && !memcmp(d->out + d->out_len - 3, "mix", 3),
 	   "readable bytes of a mixed chain written");
-	is(used_elem(d, VCON_TXQ, 4 + 2 * QNUM).len, 0, "its writable part untouched (0 written)");
+	is(fdrv_used_elem(&d->g, VCON_TXQ, 4 + 2 * QNUM).len, 0,
+	   "its writable part untouched (0 written)");
 
 	/* An empty notify is harmless. */
 	vmmio_queue_notify(&d->t, VCON_TXQ);
-	is(used_idx(d, VCON_TXQ), 5 + 2 * QNUM, "spurious notify: nothing used");
+	is(fdrv_used_idx(&d->g, VCON_TXQ), 5 + 2 * QNUM, "spurious notify: nothing used");
 
 	/* vcon_tx_flush() without a notification (the exit-status path). */
 	post_out(d, "flushed");
@@ -414,12 +257,12 @@ static void test_event_idx(void)
 	irqs = atomic_load(&d->irqs);
 	post_out(d, "a");
 	vmmio_queue_notify(&d->t, VCON_TXQ);
-	is(*avail_event(d, VCON_TXQ), 1, "avail_event = next avail index we will look at");
+	is(*fdrv_avail_event(&d->g, VCON_TXQ), 1, "avail_event = next avail index we will look at");
 	post_out(d, "b");
 	post_out(d, "c");
 	vmmio_queue_notify(&d->t, VCON_TXQ);
-	is(used_idx(d, VCON_TXQ), 3, "chains used");
-	is(*avail_event(d, VCON_TXQ), 3, "avail_event follows");
+	is(fdrv_used_idx(&d->g, VCON_TXQ), 3, "chains used");
+	is(*fdrv_avail_event(&d->g, VCON_TXQ), 3, "avail_event follows");
 	ok(d->out_len == 3 && !memcmp(d->out, "abc", 3), "output abc");
 	is(atomic_load(&d->irqs), irqs, "no transmit interrupt for a partial ring");
 
@@ -430,15 +273,15 @@ static void test_event_idx(void)
 	for (i = 0; i < QNUM; i++)
 		post_out(d, "w");
 	vmmio_queue_notify(&d->t, VCON_TXQ);
-	is(used_idx(d, VCON_TXQ), 3 + QNUM, "a ring's worth used");
+	is(fdrv_used_idx(&d->g, VCON_TXQ), 3 + QNUM, "a ring's worth used");
 	is(atomic_load(&d->irqs), irqs + 1, "first full ring: interrupt");
-	*used_event(d, VCON_TXQ) = 3 + 3 * QNUM;
+	*fdrv_used_event(&d->g, VCON_TXQ) = 3 + 3 * QNUM;
 	for (i = 0; i < QNUM; i++)
 		post_out(d, "x");
 	vmmio_queue_notify(&d->t, VCON_TXQ);
-	is(used_idx(d, VCON_TXQ), 3 + 2 * QNUM, "another ring's worth used");
+	is(fdrv_used_idx(&d->g, VCON_TXQ), 3 + 2 * QNUM, "another ring's worth used");
 	is(atomic_load(&d->irqs), irqs + 1, "used_event not reached: no interrupt");
-	*used_event(d, VCON_TXQ) = 3 + 2 * QNUM;
+	*fdrv_used_event(&d->g, VCON_TXQ) = 3 + 2 * QNUM;
 	for (i = 0; i < QNUM; i++)
 		post_out(d, "y");
 	vmmio_queue_notify(&d->t, VCON_TXQ);
@@ -447,16 +290,16 @@ static void test_event_idx(void)
 	irqs = atomic_load(&d->irqs);
 
 	/* rx side too; the first used buffer always interrupts (no previous signal). */
-	*used_event(d, VCON_RXQ) = 0;
-	post_in(d, get_buf(d, 4), 4);
+	*fdrv_used_event(&d->g, VCON_RXQ) = 0;
+	post_in(d, fdrv_buf(&d->g, 4), 4);
 	is(vcon_input(&d->c, (const uint8_t *)"w", 1), 1, "input accepted");
 	is(atomic_load(&d->irqs), irqs + 1, "rx used_event 0 passed: interrupt");
-	*used_event(d, VCON_RXQ) = 5;
-	post_in(d, get_buf(d, 4), 4);
+	*fdrv_used_event(&d->g, VCON_RXQ) = 5;
+	post_in(d, fdrv_buf(&d->g, 4), 4);
 	is(vcon_input(&d->c, (const uint8_t *)"xy", 2), 2, "input accepted");
 	is(atomic_load(&d->irqs), irqs + 1, "rx used_event 5 not reached: no interrupt");
-	*used_event(d, VCON_RXQ) = 2;
-	post_in(d, get_buf(d, 4), 4);
+	*fdrv_used_event(&d->g, VCON_RXQ) = 2;
+	post_in(d, fdrv_buf(&d->g, 4), 4);
 	is(vcon_input(&d->c, (const uint8_t *)"z", 1), 1, "input accepted");
 	is(atomic_load(&d->irqs), irqs + 2, "rx used_event 2 passed: interrupt");
 	drv_free(d);
@@ -473,39 +316,39 @@ static void test_rx(void)
 	is(vcon_input(&d->c, (const uint8_t *)"early", 5), 0, "no input before activation");
 	ok(drv_start(d, false, false), "driver started");
 	is(atomic_load(&d->rx_ready), 0, "no wakeup before buffers");
-	b1 = get_buf(d, 4);
-	b2 = get_buf(d, 4);
+	b1 = fdrv_buf(&d->g, 4);
+	b2 = fdrv_buf(&d->g, 4);
 	h1 = post_in(d, b1, 4);
 	h2 = post_in(d, b2, 4);
 	vmmio_queue_notify(&d->t, VCON_RXQ);
 	is(atomic_load(&d->rx_ready), 1, "rx_ready once the driver posted buffers");
 	vmmio_queue_notify(&d->t, VCON_RXQ);
 	is(atomic_load(&d->rx_ready), 1, "rx_ready not repeated without refused input");
-	ok(used(d, VCON_RXQ)->flags & VRING_USED_F_NO_NOTIFY,
+	ok(fdrv_used(&d->g, VCON_RXQ)->flags & VRING_USED_F_NO_NOTIFY,
 	   "receiveq notifications off while no input waits");
 
 	irqs = atomic_load(&d->irqs);
 	is(vcon_input(&d->c, (const uint8_t *)"hello world", 11), 8,
 	   "two 4-byte buffers take 8 of 11 bytes");
-	ok(!memcmp(gpa(d, b1), "hell", 4) && !memcmp(gpa(d, b2), "o wo", 4),
+	ok(!memcmp(fdrv_gpa(&d->g, b1), "hell", 4) && !memcmp(fdrv_gpa(&d->g, b2), "o wo", 4),
 	   "buffers filled in order");
-	is(used_idx(d, VCON_RXQ), 2, "two buffers used");
-	is(used_elem(d, VCON_RXQ, 0).id, h1, "first buffer first");
-	is(used_elem(d, VCON_RXQ, 0).len, 4, "its length 4");
-	is(used_elem(d, VCON_RXQ, 1).id, h2, "then the second");
+	is(fdrv_used_idx(&d->g, VCON_RXQ), 2, "two buffers used");
+	is(fdrv_used_elem(&d->g, VCON_RXQ, 0).id, h1, "first buffer first");
+	is(fdrv_used_elem(&d->g, VCON_RXQ, 0).len, 4, "its length 4");
+	is(fdrv_used_elem(&d->g, VCON_RXQ, 1).id, h2, "then the second");
 	is(atomic_load(&d->irqs), irqs + 1, "one interrupt");
-	ok(!(used(d, VCON_RXQ)->flags & VRING_USED_F_NO_NOTIFY),
+	ok(!(fdrv_used(&d->g, VCON_RXQ)->flags & VRING_USED_F_NO_NOTIFY),
 	   "out of buffers: notifications requested");
 
 	is(vcon_input(&d->c, (const uint8_t *)"rld", 3), 0, "no buffers: 0 accepted");
-	b3 = get_buf(d, 16);
+	b3 = fdrv_buf(&d->g, 16);
 	post_in(d, b3, 16);
 	vmmio_queue_notify(&d->t, VCON_RXQ);
 	is(atomic_load(&d->rx_ready), 2, "rx_ready after refused input and new buffers");
 	is(vcon_input(&d->c, (const uint8_t *)"rld", 3), 3, "rest accepted");
-	ok(!memcmp(gpa(d, b3), "rld", 3) && ((uint8_t *)gpa(d, b3))[3] == 0xee,
+	ok(!memcmp(fdrv_gpa(&d->g, b3), "rld", 3) && ((uint8_t *)fdrv_gpa(&d->g, b3))[3] == 0xee,
 	   "partial buffer: 3 bytes, nothing beyond");
-	is(used_elem(d, VCON_RXQ, 2).len, 3, "used length = bytes written");
+	is(fdrv_used_elem(&d->g, VCON_RXQ, 2).len, 3, "used length = bytes written");
 	{
 		uint64_t rxb, txb;
 
@@ -517,11 +360,13 @@ static void test_rx(void)
 
 	/* A multi-segment receive buffer. */
 	{
-		struct seg s[2] = {{get_buf(d, 2), 2, true}, {get_buf(d, 3), 3, true}};
+		struct fdrv_seg s[2] = {{fdrv_buf(&d->g, 2), 2, true},
+					{fdrv_buf(&d->g, 3), 3, true}};
 
-		post(d, VCON_RXQ, s, 2);
+		fdrv_post(&d->g, VCON_RXQ, s, 2);
 		is(vcon_input(&d->c, (const uint8_t *)"12345678", 8), 5, "2+3 byte chain takes 5");
-		ok(!memcmp(gpa(d, s[0].addr), "12", 2) && !memcmp(gpa(d, s[1].addr), "345", 3),
+		ok(!memcmp(fdrv_gpa(&d->g, s[0].addr), "12", 2) &&
+			   !memcmp(fdrv_gpa(&d->g, s[1].addr), "345", 3),
 		   "spread over both segments");
 	}
 	drv_free(d);
@@ -551,12 +396,12 @@ static void test_malformed(void)
 	vmmio_queue_notify(&d->t, VCON_TXQ);
 	calls = d->out_calls;
 	/* A head index beyond the ring. */
-	avail(d, VCON_TXQ)->ring[1] = QNUM + 5;
-	__atomic_store_n(&avail(d, VCON_TXQ)->idx, 2, __ATOMIC_RELEASE);
+	fdrv_avail(&d->g, VCON_TXQ)->ring[1] = QNUM + 5;
+	__atomic_store_n(&fdrv_avail(&d->g, VCON_TXQ)->idx, 2, __ATOMIC_RELEASE);
 	vmmio_queue_notify(&d->t, VCON_TXQ);
 	is(d->out_calls, calls, "nothing written for a bad head");
-	ok(rd(d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, "DEVICE_NEEDS_RESET set");
-	ok(rd(d, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG,
+	ok(fdrv_needs_reset(&d->g), "DEVICE_NEEDS_RESET set");
+	ok(fdrv_rd(&d->g, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG,
 	   "config-change interrupt for it");
 	post_out(d, "more");
 	vmmio_queue_notify(&d->t, VCON_TXQ);
@@ -565,25 +410,25 @@ static void test_malformed(void)
 
 	/* Reset and start over: works again. */
 	ok(drv_start(d, false, false), "driver restarted after reset");
-	ok(!(rd(d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET), "NEEDS_RESET cleared");
+	ok(!fdrv_needs_reset(&d->g), "NEEDS_RESET cleared");
 	post_out(d, "again");
 	vmmio_queue_notify(&d->t, VCON_TXQ);
 	is(d->out_calls, calls + 1, "output flows after the reset");
 
 	/* A descriptor loop on the receiveq. */
-	desc = gpa(d, d->q[VCON_RXQ].desc);
-	desc[0] = (struct vring_desc){.addr = get_buf(d, 8),
+	desc = fdrv_gpa(&d->g, d->g.q[VCON_RXQ].desc);
+	desc[0] = (struct vring_desc){.addr = fdrv_buf(&d->g, 8),
 				      .len = 8,
 				      .flags = VRING_DESC_F_WRITE | VRING_DESC_F_NEXT,
 				      .next = 1};
-	desc[1] = (struct vring_desc){.addr = get_buf(d, 8),
+	desc[1] = (struct vring_desc){.addr = fdrv_buf(&d->g, 8),
 				      .len = 8,
 				      .flags = VRING_DESC_F_WRITE | VRING_DESC_F_NEXT,
 				      .next = 0};
-	avail(d, VCON_RXQ)->ring[0] = 0;
-	__atomic_store_n(&avail(d, VCON_RXQ)->idx, 1, __ATOMIC_RELEASE);
+	fdrv_avail(&d->g, VCON_RXQ)->ring[0] = 0;
+	__atomic_store_n(&fdrv_avail(&d->g, VCON_RXQ)->idx, 1, __ATOMIC_RELEASE);
 	is(vcon_input(&d->c, (const uint8_t *)"abc", 3), 0, "looping rx chain: nothing accepted");
-	ok(rd(d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, "DEVICE_NEEDS_RESET set");
+	ok(fdrv_needs_reset(&d->g), "DEVICE_NEEDS_RESET set");
 	is(vcon_input(&d->c, (const uint8_t *)"abc", 3), 0, "still refused, no crash");
 	drv_free(d);
 }
@@ -593,18 +438,18 @@ static void test_reset(void)
 	struct drv *d = drv_new();
 
 	ok(drv_start(d, false, false), "driver started");
-	post_in(d, get_buf(d, 8), 8);
-	wr(d, VIRTIO_MMIO_STATUS, 0);
+	post_in(d, fdrv_buf(&d->g, 8), 8);
+	fdrv_wr(&d->g, VIRTIO_MMIO_STATUS, 0);
 	ok(d->c.rxq == NULL && d->c.txq == NULL, "reset forgets the queues");
 	is(vcon_input(&d->c, (const uint8_t *)"x", 1), 0, "no input into a reset device");
 	post_out(d, "dropped");
 	vcon_tx_flush(&d->c);
 	is(d->out_calls, 0, "no output from a reset device");
-	is(used_idx(d, VCON_RXQ), 0, "rings untouched after reset");
+	is(fdrv_used_idx(&d->g, VCON_RXQ), 0, "rings untouched after reset");
 
 	/* The refused input is owed a wakeup from the next driver. */
 	ok(drv_start(d, false, false), "new driver");
-	post_in(d, get_buf(d, 8), 8);
+	post_in(d, fdrv_buf(&d->g, 8), 8);
 	vmmio_queue_notify(&d->t, VCON_RXQ);
 	is(atomic_load(&d->rx_ready), 1, "rx_ready after re-activation and buffers");
 	is(vcon_input(&d->c, (const uint8_t *)"x", 1), 1, "input flows again");
@@ -647,9 +492,9 @@ static void test_threads(bool event_idx)
 {
 	struct drv *d = drv_new();
 	struct thr th = {.d = d};
-	struct drvq *q = &d->q[VCON_TXQ];
+	struct fdrv_vq *q = &d->g.q[VCON_TXQ];
 	char expect[THR_CHAINS * THR_LEN + 1];
-	uint64_t one = 1;
+	uint64_t one = 1, buf;
 	pthread_t tid;
 	int i, kicks = 0;
 	bool stalled = false;
@@ -657,18 +502,18 @@ static void test_threads(bool event_idx)
 	d->kick_fd = eventfd(0, EFD_CLOEXEC);
 	ok(drv_start(d, event_idx, false), "threaded run: driver started%s",
 	   event_idx ? " with EVENT_IDX" : "");
+	buf = fdrv_buf(&d->g, QNUM * 16u);
 	pthread_create(&tid, NULL, device_thread, &th);
 	for (i = 0; i < THR_CHAINS && !stalled; i++) {
 		char line[THR_LEN + 1];
-		struct vring_desc *desc = gpa(d, q->desc);
-		uint16_t slot = (uint16_t)(q->avail_idx % q->num), old, need;
+		uint16_t slot = (uint16_t)(q->avail_idx % q->num), old;
 		struct timespec t0, t;
 
 		snprintf(line, sizeof(line), "line %04d\n", i);
 		memcpy(expect + i * THR_LEN, line, THR_LEN);
 		/* Wait for a free slot: descriptors are used in order. */
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		while ((uint16_t)(q->avail_idx - used_idx(d, VCON_TXQ)) >= q->num) {
+		while ((uint16_t)(q->avail_idx - fdrv_used_idx(&d->g, VCON_TXQ)) >= q->num) {
 			clock_gettime(CLOCK_MONOTONIC, &t);
 			if (t.tv_sec - t0.tv_sec > 5) {
 				stalled = true;
@@ -676,36 +521,25 @@ static void test_threads(bool event_idx)
 			}
 			sched_yield();
 		}
-		memcpy(gpa(d, DATA_BASE + slot * 16u), line, THR_LEN);
-		desc[slot] = (struct vring_desc){.addr = DATA_BASE + slot * 16u, .len = THR_LEN};
-		avail(d, VCON_TXQ)->ring[slot] = slot;
-		old = q->avail_idx++;
-		__atomic_store_n(&avail(d, VCON_TXQ)->idx, q->avail_idx, __ATOMIC_RELEASE);
-		/* virtio 1.2 2.7.13.3/4: a full barrier, then decide whether to kick. */
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (event_idx) {
-			need = __atomic_load_n(avail_event(d, VCON_TXQ), __ATOMIC_RELAXED);
-			if ((uint16_t)(q->avail_idx - need - 1) < (uint16_t)(q->avail_idx - old)) {
-				kicks++;
-				if (write(d->kick_fd, &one, sizeof(one)) < 0)
-					break;
-			}
-		} else if (!(__atomic_load_n(&used(d, VCON_TXQ)->flags, __ATOMIC_RELAXED) &
-			     VRING_USED_F_NO_NOTIFY)) {
+		memcpy(fdrv_gpa(&d->g, buf + slot * 16u), line, THR_LEN);
+		fdrv_desc(&d->g, VCON_TXQ)[slot] =
+			(struct vring_desc){.addr = buf + slot * 16u, .len = THR_LEN};
+		old = fdrv_publish(&d->g, VCON_TXQ, slot);
+		if (fdrv_kick_needed(&d->g, VCON_TXQ, old)) {
 			kicks++;
 			if (write(d->kick_fd, &one, sizeof(one)) < 0)
 				break;
 		}
 	}
 	/* Wait for the last chains. */
-	for (i = 0; i < 500 && used_idx(d, VCON_TXQ) != q->avail_idx; i++)
+	for (i = 0; i < 500 && fdrv_used_idx(&d->g, VCON_TXQ) != q->avail_idx; i++)
 		usleep(10000);
 	atomic_store(&th.stop, true);
 	if (write(d->kick_fd, &one, sizeof(one)) < 0)
 		diag("eventfd write failed");
 	pthread_join(tid, NULL);
 	ok(!stalled, "driver never stalled waiting for the device");
-	is(used_idx(d, VCON_TXQ), (uint16_t)THR_CHAINS, "every chain used");
+	is(fdrv_used_idx(&d->g, VCON_TXQ), (uint16_t)THR_CHAINS, "every chain used");
 	is(atomic_load(&th.timeouts), 0, "no lost wakeup (device never waited in vain)");
 	is(d->out_len, (size_t)THR_CHAINS * THR_LEN, "every byte out");
 	ok(d->out_len == (size_t)THR_CHAINS * THR_LEN && !memcmp(d->out, expect, d->out_len),

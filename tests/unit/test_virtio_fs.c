@@ -2,10 +2,10 @@
  * test_virtio_fs.c - the virtio-fs device (devices/virtio_fs/virtio_fs.c) driven
  * through the real virtio-mmio transport and virtqueues, with the real FUSE
  * server (fuse/fuse_server.c) behind it serving a mkdtemp
- * directory.  This file plays the guest driver: it negotiates over the
- * registers, lays split rings out in a fake guest RAM and posts FUSE
- * requests the way Linux's virtiofs driver does (request in readable
- * segments, reply buffers in writable ones).
+ * directory.  The fake guest driver (tests/unit/fake_driver.c) negotiates
+ * over the registers and lays split rings out in a fake guest RAM; this
+ * file posts FUSE requests on them the way Linux's virtiofs driver does
+ * (request in readable segments, reply buffers in writable ones).
  *
  * Checks: identity (device ID 26, queue count from num_request_queues, no
  * feature bits, no shared memory region yet); the config space read through
@@ -55,30 +55,18 @@
 #include "devices/virtio_mmio/transport.h"
 #include "fuse/fuse_server.h"
 #include "lib/iov.h"
+#include "tests/unit/fake_driver.h"
 #include "tests/unit/tap.h"
 
 #define RAM_SIZE (2u << 20)
 #define QNUM 128
-#define MAXQ 3
-#define RING_BASE(q) (0x10000u + (q)*0x4000u)
-#define DATA_BASE 0x40000u
-
-struct drvq {
-	uint16_t num;
-	uint64_t desc, avail, used;
-	uint16_t next_desc; /* next free descriptor (used in order) */
-	uint16_t avail_idx; /* our copy of avail->idx */
-};
 
 struct drv {
-	struct gmem mem;
-	uint8_t *ram;
+	struct fake_driver g; /* the guest's side */
 	struct vmmio_dev t;
 	struct fsrv *srv; /* a fresh server per device: no state shared between tests */
 	struct virtio_fs v;
-	struct drvq q[MAXQ];
 	unsigned int nq;
-	uint64_t data_next;
 	uint64_t unique;
 	atomic_int irqs;
 };
@@ -94,141 +82,13 @@ static void t_irq(void *opaque)
 
 static const struct vmmio_hooks t_hooks = {.irq = t_irq};
 
-/* --- the guest driver ------------------------------------------------------
+/* --- the guest driver (tests/unit/fake_driver.h) -------------------------
  */
-
-static void wr(struct drv *d, uint64_t off, uint32_t v)
-{
-	vmmio_bus_ops.write(&d->t, off, &v, 4);
-}
-
-static uint32_t rd(struct drv *d, uint64_t off)
-{
-	uint32_t v = 0;
-
-	vmmio_bus_ops.read(&d->t, off, &v, 4);
-	return v;
-}
-
-static void *gpa(struct drv *d, uint64_t a)
-{
-	return d->ram + a;
-}
-
-static struct vring_avail *avail(struct drv *d, unsigned int q)
-{
-	return gpa(d, d->q[q].avail);
-}
-
-static struct vring_used *used(struct drv *d, unsigned int q)
-{
-	return gpa(d, d->q[q].used);
-}
-
-static uint16_t used_idx(struct drv *d, unsigned int q)
-{
-	return __atomic_load_n(&used(d, q)->idx, __ATOMIC_ACQUIRE);
-}
-
-static struct vring_used_elem used_elem(struct drv *d, unsigned int q, uint16_t i)
-{
-	return used(d, q)->ring[i % d->q[q].num];
-}
-
-static uint64_t put_data(struct drv *d, const void *p, size_t n)
-{
-	uint64_t a = d->data_next;
-
-	memcpy(gpa(d, a), p, n);
-	d->data_next += (n + 15) & ~(size_t)15;
-	if (d->data_next > RAM_SIZE)
-		abort();
-	return a;
-}
-
-static uint64_t get_buf(struct drv *d, size_t n)
-{
-	uint64_t a = d->data_next;
-
-	memset(gpa(d, a), 0xee, n);
-	d->data_next += (n + 15) & ~(size_t)15;
-	if (d->data_next > RAM_SIZE)
-		abort();
-	return a;
-}
-
-struct seg {
-	uint64_t addr;
-	uint32_t len;
-	bool write;
-};
-
-/* Post one chain; returns its head. */
-static uint16_t post(struct drv *d, unsigned int qi, const struct seg *s, int n)
-{
-	struct drvq *q = &d->q[qi];
-	struct vring_desc *desc = gpa(d, q->desc);
-	uint16_t head = q->next_desc;
-	int i;
-
-	for (i = 0; i < n; i++) {
-		uint16_t idx = (uint16_t)((head + i) % q->num);
-
-		desc[idx].addr = s[i].addr;
-		desc[idx].len = s[i].len;
-		desc[idx].flags = (uint16_t)((s[i].write ? VRING_DESC_F_WRITE : 0) |
-					     (i + 1 < n ? VRING_DESC_F_NEXT : 0));
-		desc[idx].next = (uint16_t)((idx + 1) % q->num);
-	}
-	q->next_desc = (uint16_t)((head + n) % q->num);
-	avail(d, qi)->ring[q->avail_idx % q->num] = head;
-	q->avail_idx++;
-	__atomic_store_n(&avail(d, qi)->idx, q->avail_idx, __ATOMIC_RELEASE);
-	return head;
-}
 
 /* Reset, negotiate VERSION_1, set up every queue, DRIVER_OK. */
 static bool drv_start(struct drv *d)
 {
-	uint64_t want = 1ull << VIRTIO_F_VERSION_1;
-	uint32_t st = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
-	unsigned int qi;
-
-	wr(d, VIRTIO_MMIO_STATUS, 0);
-	wr(d, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	wr(d, VIRTIO_MMIO_STATUS, st);
-	wr(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(d, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)want);
-	wr(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(d, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(want >> 32));
-	st |= VIRTIO_CONFIG_S_FEATURES_OK;
-	wr(d, VIRTIO_MMIO_STATUS, st);
-	if (!(rd(d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK))
-		return false;
-	memset(gpa(d, RING_BASE(0)), 0, DATA_BASE - RING_BASE(0));
-	for (qi = 0; qi < d->nq; qi++) {
-		struct drvq *q = &d->q[qi];
-
-		memset(q, 0, sizeof(*q));
-		q->num = QNUM;
-		q->desc = RING_BASE(qi);
-		q->avail = RING_BASE(qi) + 0x1000;
-		q->used = RING_BASE(qi) + 0x2000;
-		wr(d, VIRTIO_MMIO_QUEUE_SEL, qi);
-		wr(d, VIRTIO_MMIO_QUEUE_NUM, q->num);
-		wr(d, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)q->desc);
-		wr(d, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-		wr(d, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)q->avail);
-		wr(d, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, 0);
-		wr(d, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)q->used);
-		wr(d, VIRTIO_MMIO_QUEUE_USED_HIGH, 0);
-		wr(d, VIRTIO_MMIO_QUEUE_READY, 1);
-		if (rd(d, VIRTIO_MMIO_QUEUE_READY) != 1)
-			return false;
-	}
-	wr(d, VIRTIO_MMIO_STATUS, st | VIRTIO_CONFIG_S_DRIVER_OK);
-	d->data_next = DATA_BASE;
-	return rd(d, VIRTIO_MMIO_STATUS) == (st | VIRTIO_CONFIG_S_DRIVER_OK);
+	return fdrv_start(&d->g, 1ull << VIRTIO_F_VERSION_1, d->nq, 0);
 }
 
 static struct fsrv *new_server(void)
@@ -250,16 +110,12 @@ static struct drv *drv_new(const char *tag, unsigned int nrq)
 
 	if (!d)
 		abort();
-	d->ram = aligned_alloc(4096, RAM_SIZE);
-	if (!d->ram)
-		abort();
-	memset(d->ram, 0, RAM_SIZE);
+	fdrv_init(&d->g, 0, RAM_SIZE, QNUM);
 	d->nq = 1 + nrq;
 	d->unique = 0x100;
 	d->srv = new_server();
-	if (gmem_add_region(&d->mem, 0, RAM_SIZE, d->ram) < 0 ||
-	    virtio_fs_init(&d->v, d->srv, tag, nrq) < 0 ||
-	    vmmio_init(&d->t, &d->v.ops, &d->v, &d->mem, &t_hooks, d) < 0)
+	if (virtio_fs_init(&d->v, d->srv, tag, nrq) < 0 ||
+	    fdrv_plug(&d->g, &d->t, &d->v.ops, &d->v, &t_hooks, d) < 0)
 		abort();
 	virtio_fs_attach(&d->v, &d->t);
 	return d;
@@ -267,11 +123,10 @@ static struct drv *drv_new(const char *tag, unsigned int nrq)
 
 static void drv_free(struct drv *d)
 {
-	wr(d, VIRTIO_MMIO_STATUS, 0); /* reset before vmmio_destroy (transport.h) */
-	vmmio_destroy(&d->t);
+	fdrv_unplug(&d->g);
 	virtio_fs_destroy(&d->v);
 	fsrv_destroy(d->srv);
-	free(d->ram);
+	fdrv_destroy(&d->g);
 	free(d);
 }
 
@@ -303,22 +158,22 @@ static struct sent post_req(struct drv *d, unsigned int qi, uint32_t opcode, uin
 		.pid = 1,
 	};
 	struct sent s = {.unique = d->unique};
-	struct seg sg[4];
+	struct fdrv_seg sg[4];
 	int n = 0;
 
 	d->unique += 2; /* Linux: unique ids step by 2 (bit 0 marks interrupts) */
-	sg[n++] = (struct seg){put_data(d, &h, sizeof(h)), sizeof(h), false};
+	sg[n++] = (struct fdrv_seg){fdrv_put(&d->g, &h, sizeof(h)), sizeof(h), false};
 	if (arg_len)
-		sg[n++] = (struct seg){put_data(d, arg, arg_len), arg_len, false};
+		sg[n++] = (struct fdrv_seg){fdrv_put(&d->g, arg, arg_len), arg_len, false};
 	if (body_len || opcode != FUSE_FORGET) {
-		s.reply = get_buf(d, sizeof(struct fuse_out_header));
-		sg[n++] = (struct seg){s.reply, sizeof(struct fuse_out_header), true};
+		s.reply = fdrv_buf(&d->g, sizeof(struct fuse_out_header));
+		sg[n++] = (struct fdrv_seg){s.reply, sizeof(struct fuse_out_header), true};
 	}
 	if (body_len) {
-		s.body = get_buf(d, body_len);
-		sg[n++] = (struct seg){s.body, body_len, true};
+		s.body = fdrv_buf(&d->g, body_len);
+		sg[n++] = (struct fdrv_seg){s.body, body_len, true};
 	}
-	s.head = post(d, qi, sg, n);
+	s.head = fdrv_post(&d->g, qi, sg, n);
 	return s;
 }
 
@@ -343,7 +198,7 @@ static struct sent post_lookup(struct drv *d, unsigned int qi, const char *name)
 
 static struct fuse_out_header *reply(struct drv *d, const struct sent *s)
 {
-	return gpa(d, s->reply);
+	return fdrv_gpa(&d->g, s->reply);
 }
 
 /*
@@ -376,7 +231,7 @@ static bool wait_used(struct drv *d, unsigned int q, uint16_t n)
 {
 	double end = now() + 10;
 
-	while (used_idx(d, q) != n) {
+	while (fdrv_used_idx(&d->g, q) != n) {
 		if (now() > end)
 			return false;
 		nap();
@@ -388,11 +243,11 @@ static bool wait_used(struct drv *d, unsigned int q, uint16_t n)
 static bool do_init(struct drv *d)
 {
 	struct sent s = post_init(d);
-	uint16_t before = used_idx(d, VIRTIO_FS_REQUEST_QUEUE);
+	uint16_t before = fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE);
 
 	notify_wait(d, VIRTIO_FS_REQUEST_QUEUE);
-	return used_idx(d, VIRTIO_FS_REQUEST_QUEUE) == before + 1 && reply(d, &s)->error == 0 &&
-	       reply(d, &s)->unique == s.unique;
+	return fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE) == before + 1 &&
+	       reply(d, &s)->error == 0 && reply(d, &s)->unique == s.unique;
 }
 
 /* --- tests -----------------------------------------------------------------
@@ -417,15 +272,16 @@ static void test_identity(void)
 	uint32_t nrq = 0;
 	bool pad = true;
 
-	is(rd(d, VIRTIO_MMIO_MAGIC_VALUE), 0x74726976, "magic 'virt'");
-	is(rd(d, VIRTIO_MMIO_DEVICE_ID), 26, "device ID 26: file system (virtio 1.2 5.11.1)");
-	wr(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	is(rd(d, VIRTIO_MMIO_DEVICE_FEATURES) & 0xffffff, 0,
+	is(fdrv_rd(&d->g, VIRTIO_MMIO_MAGIC_VALUE), 0x74726976, "magic 'virt'");
+	is(fdrv_rd(&d->g, VIRTIO_MMIO_DEVICE_ID), 26,
+	   "device ID 26: file system (virtio 1.2 5.11.1)");
+	fdrv_wr(&d->g, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	is(fdrv_rd(&d->g, VIRTIO_MMIO_DEVICE_FEATURES) & 0xffffff, 0,
 	   "no device feature bits (no VIRTIO_FS_F_NOTIFICATION)");
 	for (i = 0; i < 3; i++) {
-		wr(d, VIRTIO_MMIO_QUEUE_SEL, i);
-		is(rd(d, VIRTIO_MMIO_QUEUE_NUM_MAX), i < 2 ? VIRTIO_FS_QUEUE_MAX : 0, "queue %u %s",
-		   i,
+		fdrv_wr(&d->g, VIRTIO_MMIO_QUEUE_SEL, i);
+		is(fdrv_rd(&d->g, VIRTIO_MMIO_QUEUE_NUM_MAX), i < 2 ? VIRTIO_FS_QUEUE_MAX : 0,
+		   "queue %u %s", i,
 		   i == 0   ? "hiprio"
 		   : i == 1 ? "request"
 			    : "absent");
@@ -444,9 +300,9 @@ static void test_identity(void)
 	nrq = 0xdead;
 	vmmio_bus_ops.read(&d->t, VIRTIO_MMIO_CONFIG + 38, &nrq, 4);
 	is(nrq, 0, "read past the 40-byte config space gives 0");
-	wr(d, VIRTIO_MMIO_SHM_SEL, 0);
-	ok(rd(d, VIRTIO_MMIO_SHM_LEN_LOW) == UINT32_MAX &&
-		   rd(d, VIRTIO_MMIO_SHM_LEN_HIGH) == UINT32_MAX,
+	fdrv_wr(&d->g, VIRTIO_MMIO_SHM_SEL, 0);
+	ok(fdrv_rd(&d->g, VIRTIO_MMIO_SHM_LEN_LOW) == UINT32_MAX &&
+		   fdrv_rd(&d->g, VIRTIO_MMIO_SHM_LEN_HIGH) == UINT32_MAX,
 	   "no shared memory region 0 (DAX window) yet: length all ones");
 	drv_free(d);
 
@@ -457,10 +313,10 @@ static void test_identity(void)
 	vmmio_bus_ops.read(&d->t, VIRTIO_MMIO_CONFIG + 36, &nrq, 4);
 	is(nrq, 3, "num_request_queues = 3");
 	is(d->v.ops.num_queues, 4, "4 queues: hiprio + 3 request queues");
-	wr(d, VIRTIO_MMIO_QUEUE_SEL, 3);
-	is(rd(d, VIRTIO_MMIO_QUEUE_NUM_MAX), VIRTIO_FS_QUEUE_MAX, "queue 3 offered");
-	wr(d, VIRTIO_MMIO_QUEUE_SEL, 4);
-	is(rd(d, VIRTIO_MMIO_QUEUE_NUM_MAX), 0, "queue 4 not");
+	fdrv_wr(&d->g, VIRTIO_MMIO_QUEUE_SEL, 3);
+	is(fdrv_rd(&d->g, VIRTIO_MMIO_QUEUE_NUM_MAX), VIRTIO_FS_QUEUE_MAX, "queue 3 offered");
+	fdrv_wr(&d->g, VIRTIO_MMIO_QUEUE_SEL, 4);
+	is(fdrv_rd(&d->g, VIRTIO_MMIO_QUEUE_NUM_MAX), 0, "queue 4 not");
 
 	srv = d->srv;
 	is(virtio_fs_init(&v, NULL, "x", 1), -EINVAL, "virtio_fs_init: no server");
@@ -501,33 +357,34 @@ static void test_requests(void)
 	irqs = atomic_load(&d->irqs);
 	s = post_init(d);
 	notify_wait(d, VIRTIO_FS_REQUEST_QUEUE);
-	is(used_idx(d, VIRTIO_FS_REQUEST_QUEUE), 1, "INIT chain used");
-	is(used_elem(d, VIRTIO_FS_REQUEST_QUEUE, 0).id, s.head, "  its head");
+	is(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE), 1, "INIT chain used");
+	is(fdrv_used_elem(&d->g, VIRTIO_FS_REQUEST_QUEUE, 0).id, s.head, "  its head");
 	is(reply(d, &s)->error, 0, "  INIT succeeded");
 	is(reply(d, &s)->unique, s.unique, "  unique echoed");
 	ok(reply(d, &s)->len > sizeof(struct fuse_out_header) &&
 		   reply(d, &s)->len <= sizeof(struct fuse_out_header) + sizeof(*io),
 	   "  reply carries an init_out (len %u)", reply(d, &s)->len);
-	is(used_elem(d, VIRTIO_FS_REQUEST_QUEUE, 0).len, reply(d, &s)->len,
+	is(fdrv_used_elem(&d->g, VIRTIO_FS_REQUEST_QUEUE, 0).len, reply(d, &s)->len,
 	   "  used length = the reply's length");
-	io = gpa(d, s.body);
+	io = fdrv_gpa(&d->g, s.body);
 	is(io->major, FUSE_KERNEL_VERSION, "  protocol major 7");
 	is(atomic_load(&d->irqs), irqs + 1, "  one interrupt");
-	is(rd(d, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_VRING, VIRTIO_MMIO_INT_VRING,
-	   "  used-buffer interrupt status");
-	wr(d, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
-	is(used(d, VIRTIO_FS_REQUEST_QUEUE)->flags & VRING_USED_F_NO_NOTIFY, 0,
+	is(fdrv_rd(&d->g, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_VRING,
+	   VIRTIO_MMIO_INT_VRING, "  used-buffer interrupt status");
+	fdrv_wr(&d->g, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	is(fdrv_used(&d->g, VIRTIO_FS_REQUEST_QUEUE)->flags & VRING_USED_F_NO_NOTIFY, 0,
 	   "  notifications enabled again after draining");
 	is(virtio_fs_requests(&d->v, VIRTIO_FS_REQUEST_QUEUE), 1, "  request counted");
 
 	/* LOOKUP of a file in the shared directory. */
 	s = post_lookup(d, VIRTIO_FS_REQUEST_QUEUE, "hello");
 	notify_wait(d, VIRTIO_FS_REQUEST_QUEUE);
-	eo = gpa(d, s.body);
-	is(used_idx(d, VIRTIO_FS_REQUEST_QUEUE), 2, "LOOKUP used");
+	eo = fdrv_gpa(&d->g, s.body);
+	is(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE), 2, "LOOKUP used");
 	is(reply(d, &s)->error, 0, "  found");
 	is(reply(d, &s)->len, sizeof(struct fuse_out_header) + sizeof(*eo), "  entry reply");
-	is(used_elem(d, VIRTIO_FS_REQUEST_QUEUE, 1).len, reply(d, &s)->len, "  used length");
+	is(fdrv_used_elem(&d->g, VIRTIO_FS_REQUEST_QUEUE, 1).len, reply(d, &s)->len,
+	   "  used length");
 	ok(eo->nodeid != 0 && eo->nodeid != FUSE_ROOT_ID, "  a node id (%llu)",
 	   (unsigned long long)eo->nodeid);
 	is(eo->attr.size, 5, "  size 5");
@@ -537,7 +394,7 @@ static void test_requests(void)
 	s = post_lookup(d, VIRTIO_FS_REQUEST_QUEUE, "missing");
 	notify_wait(d, VIRTIO_FS_REQUEST_QUEUE);
 	is(reply(d, &s)->error, -ENOENT, "LOOKUP of a missing name: ENOENT");
-	is(used_elem(d, VIRTIO_FS_REQUEST_QUEUE, 2).len, sizeof(struct fuse_out_header),
+	is(fdrv_used_elem(&d->g, VIRTIO_FS_REQUEST_QUEUE, 2).len, sizeof(struct fuse_out_header),
 	   "  header-only reply");
 
 	/*
@@ -547,12 +404,13 @@ static void test_requests(void)
 	for (i = 0; i < 3; i++)
 		m[i] = post_lookup(d, VIRTIO_FS_REQUEST_QUEUE, i == 1 ? "missing" : "hello");
 	notify_wait(d, VIRTIO_FS_REQUEST_QUEUE);
-	is(used_idx(d, VIRTIO_FS_REQUEST_QUEUE), 6, "three requests, one notification");
+	is(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE), 6, "three requests, one notification");
 	for (i = 0; i < 3; i++) {
 		int seen = 0, j;
 
 		for (j = 3; j < 6; j++)
-			seen += used_elem(d, VIRTIO_FS_REQUEST_QUEUE, (uint16_t)j).id == m[i].head;
+			seen += fdrv_used_elem(&d->g, VIRTIO_FS_REQUEST_QUEUE, (uint16_t)j).id ==
+				m[i].head;
 		ok(seen == 1 && reply(d, &m[i])->unique == m[i].unique &&
 			   reply(d, &m[i])->error == (i == 1 ? -ENOENT : 0),
 		   "  request %d answered once", i);
@@ -562,25 +420,26 @@ static void test_requests(void)
 	irqs = atomic_load(&d->irqs);
 	s = post_req(d, VIRTIO_FS_HIPRIO_QUEUE, FUSE_FORGET, nodeid, &fg, sizeof(fg), 0);
 	notify_wait(d, VIRTIO_FS_HIPRIO_QUEUE);
-	is(used_idx(d, VIRTIO_FS_HIPRIO_QUEUE), 1, "FORGET used on the hiprio queue");
-	is(used_elem(d, VIRTIO_FS_HIPRIO_QUEUE, 0).id, s.head, "  its head");
-	is(used_elem(d, VIRTIO_FS_HIPRIO_QUEUE, 0).len, 0, "  length 0 (no reply)");
+	is(fdrv_used_idx(&d->g, VIRTIO_FS_HIPRIO_QUEUE), 1, "FORGET used on the hiprio queue");
+	is(fdrv_used_elem(&d->g, VIRTIO_FS_HIPRIO_QUEUE, 0).id, s.head, "  its head");
+	is(fdrv_used_elem(&d->g, VIRTIO_FS_HIPRIO_QUEUE, 0).len, 0, "  length 0 (no reply)");
 	is(atomic_load(&d->irqs), irqs + 1, "  interrupt (the driver frees the buffer)");
 	is(virtio_fs_requests(&d->v, VIRTIO_FS_HIPRIO_QUEUE), 1, "  counted on queue 0");
 
 	/* The driver polls: no interrupt. */
 	irqs = atomic_load(&d->irqs);
-	avail(d, VIRTIO_FS_REQUEST_QUEUE)->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	fdrv_avail(&d->g, VIRTIO_FS_REQUEST_QUEUE)->flags = VRING_AVAIL_F_NO_INTERRUPT;
 	post_lookup(d, VIRTIO_FS_REQUEST_QUEUE, "hello");
 	notify_wait(d, VIRTIO_FS_REQUEST_QUEUE);
-	is(used_idx(d, VIRTIO_FS_REQUEST_QUEUE), 7, "request served with NO_INTERRUPT");
+	is(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE), 7, "request served with NO_INTERRUPT");
 	is(atomic_load(&d->irqs), irqs, "  no interrupt");
-	avail(d, VIRTIO_FS_REQUEST_QUEUE)->flags = 0;
+	fdrv_avail(&d->g, VIRTIO_FS_REQUEST_QUEUE)->flags = 0;
 
 	/* A spurious notification is harmless. */
 	notify_wait(d, VIRTIO_FS_REQUEST_QUEUE);
 	notify_wait(d, VIRTIO_FS_HIPRIO_QUEUE);
-	ok(used_idx(d, VIRTIO_FS_REQUEST_QUEUE) == 7 && used_idx(d, VIRTIO_FS_HIPRIO_QUEUE) == 1,
+	ok(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE) == 7 &&
+		   fdrv_used_idx(&d->g, VIRTIO_FS_HIPRIO_QUEUE) == 1,
 	   "empty notifications: nothing used");
 	drv_free(d);
 }
@@ -589,40 +448,39 @@ static void test_malformed(void)
 {
 	struct drv *d = drv_new("data", 1);
 	struct fuse_forget_in fg = {.nlookup = 1};
-	struct seg bad[2];
+	struct fdrv_seg bad[2];
 	struct sent s;
 	int irqs;
 
 	ok(drv_start(d), "driver started");
 	ok(do_init(d), "INIT");
 	irqs = atomic_load(&d->irqs);
-	bad[0] = (struct seg){put_data(d, "x", 1), 1, false};
-	bad[1] = (struct seg){RAM_SIZE - 8, 64, true}; /* runs off the end of RAM */
-	post(d, VIRTIO_FS_REQUEST_QUEUE, bad, 2);
+	bad[0] = (struct fdrv_seg){fdrv_put(&d->g, "x", 1), 1, false};
+	bad[1] = (struct fdrv_seg){RAM_SIZE - 8, 64, true}; /* runs off the end of RAM */
+	fdrv_post(&d->g, VIRTIO_FS_REQUEST_QUEUE, bad, 2);
 	notify_wait(d, VIRTIO_FS_REQUEST_QUEUE);
-	ok(rd(d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
-	   "descriptor outside guest RAM: DEVICE_NEEDS_RESET");
-	ok(rd(d, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG,
+	ok(fdrv_needs_reset(&d->g), "descriptor outside guest RAM: DEVICE_NEEDS_RESET");
+	ok(fdrv_rd(&d->g, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG,
 	   "  config-change interrupt status");
 	ok(atomic_load(&d->irqs) > irqs, "  interrupt raised");
-	is(used_idx(d, VIRTIO_FS_REQUEST_QUEUE), 1, "  nothing used for the bad chain");
+	is(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE), 1, "  nothing used for the bad chain");
 	/* The dead queue is left alone; the others still work until the reset. */
 	post_lookup(d, VIRTIO_FS_REQUEST_QUEUE, "hello");
 	notify_wait(d, VIRTIO_FS_REQUEST_QUEUE);
-	is(used_idx(d, VIRTIO_FS_REQUEST_QUEUE), 1, "  broken queue not served any more");
+	is(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE), 1, "  broken queue not served any more");
 	s = post_req(d, VIRTIO_FS_HIPRIO_QUEUE, FUSE_FORGET, 2, &fg, sizeof(fg), 0);
 	notify_wait(d, VIRTIO_FS_HIPRIO_QUEUE);
-	ok(used_idx(d, VIRTIO_FS_HIPRIO_QUEUE) == 1 &&
-		   used_elem(d, VIRTIO_FS_HIPRIO_QUEUE, 0).id == s.head,
+	ok(fdrv_used_idx(&d->g, VIRTIO_FS_HIPRIO_QUEUE) == 1 &&
+		   fdrv_used_elem(&d->g, VIRTIO_FS_HIPRIO_QUEUE, 0).id == s.head,
 	   "  hiprio queue still served");
 
 	/* A new driver after the reset. */
 	ok(drv_start(d), "reset and restart");
-	ok(!(rd(d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET), "  NEEDS_RESET cleared");
+	ok(!fdrv_needs_reset(&d->g), "  NEEDS_RESET cleared");
 	ok(do_init(d), "  INIT works again");
 	s = post_lookup(d, VIRTIO_FS_REQUEST_QUEUE, "hello");
 	notify_wait(d, VIRTIO_FS_REQUEST_QUEUE);
-	ok(used_idx(d, VIRTIO_FS_REQUEST_QUEUE) == 2 && reply(d, &s)->error == 0,
+	ok(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE) == 2 && reply(d, &s)->error == 0,
 	   "  LOOKUP works again");
 	drv_free(d);
 }
@@ -675,8 +533,8 @@ static void test_threads(void)
 	for (q = 0; q < 2; q++)
 		pthread_join(th[q], NULL);
 	virtio_fs_wait_idle(&d->v);
-	is(used_idx(d, 1), PER_QUEUE + 1, "queue 1: every request used");
-	is(used_idx(d, 2), PER_QUEUE, "queue 2: every request used");
+	is(fdrv_used_idx(&d->g, 1), PER_QUEUE + 1, "queue 1: every request used");
+	is(fdrv_used_idx(&d->g, 2), PER_QUEUE, "queue 2: every request used");
 	for (q = 0; q < 2; q++)
 		for (i = 0; i < PER_QUEUE; i++)
 			good += reply(d, &s[q][i])->unique == s[q][i].unique &&
@@ -789,7 +647,7 @@ static int used_count(struct drv *d, unsigned int q, uint16_t from, uint16_t to,
 	int n = 0;
 
 	for (uint16_t i = from; i != to; i++)
-		n += used_elem(d, q, i).id == head;
+		n += fdrv_used_elem(&d->g, q, i).id == head;
 	return n;
 }
 
@@ -828,7 +686,8 @@ static void test_out_of_order(void)
 	is(reply(d, &slow)->unique, 0xeeeeeeeeeeeeeeeeull, "  its reply buffer untouched");
 	gate_open();
 	ok(wait_used(d, VIRTIO_FS_REQUEST_QUEUE, 1 + 6), "gate open: the slow request answered");
-	is(used_elem(d, VIRTIO_FS_REQUEST_QUEUE, 6).id, slow.head, "  used last, out of order");
+	is(fdrv_used_elem(&d->g, VIRTIO_FS_REQUEST_QUEUE, 6).id, slow.head,
+	   "  used last, out of order");
 	ok(reply(d, &slow)->unique == slow.unique && reply(d, &slow)->error == -ENOENT,
 	   "  its reply (ENOENT: no such file)");
 	is(virtio_fs_requests(&d->v, VIRTIO_FS_REQUEST_QUEUE), 7, "  7 requests counted");
@@ -857,14 +716,14 @@ static void test_backlog(void)
 	ok(wait_blocked(BACKLOG_THREADS), "every worker blocked on a slow request");
 	usleep(50 * 1000); /* room for a wrong device to take more */
 	is(gate_get(&gate.calls), BACKLOG_THREADS, "  no further chain taken from the ring");
-	is(used_idx(d, VIRTIO_FS_REQUEST_QUEUE), 1, "  nothing else answered");
-	ok(used(d, VIRTIO_FS_REQUEST_QUEUE)->flags & VRING_USED_F_NO_NOTIFY,
+	is(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE), 1, "  nothing else answered");
+	ok(fdrv_used(&d->g, VIRTIO_FS_REQUEST_QUEUE)->flags & VRING_USED_F_NO_NOTIFY,
 	   "  guest notifications off while chains wait");
 	gate_open();
 	ok(wait_used(d, VIRTIO_FS_REQUEST_QUEUE, total),
 	   "gate open: all %d answered without another notification", BACKLOG_THREADS + BACKLOG);
 	virtio_fs_wait_idle(&d->v);
-	is(used_idx(d, VIRTIO_FS_REQUEST_QUEUE), total, "  and no more");
+	is(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE), total, "  and no more");
 	for (i = 0; i < BACKLOG_THREADS; i++)
 		good += used_count(d, VIRTIO_FS_REQUEST_QUEUE, 1, total, slow[i].head) == 1 &&
 			reply(d, &slow[i])->unique == slow[i].unique;
@@ -875,7 +734,7 @@ static void test_backlog(void)
 	is(good, BACKLOG_THREADS + BACKLOG, "  each exactly once, with its own reply");
 	ok(gate_get(&gate.max_active) <= BACKLOG_THREADS, "  never more than %d at once (%d)",
 	   BACKLOG_THREADS, gate_get(&gate.max_active));
-	is(used(d, VIRTIO_FS_REQUEST_QUEUE)->flags & VRING_USED_F_NO_NOTIFY, 0,
+	is(fdrv_used(&d->g, VIRTIO_FS_REQUEST_QUEUE)->flags & VRING_USED_F_NO_NOTIFY, 0,
 	   "  notifications on again, ring empty");
 	drv_free(d);
 }
@@ -910,7 +769,7 @@ static void *do_reset(void *arg)
 {
 	struct resetter *r = arg;
 
-	wr(r->d, VIRTIO_MMIO_STATUS, 0);
+	fdrv_wr(&r->d->g, VIRTIO_MMIO_STATUS, 0);
 	atomic_store(&r->done, 1);
 	return NULL;
 }
@@ -933,7 +792,7 @@ static void test_reset_inflight(void)
 	vmmio_queue_notify(&d->t, VIRTIO_FS_REQUEST_QUEUE);
 	ok(wait_blocked(1) && wait_used(d, VIRTIO_FS_REQUEST_QUEUE, 4),
 	   "slow request in flight, the quick ones answered");
-	u = used_idx(d, VIRTIO_FS_REQUEST_QUEUE);
+	u = fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE);
 	if (pthread_create(&th, NULL, do_reset, &r))
 		abort();
 	ok(wait_queue_stopped(d, VIRTIO_FS_REQUEST_QUEUE), "device reset begins");
@@ -944,13 +803,15 @@ static void test_reset_inflight(void)
 	is(atomic_load(&r.done), 1, "  and returns once it is done");
 	is(gate_get(&gate.active), 0, "  the handler had returned");
 	virtio_fs_wait_idle(&d->v);
-	is(used_idx(d, VIRTIO_FS_REQUEST_QUEUE), u, "  the request was not pushed after the reset");
+	is(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE), u,
+	   "  the request was not pushed after the reset");
 	is(reply(d, &slow)->unique, slow.unique, "  (the server did answer it)");
 	ok(drv_start(d), "restarted");
 	ok(do_init(d), "  INIT works");
 	s = post_lookup(d, VIRTIO_FS_REQUEST_QUEUE, "hello");
 	notify_wait(d, VIRTIO_FS_REQUEST_QUEUE);
-	ok(used_idx(d, VIRTIO_FS_REQUEST_QUEUE) == 2 && reply(d, &s)->error == 0, "  LOOKUP works");
+	ok(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE) == 2 && reply(d, &s)->error == 0,
+	   "  LOOKUP works");
 	drv_free(d);
 }
 
@@ -966,7 +827,7 @@ static void test_inline_and_stop(void)
 	for (i = 0; i < 3; i++)
 		m[i] = post_lookup(d, VIRTIO_FS_REQUEST_QUEUE, "hello");
 	virtio_fs_stop(&d->v);
-	is(used_idx(d, VIRTIO_FS_REQUEST_QUEUE), 4,
+	is(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE), 4,
 	   "virtio_fs_stop() serves the chains left on the ring");
 	for (i = 0; i < 3; i++)
 		good += reply(d, &m[i])->unique == m[i].unique && reply(d, &m[i])->error == 0;
@@ -977,9 +838,10 @@ static void test_inline_and_stop(void)
 	for (i = 0; i < 3; i++)
 		m[i] = post_lookup(d, VIRTIO_FS_REQUEST_QUEUE, i == 1 ? "missing" : "hello");
 	vmmio_queue_notify(&d->t, VIRTIO_FS_REQUEST_QUEUE);
-	is(used_idx(d, VIRTIO_FS_REQUEST_QUEUE), 7, "no workers: served by notify itself");
+	is(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE), 7, "no workers: served by notify itself");
 	for (i = 0, good = 0; i < 3; i++)
-		good += used_elem(d, VIRTIO_FS_REQUEST_QUEUE, (uint16_t)(4 + i)).id == m[i].head &&
+		good += fdrv_used_elem(&d->g, VIRTIO_FS_REQUEST_QUEUE, (uint16_t)(4 + i)).id ==
+				m[i].head &&
 			reply(d, &m[i])->error == (i == 1 ? -ENOENT : 0);
 	is(good, 3, "  in order");
 
@@ -1018,7 +880,6 @@ static void set_desc(struct vring_desc *desc, unsigned int i, uint64_t addr, uin
 static void test_stress(unsigned int threads)
 {
 	struct drv *d = drv_gated(threads);
-	struct drvq *q = &d->q[VIRTIO_FS_REQUEST_QUEUE];
 	struct vring_desc *desc;
 	struct slot sl[SLOTS];
 	static uint8_t answered[STRESS];
@@ -1029,12 +890,12 @@ static void test_stress(unsigned int threads)
 	gate_jitter(true);
 	ok(drv_start(d), "stress: driver started, %u workers", threads);
 	ok(do_init(d), "  INIT");
-	desc = gpa(d, q->desc);
+	desc = fdrv_desc(&d->g, VIRTIO_FS_REQUEST_QUEUE);
 	for (s = 0; s < SLOTS; s++) {
-		sl[s].hdr = get_buf(d, sizeof(struct fuse_in_header));
-		sl[s].arg = get_buf(d, 8);
-		sl[s].out = get_buf(d, sizeof(struct fuse_out_header));
-		sl[s].body = get_buf(d, sizeof(struct fuse_entry_out));
+		sl[s].hdr = fdrv_buf(&d->g, sizeof(struct fuse_in_header));
+		sl[s].arg = fdrv_buf(&d->g, 8);
+		sl[s].out = fdrv_buf(&d->g, sizeof(struct fuse_out_header));
+		sl[s].body = fdrv_buf(&d->g, sizeof(struct fuse_entry_out));
 		sl[s].busy = false;
 	}
 	memset(answered, 0, sizeof(answered));
@@ -1049,37 +910,33 @@ static void test_stress(unsigned int threads)
 				.unique = 2 * (uint64_t)posted + 0x1000,
 				.nodeid = FUSE_ROOT_ID,
 			};
-			uint16_t head = (uint16_t)(4 * s);
+			uint16_t head = (uint16_t)(4 * s), old;
 
 			if (sl[s].busy)
 				continue;
 			sl[s].busy = true;
 			sl[s].unique = h.unique;
 			sl[s].missing = posted % 5 == 0;
-			memcpy(gpa(d, sl[s].hdr), &h, sizeof(h));
-			memcpy(gpa(d, sl[s].arg), sl[s].missing ? "nothere" : "hello\0\0", 8);
-			memset(gpa(d, sl[s].out), 0xee, sizeof(struct fuse_out_header));
+			memcpy(fdrv_gpa(&d->g, sl[s].hdr), &h, sizeof(h));
+			memcpy(fdrv_gpa(&d->g, sl[s].arg), sl[s].missing ? "nothere" : "hello\0\0",
+			       8);
+			memset(fdrv_gpa(&d->g, sl[s].out), 0xee, sizeof(struct fuse_out_header));
 			set_desc(desc, head, sl[s].hdr, sizeof(h), VRING_DESC_F_NEXT);
 			set_desc(desc, head + 1, sl[s].arg, 8, VRING_DESC_F_NEXT);
 			set_desc(desc, head + 2, sl[s].out, sizeof(struct fuse_out_header),
 				 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT);
 			set_desc(desc, head + 3, sl[s].body, sizeof(struct fuse_entry_out),
 				 VRING_DESC_F_WRITE);
-			avail(d, VIRTIO_FS_REQUEST_QUEUE)->ring[q->avail_idx % q->num] = head;
-			q->avail_idx++;
-			__atomic_store_n(&avail(d, VIRTIO_FS_REQUEST_QUEUE)->idx, q->avail_idx,
-					 __ATOMIC_RELEASE);
-			__atomic_thread_fence(__ATOMIC_SEQ_CST);
-			if (!(__atomic_load_n(&used(d, VIRTIO_FS_REQUEST_QUEUE)->flags,
-					      __ATOMIC_RELAXED) &
-			      VRING_USED_F_NO_NOTIFY)) {
+			old = fdrv_publish(&d->g, VIRTIO_FS_REQUEST_QUEUE, head);
+			if (fdrv_kick_needed(&d->g, VIRTIO_FS_REQUEST_QUEUE, old)) {
 				vmmio_queue_notify(&d->t, VIRTIO_FS_REQUEST_QUEUE);
 				kicks++;
 			}
 			posted++;
 		}
-		for (ui = used_idx(d, VIRTIO_FS_REQUEST_QUEUE); seen != ui; seen++) {
-			struct vring_used_elem e = used_elem(d, VIRTIO_FS_REQUEST_QUEUE, seen);
+		for (ui = fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE); seen != ui; seen++) {
+			struct vring_used_elem e =
+				fdrv_used_elem(&d->g, VIRTIO_FS_REQUEST_QUEUE, seen);
 			struct fuse_out_header *o;
 			uint64_t k;
 
@@ -1088,7 +945,7 @@ static void test_stress(unsigned int threads)
 				bad++;
 				continue;
 			}
-			o = gpa(d, sl[s].out);
+			o = fdrv_gpa(&d->g, sl[s].out);
 			k = (sl[s].unique - 0x1000) / 2;
 			if (o->unique != sl[s].unique ||
 			    o->error != (sl[s].missing ? -ENOENT : 0) || e.len != o->len)
@@ -1107,7 +964,8 @@ static void test_stress(unsigned int threads)
 	is(twice, 0, "  none twice");
 	gate_jitter(false);
 	virtio_fs_wait_idle(&d->v);
-	is(used_idx(d, VIRTIO_FS_REQUEST_QUEUE), (uint16_t)(1 + STRESS), "  nothing more used");
+	is(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE), (uint16_t)(1 + STRESS),
+	   "  nothing more used");
 	drv_free(d);
 }
 
@@ -1120,10 +978,10 @@ static void test_hiprio_filter(void)
 	ok(do_init(d), "  INIT");
 	s = post_lookup(d, VIRTIO_FS_HIPRIO_QUEUE, "hello");
 	notify_wait(d, VIRTIO_FS_HIPRIO_QUEUE);
-	ok(used_idx(d, VIRTIO_FS_HIPRIO_QUEUE) == 1 &&
-		   used_elem(d, VIRTIO_FS_HIPRIO_QUEUE, 0).id == s.head,
+	ok(fdrv_used_idx(&d->g, VIRTIO_FS_HIPRIO_QUEUE) == 1 &&
+		   fdrv_used_elem(&d->g, VIRTIO_FS_HIPRIO_QUEUE, 0).id == s.head,
 	   "a LOOKUP on the hiprio queue is used");
-	is(used_elem(d, VIRTIO_FS_HIPRIO_QUEUE, 0).len, 0, "  with length 0");
+	is(fdrv_used_elem(&d->g, VIRTIO_FS_HIPRIO_QUEUE, 0).len, 0, "  with length 0");
 	is(reply(d, &s)->unique, 0xeeeeeeeeeeeeeeeeull, "  not served (reply untouched)");
 	drv_free(d);
 }
@@ -1137,13 +995,13 @@ static bool open_hello(struct drv *d, uint64_t *nodeid, uint64_t *fh)
 	notify_wait(d, VIRTIO_FS_REQUEST_QUEUE);
 	if (reply(d, &s)->error)
 		return false;
-	*nodeid = ((struct fuse_entry_out *)gpa(d, s.body))->nodeid;
+	*nodeid = ((struct fuse_entry_out *)fdrv_gpa(&d->g, s.body))->nodeid;
 	s = post_req(d, VIRTIO_FS_REQUEST_QUEUE, FUSE_OPEN, *nodeid, &oi, sizeof(oi),
 		     sizeof(struct fuse_open_out));
 	notify_wait(d, VIRTIO_FS_REQUEST_QUEUE);
 	if (reply(d, &s)->error)
 		return false;
-	*fh = ((struct fuse_open_out *)gpa(d, s.body))->fh;
+	*fh = ((struct fuse_open_out *)fdrv_gpa(&d->g, s.body))->fh;
 	return true;
 }
 
@@ -1199,19 +1057,19 @@ static void test_lock_wait(bool stop, bool inl)
 	lk = post_setlkw(d, nodeid, fh);
 	vmmio_queue_notify(&d->t, VIRTIO_FS_REQUEST_QUEUE);
 	usleep(100 * 1000);
-	is(used_idx(d, VIRTIO_FS_REQUEST_QUEUE), 3, "SETLKW waits for the host's lock");
+	is(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE), 3, "SETLKW waits for the host's lock");
 	s = post_lookup(d, VIRTIO_FS_REQUEST_QUEUE, "hello");
 	vmmio_queue_notify(&d->t, VIRTIO_FS_REQUEST_QUEUE);
 	ok(wait_used(d, VIRTIO_FS_REQUEST_QUEUE, 4) &&
-		   used_elem(d, VIRTIO_FS_REQUEST_QUEUE, 3).id == s.head &&
+		   fdrv_used_elem(&d->g, VIRTIO_FS_REQUEST_QUEUE, 3).id == s.head &&
 		   reply(d, &s)->error == 0,
 	   "  a LOOKUP behind it is answered meanwhile");
 	t0 = now();
 	if (stop) {
 		virtio_fs_stop(&d->v);
 		ok(now() - t0 < 5, "virtio_fs_stop() ends the wait (%.2f s)", now() - t0);
-		ok(used_idx(d, VIRTIO_FS_REQUEST_QUEUE) == 5 &&
-			   used_elem(d, VIRTIO_FS_REQUEST_QUEUE, 4).id == lk.head &&
+		ok(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE) == 5 &&
+			   fdrv_used_elem(&d->g, VIRTIO_FS_REQUEST_QUEUE, 4).id == lk.head &&
 			   reply(d, &lk)->unique == lk.unique && reply(d, &lk)->error == -EINTR,
 		   "  SETLKW answered EINTR");
 	} else {
@@ -1220,7 +1078,8 @@ static void test_lock_wait(bool stop, bool inl)
 		pthread_join(th, NULL);
 		ok(now() - t0 < 5, "device reset ends the wait (%.2f s)", now() - t0);
 		virtio_fs_wait_idle(&d->v);
-		is(used_idx(d, VIRTIO_FS_REQUEST_QUEUE), 4, "  SETLKW not pushed after the reset");
+		is(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE), 4,
+		   "  SETLKW not pushed after the reset");
 		ok(drv_start(d) && do_init(d), "  restarted");
 	}
 	close(hfd);
@@ -1246,21 +1105,21 @@ static void test_inline_locks(void)
 	ok(open_hello(d, &nodeid, &fh), "  hello opened");
 	s = post_lookup(d, VIRTIO_FS_REQUEST_QUEUE, "hello");
 	vmmio_queue_notify(&d->t, VIRTIO_FS_REQUEST_QUEUE);
-	ok(used_idx(d, VIRTIO_FS_REQUEST_QUEUE) == 4 && reply(d, &s)->error == 0,
+	ok(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE) == 4 && reply(d, &s)->error == 0,
 	   "a LOOKUP is answered before notify returns");
 	hfd = host_lock_hello();
 	ok(hfd >= 0, "  the host holds a write lock on hello");
 	lk = post_setlkw(d, nodeid, fh);
 	s = post_lookup(d, VIRTIO_FS_REQUEST_QUEUE, "hello");
 	vmmio_queue_notify(&d->t, VIRTIO_FS_REQUEST_QUEUE);
-	ok(used_idx(d, VIRTIO_FS_REQUEST_QUEUE) == 5 &&
-		   used_elem(d, VIRTIO_FS_REQUEST_QUEUE, 4).id == s.head,
+	ok(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE) == 5 &&
+		   fdrv_used_elem(&d->g, VIRTIO_FS_REQUEST_QUEUE, 4).id == s.head,
 	   "SETLKW on it waits on a worker; the LOOKUP behind it is answered at once");
 	usleep(100 * 1000);
-	is(used_idx(d, VIRTIO_FS_REQUEST_QUEUE), 5, "  the SETLKW still waits");
+	is(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE), 5, "  the SETLKW still waits");
 	close(hfd);
 	ok(wait_used(d, VIRTIO_FS_REQUEST_QUEUE, 6) &&
-		   used_elem(d, VIRTIO_FS_REQUEST_QUEUE, 5).id == lk.head &&
+		   fdrv_used_elem(&d->g, VIRTIO_FS_REQUEST_QUEUE, 5).id == lk.head &&
 		   reply(d, &lk)->unique == lk.unique && reply(d, &lk)->error == 0,
 	   "  and is granted once the host lets go");
 	hfd = host_lock_hello();
@@ -1277,7 +1136,7 @@ static void test_inline_locks(void)
 	ok(hfd >= 0, "  the host holds the lock again");
 	lk = post_setlkw(d, nodeid, fh);
 	vmmio_queue_notify(&d->t, VIRTIO_FS_REQUEST_QUEUE);
-	ok(used_idx(d, VIRTIO_FS_REQUEST_QUEUE) == 4 && reply(d, &lk)->error == -ENOLCK,
+	ok(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE) == 4 && reply(d, &lk)->error == -ENOLCK,
 	   "  SETLKW fails with ENOLCK instead of waiting on the notifying thread");
 	close(hfd);
 	drv_free(d);

@@ -1,10 +1,11 @@
 /*
- * Unit tests for devices/virtio_mmio/virtqueue: split rings built by a tiny
- * simulated driver inside fake guest RAM (an mmap registered in a struct
- * gmem), then popped, pushed and signalled like a device would.  Covers
- * vq_init validation, chains (direct, indirect, wrap-around), every
- * malformed-chain rule, notification suppression with and without
- * EVENT_IDX (the iovec copy helpers are lib/iov, test_iov.c).
+ * test_virtqueue.c - split virtqueues (devices/virtio_mmio/virtqueue.c):
+ * rings built by a tiny simulated driver inside fake guest RAM (an mmap
+ * registered in a struct gmem), then popped, pushed and signalled like a
+ * device would.  Covers vq_init validation, chains (direct, indirect,
+ * wrap-around), every malformed-chain rule, notification suppression with
+ * and without EVENT_IDX (the iovec copy helpers: test_iov.c).  No KVM, no
+ * transport.
  */
 #include <errno.h>
 #include <stdint.h>

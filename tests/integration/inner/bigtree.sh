@@ -1,5 +1,5 @@
 #!/bin/bash
-# Runs where KVM can boot a stock kernel (through tests/kvm-host) and prints
+# Runs where KVM can boot a stock kernel (through tests/integration/kvm-host) and prints
 # TAP: the stock guest walks a share of 200,000 host files (find, which
 # lstat()s every entry) while minivmm runs with RLIMIT_NOFILE 4096, soft and
 # hard.  A server holding one O_PATH fd per inode the guest knows runs out of

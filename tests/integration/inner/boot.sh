@@ -1,5 +1,5 @@
 #!/bin/bash
-# Runs where KVM can boot a stock kernel (through tests/kvm-host) and prints
+# Runs where KVM can boot a stock kernel (through tests/integration/kvm-host) and prints
 # TAP: minivmm boots the stock Debian cloud kernel and ends the way it says.
 source "$(dirname "$0")/../lib.sh"
 m=./minivmm
@@ -57,7 +57,7 @@ out=$($m -- sh -c 'echo c >/proc/sysrq-trigger' 2>&1); rc=$?
 lost_if_crashed "$out" "boot"
 is "$rc" 1 "a guest kernel panic exits 1"
 like "$out" '^minivmm: guest kernel panic: sysrq triggered crash' "the panic is reported in one line"
-out=$($m --kernel build/tests/boot/crash.elf -- true 2>&1); rc=$?
+out=$($m --kernel build/tests/integration/boot/crash.elf -- true 2>&1); rc=$?
 is "$rc" 1 "a guest triple fault exits 1, not 0 like a reboot"
 like "$out" '^minivmm: guest triple fault on vCPU 0 \(the guest crashed\)$' "the triple fault is reported in one line"
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Runs where KVM can boot a stock kernel (through tests/kvm-host) and prints
+# Runs where KVM can boot a stock kernel (through tests/integration/kvm-host) and prints
 # TAP: shares with a DAX window (--share DIR:TAG,dax), which the stock guest
 # mounts with -o dax so file data is mapped from the host's page cache
 # (fstest on DAX mounts is in inner/modes.sh: 34- and 35-*.t).
@@ -11,7 +11,7 @@
 #   3. a file the guest grows under its mapping shows the new data.
 source "$(dirname "$0")/../lib.sh"
 m=./minivmm
-mmapx=build/tests/fs/mmapx
+mmapx=build/tests/integration/fs/mmapx
 base=$(mktemp -d "${TMPDIR:-/tmp}/dax.XXXXXX")
 
 # 1. Two instances, one directory, one 8 MiB file mapped by both.

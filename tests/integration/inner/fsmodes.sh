@@ -1,11 +1,11 @@
 # Sourced by the inner test scripts (after lib.sh, with $m and $base set).
 #
 # fstest_modes OPTS...: for each share option set, the host's file reaches
-# the guest, the guest runs the semantic test program (tests/fs/fstest.c) on
+# the guest, the guest runs the semantic test program (tests/integration/fs/fstest.c) on
 # the mount and what the guest wrote is on the host afterwards; with "dax"
 # in the options, the guest's mount also really has the DAX window on.
 #
-# Under the nested test host (KVM_HOST_NESTED, set by tests/kvm-host) a mode
+# Under the nested test host (KVM_HOST_NESTED, set by tests/integration/kvm-host) a mode
 # whose guest triple-faulted runs once more on a fresh directory, said on
 # stderr: QEMU's TCG SVM now and then crashes the inner guest under heavy
 # traffic (README, "The KVM test host"); a second crash has kvm-host run
@@ -17,7 +17,7 @@ fstest_modes() {
 		for try in 1 2; do
 			rm -rf "$d"
 			mkdir -p "$d/work"
-			cp build/tests/fs/fstest "$d/fstest"
+			cp build/tests/integration/fs/fstest "$d/fstest"
 			printf 'host-data %s\n' "$mode" >"$d/from-host"
 			# --timeout: a hang ends with fstest's output so far
 			# and minivmm's virtqueue report (which side waits).

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Runs where KVM can boot a stock kernel (through tests/kvm-host) and prints
+# Runs where KVM can boot a stock kernel (through tests/integration/kvm-host) and prints
 # TAP: the stock guest mounts minivmm's virtio-fs shares (found through ACPI);
 # a read-only share stays unchanged, nothing outside a share is reachable,
 # fsync'ed data survives kill -9, and guest lock waits are granted.  The
@@ -47,7 +47,7 @@ is "$(cat "$d/f" 2>/dev/null)" "durable" "fsync'ed data survives kill -9 of mini
 #    minivmm's, not failing with ENOLCK) and are granted once the host lets go.
 d=$base/locks
 mkdir -p "$d"
-cp build/tests/fs/mmapx "$d/mmapx"
+cp build/tests/integration/fs/mmapx "$d/mmapx"
 head -c 4096 /dev/zero >"$d/f"
 flock "$d/f" sh -c 'for i in $(seq 1800); do [ -e "$0/flock-waiting" ] && break; sleep 0.1; done; sleep 2' "$d" &
 h1=$!

@@ -1,5 +1,5 @@
 #!/bin/sh
-# /init of the KVM test host's outer VM (see tests/kvm-host).
+# /init of the KVM test host's outer VM (see tests/integration/kvm-host).
 #
 # Runs under the stock generic Debian kernel inside QEMU TCG with an AMD SVM
 # CPU.  It loads KVM, mounts the host's / read-only (9p "hostroot") and the
@@ -54,7 +54,7 @@ mkdir -p /host/tmp/kvm-host-xchg
 mount --bind /x /host/tmp/kvm-host-xchg
 [ -c /dev/kvm ] || fail "no /dev/kvm after loading kvm-amd (does the CPU show svm?)"
 # A heartbeat for kvm-host: it stops when QEMU's TCG loses this guest (an
-# interrupt never delivered, see tests/kvm-host), which nothing else shows.
+# interrupt never delivered, see tests/integration/kvm-host), which nothing else shows.
 (
 	n=0
 	while :; do

@@ -1,4 +1,4 @@
-# tests/fuse_host/fuse_host.mk - the FUSE server's host-kernel test mode and
+# tests/integration/fuse_host/fuse_host.mk - the FUSE server's host-kernel test mode and
 # the filesystem semantics test.  Included by the top Makefile.
 #
 #   fusehost  serves a host directory over /dev/fuse with the FUSE server
@@ -8,24 +8,24 @@
 #             static, so the same binary also runs in the stock guest from a
 #             share, and built without sanitizers (they do not link -static);
 #   mmapx     scripted steps on one MAP_SHARED mapping (the DAX and lock tests).
-FUSEHOST := $(BUILD)/tests/fuse_host/fusehost
-FSTEST := build/tests/fs/fstest
-MMAPX := build/tests/fs/mmapx
+FUSEHOST := $(BUILD)/tests/integration/fuse_host/fusehost
+FSTEST := build/tests/integration/fs/fstest
+MMAPX := build/tests/integration/fs/mmapx
 FSTEST_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Wshadow -Wpointer-arith -Wformat=2 \
 	-Wno-missing-field-initializers -Werror -D_GNU_SOURCE -I.
 
-$(FUSEHOST): $(BUILD)/tests/fuse_host/fusehost.o $(LIB)
+$(FUSEHOST): $(BUILD)/tests/integration/fuse_host/fusehost.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(vecho) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(FSTEST): tests/fs/fstest.c tests/unit/tap.h
+$(FSTEST): tests/integration/fs/fstest.c tests/unit/tap.h
 	@mkdir -p $(dir $@)
 	$(vecho) "  CC      $@ (static)"
 	$(Q)$(CC) $(FSTEST_CFLAGS) -static -o $@ $<
 
 # mmapx: steps on one MAP_SHARED mapping (the DAX and lock tests); static too.
-$(MMAPX): tests/fs/mmapx.c
+$(MMAPX): tests/integration/fs/mmapx.c
 	@mkdir -p $(dir $@)
 	$(vecho) "  CC      $@ (static)"
 	$(Q)$(CC) $(FSTEST_CFLAGS) -static -o $@ $<

@@ -8,7 +8,7 @@
  * Runs POSIX/Linux file semantics checks in a fresh work directory
  * DIR/fstest.PID (removed at the end unless --keep) against any directory:
  * a native one (the baseline), a /dev/fuse mount served by minivmm's FUSE
- * server (tests/fuse_host/fusehost), or a guest's virtio-fs mount.  It is
+ * server (tests/integration/fuse_host/fusehost), or a guest's virtio-fs mount.  It is
  * linked statically so the same binary runs inside the stock guest.
  *
  * --expect-file checks that DIR/NAME holds exactly CONTENT (a file the
