@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "lib/parse.h"
+
 /* Option bits, to refuse an option given twice. */
 enum {
 	OPT_RO = 1 << 0,
@@ -166,12 +168,10 @@ static int parse_opt(const char *spec, char *opt, struct share *s, unsigned int 
 	case OPT_QUEUES:
 	case OPT_THREADS: {
 		unsigned int max = bit == OPT_QUEUES ? SHARE_QUEUES_MAX : SHARE_THREADS_MAX;
-		char *end;
 		unsigned long n;
 
-		errno = 0;
-		n = strtoul(val, &end, 10);
-		if (*val < '0' || *val > '9' || *end || errno || n < 1 || n > max)
+		/* Digits only: parse_ulong() would let " 2" and "+2" through. */
+		if (*val < '0' || *val > '9' || parse_ulong(val, 1, max, &n))
 			return fail(err, errlen, spec, -EINVAL,
 				    "%s=%s: expected a number from 1 to %u", opt, val, max);
 		if (bit == OPT_QUEUES)
