@@ -187,10 +187,10 @@ BENCH ?= boot fs
 FSBENCH := build/tests/bench/fsbench
 
 # Static, like fstest, so the stock guest runs it from a share.
-$(FSBENCH): tests/bench/fsbench.c x86/layout.h
+$(FSBENCH): tests/bench/fsbench.c lib/parse.c lib/parse.h x86/layout.h
 	@mkdir -p $(dir $@)
 	$(vecho) "  CC      $@ (static)"
-	$(Q)$(CC) $(FSTEST_CFLAGS) -static -o $@ $<
+	$(Q)$(CC) $(FSTEST_CFLAGS) -static -o $@ $(filter %.c,$^)
 
 fsbench: $(FSBENCH)
 

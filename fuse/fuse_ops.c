@@ -249,33 +249,33 @@ static int op_symlink(struct fsrv_req *r)
 	return entry_reply(r, passthrough_symlink(r->s->pt, &c, r->h.nodeid, name, target, e), e);
 }
 
-static int op_mknod(struct fsrv_req *r)
+/* MKNOD and MKDIR: the name after an argument header of off bytes. */
+static int do_mknod(struct fsrv_req *r, uint32_t off, uint32_t mode, uint32_t rdev, bool dir)
 {
-	const struct fuse_mknod_in *in = ARG(r, struct fuse_mknod_in);
 	struct fuse_entry_out *e = reply_buf(r, sizeof(*e));
 	struct passthrough_ctx c = req_ctx(r);
 	const char *name;
-	uint32_t off = sizeof(*in);
 	int ret = get_name(r, &off, &name, false);
 
 	if (ret < 0)
 		return ret;
-	return entry_reply(
-		r, passthrough_mknod(r->s->pt, &c, r->h.nodeid, name, in->mode, in->rdev, e), e);
+	ret = dir ? passthrough_mkdir(r->s->pt, &c, r->h.nodeid, name, mode, e)
+		  : passthrough_mknod(r->s->pt, &c, r->h.nodeid, name, mode, rdev, e);
+	return entry_reply(r, ret, e);
+}
+
+static int op_mknod(struct fsrv_req *r)
+{
+	const struct fuse_mknod_in *in = ARG(r, struct fuse_mknod_in);
+
+	return do_mknod(r, sizeof(*in), in->mode, in->rdev, false);
 }
 
 static int op_mkdir(struct fsrv_req *r)
 {
 	const struct fuse_mkdir_in *in = ARG(r, struct fuse_mkdir_in);
-	struct fuse_entry_out *e = reply_buf(r, sizeof(*e));
-	struct passthrough_ctx c = req_ctx(r);
-	const char *name;
-	uint32_t off = sizeof(*in);
-	int ret = get_name(r, &off, &name, false);
 
-	if (ret < 0)
-		return ret;
-	return entry_reply(r, passthrough_mkdir(r->s->pt, &c, r->h.nodeid, name, in->mode, e), e);
+	return do_mknod(r, sizeof(*in), in->mode, 0, true);
 }
 
 static int do_unlink(struct fsrv_req *r, bool dir)
@@ -396,10 +396,19 @@ static int op_read(struct fsrv_req *r)
 	return ret;
 }
 
+/* The reply of WRITE and COPY_FILE_RANGE: how many bytes were written. */
+static int write_reply(struct fsrv_req *r, uint64_t size)
+{
+	struct fuse_write_out *o = reply_buf(r, sizeof(*o));
+
+	memset(o, 0, sizeof(*o));
+	o->size = (uint32_t)MIN(size, (uint64_t)UINT32_MAX);
+	return sizeof(*o);
+}
+
 static int op_write(struct fsrv_req *r)
 {
 	const struct fuse_write_in *in = ARG(r, struct fuse_write_in);
-	struct fuse_write_out *o;
 	struct iovec *v;
 	int n, ret;
 
@@ -411,12 +420,7 @@ static int op_write(struct fsrv_req *r)
 		return n;
 	ret = passthrough_write(r->s->pt, r->h.nodeid, in->fh, in->offset, v, (unsigned int)n);
 	free(v);
-	if (ret < 0)
-		return ret;
-	o = reply_buf(r, sizeof(*o));
-	memset(o, 0, sizeof(*o));
-	o->size = (uint32_t)ret;
-	return sizeof(*o);
+	return ret < 0 ? ret : write_reply(r, (uint64_t)ret);
 }
 
 static int op_statfs(struct fsrv_req *r)
@@ -601,16 +605,11 @@ static int op_lseek(struct fsrv_req *r)
 
 static int op_copy_file_range(struct fsrv_req *r)
 {
-	struct fuse_write_out *o = reply_buf(r, sizeof(*o));
 	uint64_t copied = 0;
 	int ret = passthrough_copy_file_range(r->s->pt, r->h.nodeid,
 					      ARG(r, struct fuse_copy_file_range_in), &copied);
 
-	if (ret < 0)
-		return ret;
-	memset(o, 0, sizeof(*o));
-	o->size = (uint32_t)MIN(copied, (uint64_t)UINT32_MAX);
-	return sizeof(*o);
+	return ret < 0 ? ret : write_reply(r, copied);
 }
 
 static int op_syncfs(struct fsrv_req *r)
@@ -619,31 +618,42 @@ static int op_syncfs(struct fsrv_req *r)
 }
 
 /* xattr ops: only when configured (else not in the table's reach: ENOSYS). */
+
+/* The reply to a size-0 get/listxattr (a probe): ret is the value's size. */
+static int xattr_size_reply(struct fsrv_req *r, int ret)
+{
+	struct fuse_getxattr_out *o;
+
+	if (ret < 0)
+		return ret;
+	o = reply_buf(r, sizeof(*o));
+	memset(o, 0, sizeof(*o));
+	o->size = (uint32_t)ret;
+	return sizeof(*o);
+}
+
+/* The reply space for a value of at most want bytes: *size of it, or NULL. */
+static void *xattr_buf(struct fsrv_req *r, uint32_t want, size_t *size)
+{
+	*size = MIN((size_t)want, r->out_avail);
+	return reply_buf(r, *size ? *size : 1);
+}
+
 static int op_getxattr(struct fsrv_req *r)
 {
 	const struct fuse_getxattr_in *in = ARG(r, struct fuse_getxattr_in);
-	struct fuse_getxattr_out *o;
 	const char *name, *nul;
 	size_t size;
 	void *buf;
-	int ret;
 
 	name = (const char *)r->arg + sizeof(*in);
 	nul = memchr(name, '\0', r->arglen - sizeof(*in));
 	if (!nul || nul == name)
 		return -EINVAL;
-	if (in->size == 0) {
-		/* size 0 probes the value size: reply fuse_getxattr_out */
-		ret = passthrough_getxattr(r->s->pt, r->h.nodeid, name, NULL, 0);
-		if (ret < 0)
-			return ret;
-		o = reply_buf(r, sizeof(*o));
-		memset(o, 0, sizeof(*o));
-		o->size = (uint32_t)ret;
-		return sizeof(*o);
-	}
-	size = MIN((size_t)in->size, r->out_avail);
-	buf = reply_buf(r, size ? size : 1);
+	if (in->size == 0)
+		return xattr_size_reply(r,
+					passthrough_getxattr(r->s->pt, r->h.nodeid, name, NULL, 0));
+	buf = xattr_buf(r, in->size, &size);
 	if (!buf)
 		return -ENOMEM;
 	return passthrough_getxattr(r->s->pt, r->h.nodeid, name, buf, size);
@@ -652,22 +662,12 @@ static int op_getxattr(struct fsrv_req *r)
 static int op_listxattr(struct fsrv_req *r)
 {
 	const struct fuse_getxattr_in *in = ARG(r, struct fuse_getxattr_in);
-	struct fuse_getxattr_out *o;
 	size_t size;
 	void *buf;
-	int ret;
 
-	if (in->size == 0) {
-		ret = passthrough_listxattr(r->s->pt, r->h.nodeid, NULL, 0);
-		if (ret < 0)
-			return ret;
-		o = reply_buf(r, sizeof(*o));
-		memset(o, 0, sizeof(*o));
-		o->size = (uint32_t)ret;
-		return sizeof(*o);
-	}
-	size = MIN((size_t)in->size, r->out_avail);
-	buf = reply_buf(r, size ? size : 1);
+	if (in->size == 0)
+		return xattr_size_reply(r, passthrough_listxattr(r->s->pt, r->h.nodeid, NULL, 0));
+	buf = xattr_buf(r, in->size, &size);
 	if (!buf)
 		return -ENOMEM;
 	return passthrough_listxattr(r->s->pt, r->h.nodeid, buf, size);

@@ -44,6 +44,27 @@ static int opath_of(int fd)
 	return o < 0 ? -errno : o;
 }
 
+/*
+ * A real open file (flags) of the regular file opath is an O_PATH fd of, or
+ * -errno.  Only regular files: the magic link /proc/self/fd/N is the inode
+ * itself, where a device node or FIFO would be opened on the host.
+ */
+static int reopen(int opath, int flags)
+{
+	char path[PROC_FD_PATH_LEN];
+	int fd;
+
+	proc_path(path, opath);
+	fd = open(path, flags);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Why an inode of this (non-regular) mode is not opened as a file. */
+static int not_reg_err(uint32_t mode)
+{
+	return S_ISDIR(mode) ? -EISDIR : S_ISLNK(mode) ? -ELOOP : -EACCES;
+}
+
 /* One component below dirfd, never following a symlink or leaving dirfd. */
 static int open_beneath(int dirfd, const char *name, int flags)
 {
@@ -301,15 +322,40 @@ struct itab *passthrough_itab(struct passthrough *p)
 	return p->it;
 }
 
+/* A reference (itab_put() it) on nodeid, which must be a directory. */
+static int get_dir(struct passthrough *p, uint64_t nodeid, struct it_ref *d)
+{
+	int ret = itab_get(p->it, nodeid, d);
+
+	if (ret == 0 && !S_ISDIR(d->mode)) {
+		itab_put(p->it, d);
+		ret = -ENOTDIR;
+	}
+	return ret;
+}
+
+/* The attributes of nodeid's inode. */
+static int node_statx(struct passthrough *p, uint64_t nodeid, struct statx *x)
+{
+	struct it_ref r;
+	int ret = itab_get(p->it, nodeid, &r);
+
+	if (ret < 0)
+		return ret;
+	ret = pt_statx(r.fd, x);
+	itab_put(p->it, &r);
+	return ret;
+}
+
 int passthrough_lookup(struct passthrough *p, uint64_t parent, const char *name,
 		       struct fuse_entry_out *e)
 {
 	struct it_ref d;
-	int ret = itab_get(p->it, parent, &d);
+	int ret = get_dir(p, parent, &d);
 
 	if (ret < 0)
 		return ret;
-	ret = S_ISDIR(d.mode) ? pt_lookup_at(p, d.fd, name, e) : -ENOTDIR;
+	ret = pt_lookup_at(p, d.fd, name, e);
 	itab_put(p->it, &d);
 	return ret;
 }
@@ -396,25 +442,17 @@ static int mk_common(struct passthrough *p, const struct passthrough_ctx *c, uin
 	int ret, fd;
 
 	EROFS_IF_RO(p);
-	ret = itab_get(p->it, parent, &d);
+	ret = get_dir(p, parent, &d);
 	if (ret < 0)
 		return ret;
-	if (!S_ISDIR(d.mode)) {
-		ret = -ENOTDIR;
-		goto out;
-	}
 	if (kind == 0)
 		ret = mkdirat(d.fd, name, mode & 07777);
 	else if (kind == 1)
 		ret = mknodat(d.fd, name, mode, rdev);
 	else
 		ret = symlinkat(target, d.fd, name);
-	if (ret < 0) {
-		ret = -errno;
-		goto out;
-	}
 	/* Re-find it without following anything (it may have been swapped meanwhile). */
-	fd = open_beneath(d.fd, name, O_PATH);
+	fd = ret < 0 ? -errno : open_beneath(d.fd, name, O_PATH);
 	if (fd < 0) {
 		ret = fd;
 		goto out;
@@ -454,12 +492,10 @@ int passthrough_link(struct passthrough *p, uint64_t oldnode, uint64_t newparent
 	ret = itab_get(p->it, oldnode, &o);
 	if (ret < 0)
 		return ret;
-	ret = itab_get(p->it, newparent, &d);
+	ret = get_dir(p, newparent, &d);
 	if (ret < 0)
 		goto out_o;
-	if (!S_ISDIR(d.mode)) {
-		ret = -ENOTDIR;
-	} else if (S_ISDIR(o.mode)) {
+	if (S_ISDIR(o.mode)) {
 		ret = -EPERM;
 	} else if (linkat(o.fd, "", d.fd, name, AT_EMPTY_PATH) < 0) {
 		ret = -errno;
@@ -561,26 +597,39 @@ static int register_open(struct passthrough *p, int fd, int opath, struct fuse_e
 	return 0;
 }
 
+/*
+ * Register a file just created and opened (fd, consumed) in directory
+ * dirfd: its O_PATH fd, the caller's ownership and mode, then as an inode
+ * with fd as a file handle of it.
+ */
+static int register_new(struct passthrough *p, const struct passthrough_ctx *c, int dirfd, int fd,
+			uint32_t mode, struct fuse_entry_out *e, struct fuse_open_out *o)
+{
+	int opath = opath_of(fd);
+
+	if (opath < 0) {
+		close(fd);
+		return opath;
+	}
+	fix_new(p, c, dirfd, opath, mode);
+	return register_open(p, fd, opath, e, o);
+}
+
 int passthrough_create_file(struct passthrough *p, const struct passthrough_ctx *c, uint64_t parent,
 			    const char *name, uint32_t flags, uint32_t mode,
 			    struct fuse_entry_out *e, struct fuse_open_out *o)
 {
-	char path[PROC_FD_PATH_LEN];
 	struct it_ref d;
 	struct statx x;
-	int ret, fd, opath = -1, of;
+	int ret, fd, opath, of;
 
 	EROFS_IF_RO(p);
 	of = open_flags(p, flags);
 	if (of < 0)
 		return of;
-	ret = itab_get(p->it, parent, &d);
+	ret = get_dir(p, parent, &d);
 	if (ret < 0)
 		return ret;
-	if (!S_ISDIR(d.mode)) {
-		ret = -ENOTDIR;
-		goto out;
-	}
 	/*
 	 * Always create exclusively: opening an existing name directly could
 	 * open a FIFO (blocking the server) or a device node the guest made
@@ -589,37 +638,25 @@ int passthrough_create_file(struct passthrough *p, const struct passthrough_ctx 
 	 */
 	fd = openat(d.fd, name, of | O_CREAT | O_EXCL, (mode_t)(mode & 07777));
 	if (fd >= 0) {
-		opath = opath_of(fd);
-		if (opath < 0) {
-			ret = opath;
-			close(fd);
-			goto out;
-		}
-		fix_new(p, c, d.fd, opath, mode);
-	} else if (errno == EEXIST && !(flags & O_EXCL)) {
-		opath = open_beneath(d.fd, name, O_PATH);
-		if (opath < 0) {
-			ret = opath;
-			goto out;
-		}
-		ret = pt_statx(opath, &x);
-		if (ret == 0 && !S_ISREG(x.stx_mode))
-			ret = S_ISDIR(x.stx_mode)   ? -EISDIR
-			      : S_ISLNK(x.stx_mode) ? -ELOOP
-						    : -EACCES;
-		if (ret < 0) {
-			close(opath);
-			goto out;
-		}
-		proc_path(path, opath);
-		fd = open(path, of & ~O_NOFOLLOW);
-		if (fd < 0) {
-			ret = -errno;
-			close(opath);
-			goto out;
-		}
-	} else {
+		ret = register_new(p, c, d.fd, fd, mode, e, o);
+		goto out;
+	}
+	if (errno != EEXIST || (flags & O_EXCL)) {
 		ret = -errno;
+		goto out;
+	}
+	opath = open_beneath(d.fd, name, O_PATH);
+	if (opath < 0) {
+		ret = opath;
+		goto out;
+	}
+	ret = pt_statx(opath, &x);
+	if (ret == 0 && !S_ISREG(x.stx_mode))
+		ret = not_reg_err(x.stx_mode);
+	fd = ret < 0 ? ret : reopen(opath, of & ~O_NOFOLLOW);
+	if (fd < 0) {
+		ret = fd;
+		close(opath);
 		goto out;
 	}
 	ret = register_open(p, fd, opath, e, o);
@@ -633,7 +670,7 @@ int passthrough_tmpfile(struct passthrough *p, const struct passthrough_ctx *c, 
 			struct fuse_open_out *o)
 {
 	struct it_ref d;
-	int ret, fd, opath, of;
+	int ret, fd, of;
 
 	EROFS_IF_RO(p);
 	of = open_flags(p, flags);
@@ -643,13 +680,9 @@ int passthrough_tmpfile(struct passthrough *p, const struct passthrough_ctx *c, 
 	if ((of & O_ACCMODE) == O_RDONLY)
 		return -EINVAL;
 	of = (of & ~O_TRUNC) | O_TMPFILE | (int)(flags & O_EXCL);
-	ret = itab_get(p->it, parent, &d);
+	ret = get_dir(p, parent, &d);
 	if (ret < 0)
 		return ret;
-	if (!S_ISDIR(d.mode)) {
-		ret = -ENOTDIR;
-		goto out;
-	}
 	/* "." of the directory's own O_PATH fd: nothing to resolve, nothing to follow. */
 	fd = openat(d.fd, ".", of, (mode_t)(mode & 07777));
 	if (fd < 0) {
@@ -657,14 +690,7 @@ int passthrough_tmpfile(struct passthrough *p, const struct passthrough_ctx *c, 
 		ret = errno == EISDIR ? -EOPNOTSUPP : -errno;
 		goto out;
 	}
-	opath = opath_of(fd);
-	if (opath < 0) {
-		ret = opath;
-		close(fd);
-		goto out;
-	}
-	fix_new(p, c, d.fd, opath, mode);
-	ret = register_open(p, fd, opath, e, o);
+	ret = register_new(p, c, d.fd, fd, mode, e, o);
 out:
 	itab_put(p->it, &d);
 	return ret;
@@ -672,14 +698,9 @@ out:
 
 int passthrough_getattr(struct passthrough *p, uint64_t nodeid, struct fuse_attr_out *a)
 {
-	struct it_ref r;
 	struct statx x;
-	int ret = itab_get(p->it, nodeid, &r);
+	int ret = node_statx(p, nodeid, &x);
 
-	if (ret < 0)
-		return ret;
-	ret = pt_statx(r.fd, &x);
-	itab_put(p->it, &r);
 	if (ret < 0)
 		return ret;
 	memset(a, 0, sizeof(*a));
@@ -805,15 +826,10 @@ int passthrough_readlink(struct passthrough *p, uint64_t nodeid, char *buf, size
 int passthrough_access(struct passthrough *p, const struct passthrough_ctx *c, uint64_t nodeid,
 		       uint32_t mask)
 {
-	struct it_ref r;
 	struct statx x;
 	unsigned int bits;
-	int ret = itab_get(p->it, nodeid, &r);
+	int ret = node_statx(p, nodeid, &x);
 
-	if (ret < 0)
-		return ret;
-	ret = pt_statx(r.fd, &x);
-	itab_put(p->it, &r);
 	if (ret < 0)
 		return ret;
 	if ((mask & W_OK) && p->cfg.readonly)
@@ -878,7 +894,6 @@ int passthrough_syncfs(struct passthrough *p)
 int passthrough_open(struct passthrough *p, uint64_t nodeid, uint32_t flags, bool dir,
 		     struct fuse_open_out *o)
 {
-	char path[PROC_FD_PATH_LEN];
 	struct it_ref r;
 	uint64_t fh;
 	int fd, of, ret;
@@ -894,14 +909,10 @@ int passthrough_open(struct passthrough *p, uint64_t nodeid, uint32_t flags, boo
 	if (dir) {
 		fd = S_ISDIR(r.mode) ? open_beneath(r.fd, ".", of) : -ENOTDIR;
 	} else if (S_ISREG(r.mode)) {
-		/* Only regular files are reopened: the magic link is the inode itself. */
-		proc_path(path, r.fd);
-		fd = open(path, of & ~O_NOFOLLOW);
-		if (fd < 0)
-			fd = -errno;
+		fd = reopen(r.fd, of & ~O_NOFOLLOW);
 	} else {
 		/* Devices/FIFOs are opened by the guest kernel, never by us. */
-		fd = S_ISDIR(r.mode) ? -EISDIR : S_ISLNK(r.mode) ? -ELOOP : -EACCES;
+		fd = not_reg_err(r.mode);
 	}
 	itab_put(p->it, &r);
 	if (fd < 0)
@@ -915,7 +926,6 @@ int passthrough_open(struct passthrough *p, uint64_t nodeid, uint32_t flags, boo
 
 int passthrough_open_fd(struct passthrough *p, uint64_t nodeid, bool writable)
 {
-	char path[PROC_FD_PATH_LEN];
 	struct it_ref r;
 	int fd, ret;
 
@@ -924,14 +934,10 @@ int passthrough_open_fd(struct passthrough *p, uint64_t nodeid, bool writable)
 	ret = itab_get(p->it, nodeid, &r);
 	if (ret < 0)
 		return ret;
-	if (S_ISREG(r.mode)) {
-		proc_path(path, r.fd);
-		fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-		if (fd < 0)
-			fd = -errno;
-	} else {
+	if (S_ISREG(r.mode))
+		fd = reopen(r.fd, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	else
 		fd = S_ISDIR(r.mode) ? -EISDIR : -EACCES;
-	}
 	itab_put(p->it, &r);
 	return fd;
 }
@@ -952,11 +958,12 @@ int passthrough_release(struct passthrough *p, uint64_t nodeid, uint64_t fh, boo
 	return itab_fh_release(p->it, fh, nodeid);
 }
 
-int passthrough_read(struct passthrough *p, uint64_t nodeid, uint64_t fh, uint64_t off,
-		     const struct iovec *dst, unsigned int ndst)
+/* preadv() or pwritev() on a file handle at off: how many bytes moved. */
+static int fh_io(struct passthrough *p, uint64_t nodeid, uint64_t fh, uint64_t off,
+		 const struct iovec *iov, unsigned int niov, bool write)
 {
 	struct it_fh f;
-	ssize_t n;
+	ssize_t n = 0;
 	int ret;
 
 	if (off > (uint64_t)INT64_MAX)
@@ -964,29 +971,25 @@ int passthrough_read(struct passthrough *p, uint64_t nodeid, uint64_t fh, uint64
 	ret = itab_fh_get(p->it, fh, nodeid, 0, &f);
 	if (ret < 0)
 		return ret;
-	n = ndst ? preadv(f.fd, dst, (int)ndst, (off_t)off) : 0;
+	if (niov)
+		n = write ? pwritev(f.fd, iov, (int)niov, (off_t)off)
+			  : preadv(f.fd, iov, (int)niov, (off_t)off);
 	ret = n < 0 ? -errno : (int)n;
 	itab_fh_put(p->it, &f);
 	return ret;
 }
 
+int passthrough_read(struct passthrough *p, uint64_t nodeid, uint64_t fh, uint64_t off,
+		     const struct iovec *dst, unsigned int ndst)
+{
+	return fh_io(p, nodeid, fh, off, dst, ndst, false);
+}
+
 int passthrough_write(struct passthrough *p, uint64_t nodeid, uint64_t fh, uint64_t off,
 		      const struct iovec *src, unsigned int nsrc)
 {
-	struct it_fh f;
-	ssize_t n;
-	int ret;
-
 	EROFS_IF_RO(p);
-	if (off > (uint64_t)INT64_MAX)
-		return -EINVAL;
-	ret = itab_fh_get(p->it, fh, nodeid, 0, &f);
-	if (ret < 0)
-		return ret;
-	n = nsrc ? pwritev(f.fd, src, (int)nsrc, (off_t)off) : 0;
-	ret = n < 0 ? -errno : (int)n;
-	itab_fh_put(p->it, &f);
-	return ret;
+	return fh_io(p, nodeid, fh, off, src, nsrc, true);
 }
 
 int passthrough_fsync(struct passthrough *p, uint64_t nodeid, uint64_t fh, bool datasync, bool dir)
@@ -1089,8 +1092,9 @@ static int xattr_path(struct passthrough *p, uint64_t nodeid, struct it_ref *r, 
 	return 0;
 }
 
-int passthrough_getxattr(struct passthrough *p, uint64_t nodeid, const char *name, void *buf,
-			 size_t size)
+/* getxattr(name), or listxattr() when name is NULL, into buf. */
+static int get_or_list_xattr(struct passthrough *p, uint64_t nodeid, const char *name, void *buf,
+			     size_t size)
 {
 	char path[PROC_FD_PATH_LEN];
 	struct it_ref r;
@@ -1099,25 +1103,21 @@ int passthrough_getxattr(struct passthrough *p, uint64_t nodeid, const char *nam
 
 	if (ret < 0)
 		return ret;
-	n = getxattr(path, name, buf, size);
+	n = name ? getxattr(path, name, buf, size) : listxattr(path, buf, size);
 	ret = n < 0 ? -errno : (int)n;
 	itab_put(p->it, &r);
 	return ret;
 }
 
+int passthrough_getxattr(struct passthrough *p, uint64_t nodeid, const char *name, void *buf,
+			 size_t size)
+{
+	return get_or_list_xattr(p, nodeid, name, buf, size);
+}
+
 int passthrough_listxattr(struct passthrough *p, uint64_t nodeid, void *buf, size_t size)
 {
-	char path[PROC_FD_PATH_LEN];
-	struct it_ref r;
-	ssize_t n;
-	int ret = xattr_path(p, nodeid, &r, path);
-
-	if (ret < 0)
-		return ret;
-	n = listxattr(path, buf, size);
-	ret = n < 0 ? -errno : (int)n;
-	itab_put(p->it, &r);
-	return ret;
+	return get_or_list_xattr(p, nodeid, NULL, buf, size);
 }
 
 /*
@@ -1129,8 +1129,9 @@ static bool xattr_name_ok(const char *name)
 	return strncmp(name, "user.", 5) == 0;
 }
 
-int passthrough_setxattr(struct passthrough *p, uint64_t nodeid, const char *name, const void *val,
-			 size_t size, uint32_t flags)
+/* setxattr(), or removexattr() when remove. */
+static int change_xattr(struct passthrough *p, uint64_t nodeid, const char *name, const void *val,
+			size_t size, uint32_t flags, bool remove)
 {
 	char path[PROC_FD_PATH_LEN];
 	struct it_ref r;
@@ -1142,26 +1143,23 @@ int passthrough_setxattr(struct passthrough *p, uint64_t nodeid, const char *nam
 	ret = xattr_path(p, nodeid, &r, path);
 	if (ret < 0)
 		return ret;
-	ret = setxattr(path, name, val, size, (int)(flags & (XATTR_CREATE | XATTR_REPLACE))) < 0
-		      ? -errno
-		      : 0;
+	if (remove)
+		ret = removexattr(path, name);
+	else
+		ret = setxattr(path, name, val, size,
+			       (int)(flags & (XATTR_CREATE | XATTR_REPLACE)));
+	ret = ret < 0 ? -errno : 0;
 	itab_put(p->it, &r);
 	return ret;
 }
 
+int passthrough_setxattr(struct passthrough *p, uint64_t nodeid, const char *name, const void *val,
+			 size_t size, uint32_t flags)
+{
+	return change_xattr(p, nodeid, name, val, size, flags, false);
+}
+
 int passthrough_removexattr(struct passthrough *p, uint64_t nodeid, const char *name)
 {
-	char path[PROC_FD_PATH_LEN];
-	struct it_ref r;
-	int ret;
-
-	EROFS_IF_RO(p);
-	if (!xattr_name_ok(name))
-		return -EPERM;
-	ret = xattr_path(p, nodeid, &r, path);
-	if (ret < 0)
-		return ret;
-	ret = removexattr(path, name) < 0 ? -errno : 0;
-	itab_put(p->it, &r);
-	return ret;
+	return change_xattr(p, nodeid, name, NULL, 0, 0, true);
 }

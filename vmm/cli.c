@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/parse.h"
 #include "vmm/cli.h"
 
 const char cli_usage[] =
@@ -96,19 +97,15 @@ int cli_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* parse_ulong() into an unsigned int; *out is left alone on -EINVAL. */
 static int parse_uint(const char *s, unsigned int max, unsigned int *out)
 {
 	unsigned long v;
-	char *end;
+	int ret = parse_ulong(s, 0, max, &v);
 
-	if (!s || !*s || *s == '-')
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > max)
-		return -EINVAL;
-	*out = (unsigned int)v;
-	return 0;
+	if (ret == 0)
+		*out = (unsigned int)v;
+	return ret;
 }
 
 enum {

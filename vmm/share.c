@@ -11,6 +11,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "lib/parse.h"
+#include "lib/util.h"
+
 /* Option bits, to refuse an option given twice. */
 enum {
 	OPT_RO = 1 << 0,
@@ -106,32 +109,29 @@ static int parse_size(const char *s, uint64_t *out)
 static int parse_opt(const char *spec, char *opt, struct share *s, unsigned int *seen, char *err,
 		     size_t errlen)
 {
+	static const struct {
+		const char *name;
+		unsigned int bit;
+	} names[] = {
+		{"ro", OPT_RO},		  {"cache", OPT_CACHE},	  {"writeback", OPT_WRITEBACK},
+		{"xattr", OPT_XATTR},	  {"queues", OPT_QUEUES}, {"dax", OPT_DAX},
+		{"threads", OPT_THREADS},
+	};
 	char *val = strchr(opt, '=');
-	unsigned int bit;
+	unsigned int bit, i;
 
 	if (val)
 		*val++ = '\0';
-	if (!strcmp(opt, "ro"))
-		bit = OPT_RO;
-	else if (!strcmp(opt, "cache"))
-		bit = OPT_CACHE;
-	else if (!strcmp(opt, "writeback"))
-		bit = OPT_WRITEBACK;
-	else if (!strcmp(opt, "xattr"))
-		bit = OPT_XATTR;
-	else if (!strcmp(opt, "queues"))
-		bit = OPT_QUEUES;
-	else if (!strcmp(opt, "dax"))
-		bit = OPT_DAX;
-	else if (!strcmp(opt, "threads"))
-		bit = OPT_THREADS;
-	else if (!*opt)
+	for (i = 0; i < ARRAY_SIZE(names) && strcmp(opt, names[i].name); i++)
+		;
+	if (!*opt)
 		return fail(err, errlen, spec, -EINVAL, "empty option");
-	else
+	if (i == ARRAY_SIZE(names))
 		return fail(err, errlen, spec, -EINVAL,
 			    "unknown option \"%s\" (ro, cache=none|auto|always, writeback, xattr, "
 			    "queues=N, threads=N, dax[=SIZE])",
 			    opt);
+	bit = names[i].bit;
 	if (*seen & bit)
 		return fail(err, errlen, spec, -EINVAL, "option %s given twice", opt);
 	*seen |= bit;
@@ -166,12 +166,10 @@ static int parse_opt(const char *spec, char *opt, struct share *s, unsigned int 
 	case OPT_QUEUES:
 	case OPT_THREADS: {
 		unsigned int max = bit == OPT_QUEUES ? SHARE_QUEUES_MAX : SHARE_THREADS_MAX;
-		char *end;
 		unsigned long n;
 
-		errno = 0;
-		n = strtoul(val, &end, 10);
-		if (*val < '0' || *val > '9' || *end || errno || n < 1 || n > max)
+		/* Digits only: parse_ulong() would let " 2" and "+2" through. */
+		if (*val < '0' || *val > '9' || parse_ulong(val, 1, max, &n))
 			return fail(err, errlen, spec, -EINVAL,
 				    "%s=%s: expected a number from 1 to %u", opt, val, max);
 		if (bit == OPT_QUEUES)

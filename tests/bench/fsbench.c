@@ -61,6 +61,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/parse.h"
 #include "x86/layout.h"
 
 #define KiB 1024ULL
@@ -770,19 +771,6 @@ static void bench_pio(const struct opts *o)
 	lat_report("pio_exit", ret, &l);
 }
 
-static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max || s[0] == '-')
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 static int parse_tests(char *s, unsigned int *out)
 {
 	static const struct {
@@ -832,32 +820,32 @@ int main(int argc, char **argv)
 	while ((c = getopt(argc, argv, "s:n:m:r:l:k:t:dp")) != -1) {
 		switch (c) {
 		case 's': /* bounded: the guest's page cache and tmpfs hold it */
-			if (parse_uint(optarg, 1, 4096, &v))
+			if (parse_ulong(optarg, 1, 4096, &v))
 				usage();
 			o.size = v * MiB;
 			break;
 		case 'n':
-			if (parse_uint(optarg, 1, 1000000, &v))
+			if (parse_ulong(optarg, 1, 1000000, &v))
 				usage();
 			o.nfiles = (unsigned int)v;
 			break;
 		case 'm':
-			if (parse_uint(optarg, 1, 1000000, &v))
+			if (parse_ulong(optarg, 1, 1000000, &v))
 				usage();
 			o.nsmall = (unsigned int)v;
 			break;
 		case 'r':
-			if (parse_uint(optarg, 1, 100000000, &v))
+			if (parse_ulong(optarg, 1, 100000000, &v))
 				usage();
 			o.nrand = (unsigned int)v;
 			break;
 		case 'l':
-			if (parse_uint(optarg, 1, 10000000, &v))
+			if (parse_ulong(optarg, 1, 10000000, &v))
 				usage();
 			o.nlat = (unsigned int)v;
 			break;
 		case 'k':
-			if (parse_uint(optarg, 1, REPS_MAX, &v))
+			if (parse_ulong(optarg, 1, REPS_MAX, &v))
 				usage();
 			o.reps = (unsigned int)v;
 			break;

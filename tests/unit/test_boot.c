@@ -19,6 +19,7 @@
 #include "lib/gmem.h"
 #include "lib/util.h"
 #include "tests/unit/boot_load_checked.h"
+#include "tests/unit/fake_gmem.h"
 #include "tests/unit/tap.h"
 #include "x86/bootparams.h"
 #include "x86/layout.h"
@@ -26,36 +27,6 @@
 #define REAL_KERNEL "/tmp/k/cloud/boot/vmlinuz-6.1.0-56-cloud-amd64"
 
 /* ---- a fake guest: anonymous mappings, touched lazily ---- */
-
-static void vm_free(struct gmem *m)
-{
-	unsigned int i;
-
-	for (i = 0; i < m->nr; i++)
-		munmap(m->r[i].hva, m->r[i].size);
-	memset(m, 0, sizeof(*m));
-}
-
-static int vm_init(struct gmem *m, uint64_t ram)
-{
-	uint64_t low = MIN(ram, LAYOUT_MMIO_HOLE);
-	void *p;
-
-	memset(m, 0, sizeof(*m));
-	p = mmap(NULL, low, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-		 0);
-	if (p == MAP_FAILED || gmem_add_region(m, 0, low, p))
-		return -1;
-	if (ram > low) {
-		p = mmap(NULL, ram - low, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (p == MAP_FAILED || gmem_add_region(m, LAYOUT_HIGH_RAM, ram - low, p)) {
-			vm_free(m);
-			return -1;
-		}
-	}
-	return 0;
-}
 
 /* ---- synthetic bzImages ---- */
 
@@ -102,24 +73,6 @@ static uint64_t fake_setup_size(const struct fake_bz *f)
 	return ((uint64_t)(f->setup_sects ? f->setup_sects : 4) + 1) * 512;
 }
 
-/* Write the image to a new temp file; returns its malloc'd path. */
-static char *write_tmp(const void *data, size_t len)
-{
-	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	char *path;
-	int fd;
-
-	if (asprintf(&path, "%s/minivmm-test-boot-XXXXXX", dir) < 0)
-		return NULL;
-	fd = mkstemp(path);
-	if (fd < 0 || (len && write(fd, data, len) != (ssize_t)len)) {
-		free(path);
-		return NULL;
-	}
-	close(fd);
-	return path;
-}
-
 static char *make_bz(const struct fake_bz *f)
 {
 	uint64_t setup = fake_setup_size(f);
@@ -153,7 +106,7 @@ static char *make_bz(const struct fake_bz *f)
 		img[i] = 0xee;
 	for (i = 0; i < f->payload_size; i++)
 		img[setup + i] = payload_byte(i);
-	path = write_tmp(img, size - f->cut);
+	path = boot_tmp_file(img, size - f->cut);
 	free(img);
 	return path;
 }
@@ -168,17 +121,8 @@ static int load_fake(struct gmem *m, const struct fake_bz *f, const char *cmdlin
 		.initrd_size = initrd_size,
 		.rsdp_gpa = LAYOUT_ACPI,
 	};
-	char *path = make_bz(f);
-	int ret;
 
-	if (!path)
-		return -999;
-	cfg.kernel_path = path;
-	err[0] = '\0';
-	ret = boot_load_checked(m, &cfg, e, err, errlen);
-	unlink(path);
-	free(path);
-	return ret;
+	return boot_load_tmp(m, &cfg, make_bz(f), e, err, errlen);
 }
 
 static const struct boot_params *zero_page(const struct gmem *m)
@@ -209,7 +153,7 @@ static void test_basic_512m(void)
 
 	for (i = 0; i < initrd_size; i++)
 		initrd[i] = (uint8_t)(i ^ (i >> 8));
-	if (!ok(vm_init(&m, 512 * MiB) == 0, "512 MiB fake guest"))
+	if (!ok(fake_gmem_init(&m, 512 * MiB) == 0, "512 MiB fake guest"))
 		return;
 	ret = load_fake(&m, &f, cmdline, initrd, initrd_size, &e, err, sizeof(err));
 	is(ret, 0, "synthetic bzImage loads (%s)", err);
@@ -259,7 +203,7 @@ static void test_basic_512m(void)
 	ok(e820_is(&bp->e820_table[1], LAYOUT_EBDA, MiB - LAYOUT_EBDA, 2),
 	   "e820[1] = [EBDA, 1 MiB) reserved (covers the ACPI area)");
 	ok(e820_is(&bp->e820_table[2], MiB, 511 * MiB, 1), "e820[2] = [1 MiB, 512 MiB) RAM");
-	vm_free(&m);
+	fake_gmem_free(&m);
 	free(initrd);
 }
 
@@ -273,7 +217,7 @@ static void test_5g_and_limits(void)
 	char err[256];
 	int ret;
 
-	if (!ok(vm_init(&m, 5 * GiB) == 0, "5 GiB fake guest"))
+	if (!ok(fake_gmem_init(&m, 5 * GiB) == 0, "5 GiB fake guest"))
 		return;
 	ret = load_fake(&m, &f, "quiet", initrd, sizeof(initrd), &e, err, sizeof(err));
 	is(ret, 0, "loads in 5 GiB (%s)", err);
@@ -285,7 +229,7 @@ static void test_5g_and_limits(void)
 	   "e820[3] = [4 GiB, 6 GiB) RAM");
 	is(bp->hdr.ramdisk_image, ALIGN_DOWN(2 * GiB - sizeof(initrd), 4096ULL),
 	   "initrd below initrd_addr_max (2 GiB - 1), not below the 3 GiB hole");
-	vm_free(&m);
+	fake_gmem_free(&m);
 }
 
 static void test_initrd_addr_max(void)
@@ -300,7 +244,7 @@ static void test_initrd_addr_max(void)
 
 	/* 5 GiB guest, but the kernel says "initrd no higher than 256 MiB". */
 	f.initrd_addr_max = 256 * MiB - 1;
-	if (!ok(vm_init(&m, 5 * GiB) == 0, "5 GiB fake guest"))
+	if (!ok(fake_gmem_init(&m, 5 * GiB) == 0, "5 GiB fake guest"))
 		return;
 	ret = load_fake(&m, &f, "", initrd, sizeof(initrd), &e, err, sizeof(err));
 	is(ret, 0, "loads (%s)", err);
@@ -308,7 +252,7 @@ static void test_initrd_addr_max(void)
 	is(bp->hdr.ramdisk_image, 256 * MiB - 4 * 4096, "initrd at the highest page below 256 MiB");
 	ok(bp->hdr.ramdisk_image + sizeof(initrd) - 1 <= f.initrd_addr_max,
 	   "last initrd byte <= initrd_addr_max");
-	vm_free(&m);
+	fake_gmem_free(&m);
 }
 
 static void test_variants(void)
@@ -321,7 +265,7 @@ static void test_variants(void)
 	char err[256];
 	int ret;
 
-	if (!ok(vm_init(&m, 256 * MiB) == 0, "256 MiB fake guest"))
+	if (!ok(fake_gmem_init(&m, 256 * MiB) == 0, "256 MiB fake guest"))
 		return;
 
 	/* Not relocatable: loaded at 1 MiB, moves itself to pref_address. */
@@ -374,7 +318,7 @@ static void test_variants(void)
 		ret = load_fake(&m, &f, line, NULL, 0, &e, err, sizeof(err));
 		is(ret, 0, "cmdline of exactly cmdline_size bytes accepted (%s)", err);
 	}
-	vm_free(&m);
+	fake_gmem_free(&m);
 }
 
 static void expect_err(int ret, int want, const char *err, const char *needle, const char *what)
@@ -404,25 +348,25 @@ static void test_errors(void)
 	uint8_t *huge;
 	int ret;
 
-	if (!ok(vm_init(&m, 512 * MiB) == 0, "512 MiB fake guest"))
+	if (!ok(fake_gmem_init(&m, 512 * MiB) == 0, "512 MiB fake guest"))
 		return;
 
 	expect_path_err("/nonexistent/minivmm/bzImage", &m, -ENOENT, "No such file",
 			"missing file");
 	expect_path_err("/tmp", &m, -EISDIR, "directory", "directory");
 
-	path = write_tmp("", 0);
+	path = boot_tmp_file("", 0);
 	expect_path_err(path, &m, -ENOEXEC, "empty", "empty file");
 	unlink(path);
 	free(path);
 
-	path = write_tmp("MZ\x90\0short", 9);
+	path = boot_tmp_file("MZ\x90\0short", 9);
 	expect_path_err(path, &m, -ENOEXEC, "too short", "9-byte file");
 	unlink(path);
 	free(path);
 
 	memset(big, 'x', sizeof(big));
-	path = write_tmp(big, sizeof(big));
+	path = boot_tmp_file(big, sizeof(big));
 	expect_path_err(path, &m, -ENOEXEC, "not a bzImage or ELF vmlinux", "text file");
 	unlink(path);
 	free(path);
@@ -463,16 +407,16 @@ static void test_errors(void)
 	expect_err(ret, -ENOMEM, err, "initrd (600 MiB) does not fit", "initrd too large");
 	ok(strstr(err, "512 MiB of RAM") != NULL, "initrd too large: names the RAM size (%s)", err);
 	munmap(huge, 600 * MiB);
-	vm_free(&m);
+	fake_gmem_free(&m);
 
 	/* Kernel at 16 MiB with init_size 32 MiB needs 48 MiB; give it 32. */
-	if (!ok(vm_init(&m, 32 * MiB) == 0, "32 MiB fake guest"))
+	if (!ok(fake_gmem_init(&m, 32 * MiB) == 0, "32 MiB fake guest"))
 		return;
 	f = fake_defaults();
 	f.init_size = 32 * MiB;
 	ret = load_fake(&m, &f, "", NULL, 0, &e, err, sizeof(err));
 	expect_err(ret, -ENOMEM, err, "need at least 48 MiB of memory", "too little RAM");
-	vm_free(&m);
+	fake_gmem_free(&m);
 }
 
 static void test_real_kernel(void)
@@ -495,7 +439,7 @@ static void test_real_kernel(void)
 	}
 	cfg.initrd = initrd;
 	cfg.initrd_size = sizeof(initrd);
-	if (!ok(vm_init(&m, 512 * MiB) == 0, "512 MiB fake guest"))
+	if (!ok(fake_gmem_init(&m, 512 * MiB) == 0, "512 MiB fake guest"))
 		return;
 	ret = boot_load(&m, &cfg, &e, err, sizeof(err));
 	is(ret, 0, "real Debian cloud bzImage loads (%s)", err);
@@ -512,15 +456,15 @@ static void test_real_kernel(void)
 	is(e.entry, bp->hdr.pref_address + 0x200, "real kernel: entry = pref_address + 0x200");
 	is(bp->acpi_rsdp_addr, LAYOUT_ACPI, "real kernel: acpi_rsdp_addr set (protocol >= 2.14)");
 	ok(bp->hdr.ramdisk_image >= e.kernel_end, "real kernel: initrd above init_size");
-	vm_free(&m);
+	fake_gmem_free(&m);
 
 	/* 16 MiB + init_size (~51 MiB) does not fit in 64 MiB. */
-	if (!ok(vm_init(&m, 64 * MiB) == 0, "64 MiB fake guest"))
+	if (!ok(fake_gmem_init(&m, 64 * MiB) == 0, "64 MiB fake guest"))
 		return;
 	ret = boot_load(&m, &cfg, &e, err, sizeof(err));
 	expect_err(ret, -ENOMEM, err, "need at least", "real kernel in 64 MiB");
 	diag("%s", err);
-	vm_free(&m);
+	fake_gmem_free(&m);
 }
 
 int main(void)

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <asm/e820.h>
 
@@ -19,6 +18,7 @@
 #include "lib/gmem.h"
 #include "lib/util.h"
 #include "tests/unit/boot_load_checked.h"
+#include "tests/unit/fake_gmem.h"
 #include "tests/unit/tap.h"
 #include "x86/layout.h"
 
@@ -75,23 +75,6 @@ static void put_note(uint8_t *img, size_t *off, const char *name, uint32_t type,
 	*off += ALIGN_UP((size_t)nh.n_namesz, (size_t)4);
 	memcpy(img + *off, desc, descsz);
 	*off += ALIGN_UP((size_t)descsz, (size_t)4);
-}
-
-static char *write_tmp(const void *data, size_t len)
-{
-	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	char *path;
-	int fd;
-
-	if (asprintf(&path, "%s/minivmm-test-pvh-XXXXXX", dir) < 0)
-		return NULL;
-	fd = mkstemp(path);
-	if (fd < 0 || write(fd, data, len) != (ssize_t)len) {
-		free(path);
-		return NULL;
-	}
-	close(fd);
-	return path;
 }
 
 static char *make_elf(const struct fake_elf *f)
@@ -163,37 +146,9 @@ static char *make_elf(const struct fake_elf *f)
 		img[SEG0_OFF + i] = seg_byte(0, i);
 	for (i = 0; i < SEG1_SIZE; i++)
 		img[SEG1_OFF + i] = seg_byte(1, i);
-	path = write_tmp(img, f->file_size);
+	path = boot_tmp_file(img, f->file_size);
 	free(img);
 	return path;
-}
-
-static int vm_init(struct gmem *m, uint64_t ram)
-{
-	uint64_t low = MIN(ram, LAYOUT_MMIO_HOLE);
-	void *p;
-
-	memset(m, 0, sizeof(*m));
-	p = mmap(NULL, low, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-		 0);
-	if (p == MAP_FAILED || gmem_add_region(m, 0, low, p))
-		return -1;
-	if (ram > low) {
-		p = mmap(NULL, ram - low, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (p == MAP_FAILED || gmem_add_region(m, LAYOUT_HIGH_RAM, ram - low, p))
-			return -1;
-	}
-	return 0;
-}
-
-static void vm_free(struct gmem *m)
-{
-	unsigned int i;
-
-	for (i = 0; i < m->nr; i++)
-		munmap(m->r[i].hva, m->r[i].size);
-	memset(m, 0, sizeof(*m));
 }
 
 static int load(struct gmem *m, const struct fake_elf *f, const char *cmdline, const void *initrd,
@@ -203,17 +158,8 @@ static int load(struct gmem *m, const struct fake_elf *f, const char *cmdline, c
 				  .initrd = initrd,
 				  .initrd_size = initrd_size,
 				  .rsdp_gpa = LAYOUT_ACPI + 0x40};
-	char *path = make_elf(f);
-	int ret;
 
-	if (!path)
-		return -999;
-	cfg.kernel_path = path;
-	err[0] = '\0';
-	ret = boot_load_checked(m, &cfg, e, err, errlen);
-	unlink(path);
-	free(path);
-	return ret;
+	return boot_load_tmp(m, &cfg, make_elf(f), e, err, errlen);
 }
 
 static const struct pvh_start_info *start_info(const struct gmem *m)
@@ -239,7 +185,7 @@ static void test_load(void)
 
 	for (i = 0; i < initrd_size; i++)
 		initrd[i] = (uint8_t)(i * 31);
-	if (!ok(vm_init(&m, 512 * MiB) == 0, "512 MiB fake guest"))
+	if (!ok(fake_gmem_init(&m, 512 * MiB) == 0, "512 MiB fake guest"))
 		return;
 	/* Dirty the bss so the zero fill is visible. */
 	memset(gmem_ptr(&m, SEG0_PADDR, SEG0_MEMSZ + 16), 0xff, SEG0_MEMSZ + 16);
@@ -298,7 +244,7 @@ static void test_load(void)
 	ok(si->memmap_paddr + 3 * sizeof(*mm) <= LAYOUT_BOOT_PARAMS &&
 		   si->memmap_paddr >= LAYOUT_PVH_START_INFO + sizeof(*si),
 	   "memmap lies in the start_info page, after start_info");
-	vm_free(&m);
+	fake_gmem_free(&m);
 	free(initrd);
 }
 
@@ -312,7 +258,7 @@ static void test_variants(void)
 	char err[256];
 	int ret;
 
-	if (!ok(vm_init(&m, 5 * GiB) == 0, "5 GiB fake guest"))
+	if (!ok(fake_gmem_init(&m, 5 * GiB) == 0, "5 GiB fake guest"))
 		return;
 	f = elf_defaults();
 	f.descsz = 4;
@@ -333,7 +279,7 @@ static void test_variants(void)
 	ret = load(&m, &f, "", NULL, 0, &e, err, sizeof(err));
 	is(ret, 0, "note found through a SHT_NOTE section without PT_NOTE (%s)", err);
 	is(e.entry, ENTRY, "section note: entry");
-	vm_free(&m);
+	fake_gmem_free(&m);
 }
 
 static void expect_err(int ret, int want, const char *err, const char *needle, const char *what)
@@ -351,7 +297,7 @@ static void test_errors(void)
 	uint8_t *big;
 	int ret;
 
-	if (!ok(vm_init(&m, 64 * MiB) == 0, "64 MiB fake guest"))
+	if (!ok(fake_gmem_init(&m, 64 * MiB) == 0, "64 MiB fake guest"))
 		return;
 
 	f = elf_defaults();
@@ -404,7 +350,7 @@ static void test_errors(void)
 	ret = load(&m, &f, "", big, 60 * MiB, &e, err, sizeof(err));
 	expect_err(ret, -ENOMEM, err, "initrd (60 MiB) does not fit", "PVH initrd too large");
 	munmap(big, 60 * MiB);
-	vm_free(&m);
+	fake_gmem_free(&m);
 }
 
 int main(void)

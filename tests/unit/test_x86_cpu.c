@@ -153,6 +153,19 @@ static void test_gdt(struct gmem *m, enum x86cpu_mode mode, const char *name)
 	   ds.type);
 }
 
+/*
+ * x86cpu_entry_regs() for e, with the GDT of mode in memory and every
+ * register poisoned first (0xa5), so that a field it leaves alone shows.
+ */
+static void entry_regs(struct gmem *m, enum x86cpu_mode mode, const struct boot_entry *e,
+		       struct kvm_regs *regs, struct kvm_sregs *sregs)
+{
+	x86cpu_write_gdt(m, mode);
+	memset(regs, 0xa5, sizeof(*regs));
+	memset(sregs, 0xa5, sizeof(*sregs));
+	x86cpu_entry_regs(e, regs, sregs);
+}
+
 static void test_regs_64(struct gmem *m)
 {
 	struct boot_entry e = {
@@ -161,10 +174,7 @@ static void test_regs_64(struct gmem *m)
 	struct kvm_sregs sregs;
 	struct dec cs, ds;
 
-	x86cpu_write_gdt(m, X86CPU_MODE_LONG64);
-	memset(&regs, 0xa5, sizeof(regs));
-	memset(&sregs, 0xa5, sizeof(sregs));
-	x86cpu_entry_regs(&e, &regs, &sregs);
+	entry_regs(m, X86CPU_MODE_LONG64, &e, &regs, &sregs);
 	is(regs.rip, 0x1000200, "64: rip = entry");
 	is(regs.rsi, LAYOUT_BOOT_PARAMS, "64: rsi = zero page");
 	is(regs.rflags, 2, "64: rflags = 2 (IF clear)");
@@ -202,10 +212,7 @@ static void test_regs_pvh(struct gmem *m)
 	struct kvm_sregs sregs;
 	struct dec cs;
 
-	x86cpu_write_gdt(m, X86CPU_MODE_PROT32);
-	memset(&regs, 0xa5, sizeof(regs));
-	memset(&sregs, 0xa5, sizeof(sregs));
-	x86cpu_entry_regs(&e, &regs, &sregs);
+	entry_regs(m, X86CPU_MODE_PROT32, &e, &regs, &sregs);
 	is(regs.rip, 0x1234560, "pvh: rip = entry");
 	is(regs.rbx, LAYOUT_PVH_START_INFO, "pvh: ebx = start_info");
 	is(regs.rsi, 0, "pvh: rsi unused");
