@@ -3,8 +3,9 @@
  * share: struct passthrough and the helpers more than one of them calls.
  *
  * Private to fuse/passthrough.c (lookups, creation, attributes, I/O),
- * fuse/locks.c (the host lock table, GETLK/SETLK) and fuse/readdir.c
- * (READDIR/READDIRPLUS); every other module goes through passthrough.h.
+ * fuse/locks.c (the host lock table, GETLK/SETLK), fuse/readdir.c
+ * (READDIR/READDIRPLUS) and fuse/xattr.c (extended attributes); every
+ * other module goes through passthrough.h.
  * Keeping the backend in one struct lets the split files stay plain C
  * files without an interface of their own between them.
  */
