@@ -37,7 +37,7 @@ override CFLAGS += -Werror
 endif
 LDFLAGS ?=
 override LDFLAGS += -pthread $(SAN_FLAGS)
-LDLIBS := -lelf
+LDLIBS := -lelf -lseccomp
 
 ifeq ($(V),1)
 Q :=

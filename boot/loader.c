@@ -47,12 +47,15 @@ static const char *fmt_size(char *buf, size_t len, uint64_t bytes)
 	return buf;
 }
 
-static int map_kernel(const char *path, struct boot_image *img, char *msg, size_t len)
+static int map_kernel(const struct boot_config *cfg, struct boot_image *img, char *msg, size_t len)
 {
 	struct stat st;
 	int fd, ret = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (cfg->kernel_fd > 0)
+		fd = fcntl(cfg->kernel_fd, F_DUPFD_CLOEXEC, 0);
+	else
+		fd = open(cfg->kernel_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
 		snprintf(msg, len, "%s", strerror(-ret));
@@ -289,7 +292,7 @@ int boot_check(const struct boot_config *cfg, uint64_t ram_size, char *errbuf, s
 		snprintf(errbuf, errlen, "no kernel given");
 		return -EINVAL;
 	}
-	ret = map_kernel(cfg->kernel_path, &img, msg, sizeof(msg));
+	ret = map_kernel(cfg, &img, msg, sizeof(msg));
 	if (!ret)
 		ret = kernel_kind(&img, msg, sizeof(msg));
 	if (ret == KERNEL_PVH)
@@ -337,7 +340,7 @@ int boot_load(struct gmem *m, const struct boot_config *cfg, struct boot_entry *
 		ret = -EINVAL;
 		goto out;
 	}
-	ret = map_kernel(cfg->kernel_path, &img, msg, sizeof(msg));
+	ret = map_kernel(cfg, &img, msg, sizeof(msg));
 	if (ret)
 		goto out;
 

@@ -24,10 +24,16 @@
 
 struct boot_config {
 	const char *kernel_path; /* bzImage, or ELF vmlinux with the Xen PVH note */
-	const char *cmdline;	 /* full kernel command line; NULL = empty */
-	const void *initrd;	 /* initramfs image built by the caller; may be NULL */
-	size_t initrd_size;	 /* 0 = no initrd */
-	uint64_t rsdp_gpa;	 /* ACPI RSDP; boot_params.acpi_rsdp_addr / PVH rsdp_paddr */
+	/*
+	 * The kernel file already open (kernel_path then only names it in
+	 * messages), or 0: open kernel_path.  minivmm opens it before its
+	 * sandbox hides the host's files; fd 0 is never a kernel there.
+	 */
+	int kernel_fd;
+	const char *cmdline; /* full kernel command line; NULL = empty */
+	const void *initrd;  /* initramfs image built by the caller; may be NULL */
+	size_t initrd_size;  /* 0 = no initrd */
+	uint64_t rsdp_gpa;   /* ACPI RSDP; boot_params.acpi_rsdp_addr / PVH rsdp_paddr */
 };
 
 /*

@@ -3,7 +3,7 @@
 # guest and run its tests.  Idempotent; prints nothing when all are present.
 set -eu
 
-PKGS="make gcc libc6-dev linux-libc-dev libelf-dev libfdt-dev pkgconf perl
+PKGS="make gcc libc6-dev linux-libc-dev libelf-dev libfdt-dev libseccomp-dev pkgconf perl
 acpica-tools busybox-static cpio dpkg-dev qemu-system-x86 clang
 libclang-rt-14-dev procps kmod"
 

@@ -36,6 +36,12 @@ const char cli_usage[] =
 	"                   virtqueue's state on stderr (default: none)\n"
 	"  --verbose        show the kernel's boot log and minivmm's own messages\n"
 	"  --no-thp         do not ask for transparent huge pages for guest RAM\n"
+	"  --sandbox=MODE   on (default): after setup minivmm's root holds only the shares,\n"
+	"                   it keeps only the capabilities its file server needs and each\n"
+	"                   thread may make only its role's system calls; none: no sandbox\n"
+	"                   (debugging only: a bug in minivmm is then a hole in the host);\n"
+	"                   log: like on, but a refused call is logged to the kernel log\n"
+	"                   instead of ending minivmm (to find a call missing from a list)\n"
 	"  --stats          at exit, print to stderr: ms from start to the guest init's\n"
 	"                   ready signal and to exit, and the VMM's own peak RSS (KiB,\n"
 	"                   guest RAM excluded)\n"
@@ -119,7 +125,8 @@ enum {
 	OPT_VERSION,
 	OPT_STATS,
 	OPT_NO_THP,
-	OPT_SHARE
+	OPT_SHARE,
+	OPT_SANDBOX,
 };
 
 int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
@@ -135,6 +142,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 		{"stats", no_argument, NULL, OPT_STATS},
 		{"share", required_argument, NULL, OPT_SHARE},
 		{"no-thp", no_argument, NULL, OPT_NO_THP},
+		{"sandbox", required_argument, NULL, OPT_SANDBOX},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -200,6 +208,19 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 			break;
 		case OPT_STATS:
 			o->stats = true;
+			break;
+		case OPT_SANDBOX:
+			if (!strcmp(optarg, "on")) {
+				o->sandbox = SANDBOX_ON;
+			} else if (!strcmp(optarg, "none")) {
+				o->sandbox = SANDBOX_NONE;
+			} else if (!strcmp(optarg, "log")) {
+				o->sandbox = SANDBOX_LOG;
+			} else {
+				snprintf(err, errlen, "--sandbox: '%s' is not on, none or log",
+					 optarg);
+				return -EINVAL;
+			}
 			break;
 		case OPT_VERSION:
 			o->version = true;

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmm/sandbox.h"
+
 #define CLI_DEFAULT_MEM (512ULL << 20)
 #define CLI_MAX_CPUS 64 /* == VM_MAX_CPUS */
 #define CLI_MAX_SHARES 16
@@ -26,8 +28,9 @@ struct cli_opts {
 	uint64_t mem;
 	unsigned int timeout; /* seconds, 0 = none */
 	bool verbose;
-	bool no_thp; /* no MADV_HUGEPAGE on guest RAM */
-	bool stats;  /* print boot time and VMM memory at exit */
+	bool no_thp;		   /* no MADV_HUGEPAGE on guest RAM */
+	bool stats;		   /* print boot time and VMM memory at exit */
+	enum sandbox_mode sandbox; /* --sandbox (default SANDBOX_ON) */
 	bool help;
 	bool version;
 	const char *shares[CLI_MAX_SHARES]; /* --share specs, parsed by vmm/share.h */

@@ -33,6 +33,7 @@
 #include "lib/util.h"
 #include "vmm/cli.h"
 #include "vmm/panic_watch.h"
+#include "vmm/sandbox.h"
 #include "vmm/share.h"
 #include "vmm/stats.h"
 #include "vmm/terminal.h"
@@ -98,6 +99,7 @@ struct vmm {
 	bool custom_initrd; /* --initrd given: no minivmm init protocol */
 	int rx_efd;	    /* the UART has room for input again */
 	bool host_quit;
+	struct sandbox sb;
 };
 
 static void uart_set_irq(void *opaque, int level)
@@ -307,6 +309,11 @@ static void *dax_watch(void *opaque)
 	struct vmm *v = opaque;
 	const struct timespec period = {0, DAX_REPAIR_PERIOD_MS * 1000000L};
 
+	if (sandbox_enter_role(&v->sb, SANDBOX_ROLE_DEVICE, 0) < 0) {
+		vm_request_stop(&v->vm, VM_STOP_ERROR, 1, "sandbox: DAX repair thread");
+		return NULL;
+	}
+
 	while (!vm_stopping(&v->vm)) {
 		nanosleep(&period, NULL);
 		repair_dax_windows(v);
@@ -360,6 +367,40 @@ static int setup_dax(struct vmm *v, unsigned int i, uint64_t *gpa, char *err, si
 	return 0;
 }
 
+/* Each virtio-fs worker thread, before it serves anything. */
+static void fs_worker_init(void *opaque)
+{
+	struct vmm *v = opaque;
+	int ret = sandbox_enter_role(&v->sb, SANDBOX_ROLE_DEVICE, 0);
+
+	if (ret)
+		vm_request_stop(&v->vm, VM_STOP_ERROR, 1, "sandbox: virtio-fs worker: %s",
+				strerror(-ret));
+}
+
+/*
+ * Before the shares are opened: the namespaces (only the shares stay
+ * visible, so every share fd is opened inside them), then no_new_privs and
+ * the capabilities, before any thread exists (both are per thread).
+ */
+static int enter_sandbox(struct vmm *v, char *err, size_t errlen)
+{
+	const char *dirs[CLI_MAX_SHARES];
+	bool ro[CLI_MAX_SHARES];
+	int ret;
+
+	for (unsigned int i = 0; i < v->nshares; i++) {
+		dirs[i] = v->shares[i].dir;
+		ro[i] = v->shares[i].ro;
+	}
+	v->sb.mode = v->opts.sandbox;
+	v->vm.sandbox = &v->sb;
+	ret = sandbox_enter_namespaces(&v->sb, dirs, ro, v->nshares, err, errlen);
+	if (!ret)
+		ret = sandbox_drop_privileges(&v->sb, err, errlen);
+	return ret;
+}
+
 /*
  * One virtio-fs device per --share, each with its own in-process FUSE
  * server.  Its queues are served by an ioeventfd worker thread, so a vCPU
@@ -377,6 +418,7 @@ static int setup_shares(struct vmm *v, char *err, size_t errlen)
 		char why[256];
 
 		share_fsrv_config(s, &cfg);
+		cfg.root = sandbox_share_path(&v->sb, i);
 		if (s->dax) {
 			ret = dax_create(&v->dax[i], s->dax_size);
 			if (ret) {
@@ -393,6 +435,12 @@ static int setup_shares(struct vmm *v, char *err, size_t errlen)
 			return ret;
 		}
 		ret = virtio_fs_init(&v->vfs[i], v->fsrv[i], s->tag, s->queues);
+		/* Restart the workers so that each enters the sandbox first. */
+		if (!ret) {
+			virtio_fs_set_worker_init(&v->vfs[i], fs_worker_init, v);
+			ret = virtio_fs_set_threads(
+				&v->vfs[i], s->threads ? s->threads : VIRTIO_FS_DEFAULT_THREADS);
+		}
 		/*
 		 * By default requests are served on the thread the guest's
 		 * notification woke (the ioeventfd thread), one at a time:
@@ -401,9 +449,7 @@ static int setup_shares(struct vmm *v, char *err, size_t errlen)
 		 * costly.  Only lock waits (SETLKW) go to the workers, so they
 		 * can wait.  threads=N serves everything on N workers.
 		 */
-		if (!ret && s->threads)
-			ret = virtio_fs_set_threads(&v->vfs[i], s->threads);
-		else if (!ret)
+		if (!ret && !s->threads)
 			virtio_fs_set_inline(&v->vfs[i], true);
 		if (ret) {
 			snprintf(err, errlen, "--share %s: %s", s->tag, strerror(-ret));
@@ -644,6 +690,14 @@ static int run_loop(struct vmm *v, sigset_t *sigs)
 		}
 		add_fd(ep, tfd);
 	}
+	/* The loop's fds exist; from here on it only waits, reads and writes. */
+	ret = sandbox_enter_role(&v->sb, SANDBOX_ROLE_MAIN, 0);
+	if (ret) {
+		vm_request_stop(&v->vm, VM_STOP_ERROR, 1, "sandbox: main thread: %s",
+				strerror(-ret));
+		ret = 0;
+		goto out;
+	}
 
 	while (!vm_stopping(&v->vm)) {
 		/*
@@ -841,7 +895,16 @@ int main(int argc, char **argv)
 	ret = boot_check(&bc, v.opts.mem, err, sizeof(err));
 	if (ret)
 		goto fail;
+	/* Opened now: the sandbox hides the host's files from here on. */
+	bc.kernel_fd = open(v.opts.kernel, O_RDONLY | O_CLOEXEC);
+	if (bc.kernel_fd < 0) {
+		snprintf(err, sizeof(err), "kernel %s: %s", v.opts.kernel, strerror(errno));
+		goto fail;
+	}
 	ret = vm_create(&v.vm, v.opts.cpus, v.opts.mem, !v.opts.no_thp, err, sizeof(err));
+	if (ret)
+		goto fail_vm;
+	ret = enter_sandbox(&v, err, sizeof(err));
 	if (ret)
 		goto fail_vm;
 	ret = setup_devices(&v, err, sizeof(err));
@@ -860,6 +923,8 @@ int main(int argc, char **argv)
 	/* The guest has its copy: do not carry a second one for the VM's life. */
 	free(initrd);
 	initrd = NULL;
+	close(bc.kernel_fd);
+	bc.kernel_fd = 0;
 	if (ret)
 		goto fail_vm;
 	ret = terminal_open(&v.con, STDIN_FILENO, STDOUT_FILENO, 0);
@@ -911,6 +976,8 @@ fail_vm:
 	destroy_devices(&v);
 	vm_destroy(&v.vm);
 fail:
+	if (bc.kernel_fd > 0)
+		close(bc.kernel_fd);
 	fprintf(stderr, "minivmm: %s\n", err);
 	free(cmdline);
 	free(initrd);

@@ -16,6 +16,7 @@
 
 #include "lib/log.h"
 #include "lib/util.h"
+#include "vmm/sandbox.h"
 #include "vmm/vdev.h"
 #include "x86/layout.h"
 
@@ -109,7 +110,7 @@ static void *vdev_worker(void *arg)
 	struct vdev *d = arg;
 	struct epoll_event ev, evs[VIRTIO_DEV_MAX_QUEUES + 1];
 	unsigned int q;
-	int ep, n, i;
+	int ep, n, i, ret;
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0) {
@@ -124,6 +125,13 @@ static void *vdev_worker(void *arg)
 			continue;
 		ev = (struct epoll_event){.events = EPOLLIN, .data.u32 = q};
 		epoll_ctl(ep, EPOLL_CTL_ADD, d->notify_fd[q], &ev);
+	}
+	/* Before the first notification: this thread serves guest requests. */
+	ret = sandbox_enter_role(d->vm->sandbox, SANDBOX_ROLE_DEVICE, d->slot);
+	if (ret) {
+		vm_request_stop(d->vm, VM_STOP_ERROR, 1, "sandbox: device thread of slot %u: %s",
+				d->slot, strerror(-ret));
+		goto out;
 	}
 	for (;;) {
 		n = epoll_wait(ep, evs, ARRAY_SIZE(evs), -1);

@@ -18,6 +18,7 @@
 
 #include "lib/log.h"
 #include "lib/util.h"
+#include "vmm/sandbox.h"
 #include "vmm/stats.h"
 #include "vmm/vm.h"
 #include "x86/cpuid.h"
@@ -353,11 +354,19 @@ static void *vcpu_thread(void *arg)
 	struct vm *vm = c->vm;
 	sigset_t set;
 
+	unsigned int efaults = 0;
+	int ret;
+
+	/* Before the first guest instruction this thread runs. */
+	ret = sandbox_enter_role(vm->sandbox, SANDBOX_ROLE_VCPU, c->index);
+	if (ret) {
+		vm_request_stop(vm, VM_STOP_ERROR, 1, "sandbox: vCPU %u: %s", c->index,
+				strerror(-ret));
+		return NULL;
+	}
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-
-	unsigned int efaults = 0;
 
 	while (!vm_stopping(vm)) {
 		if (ioctl(c->fd, KVM_RUN, 0) < 0) {

@@ -24,6 +24,8 @@
 #include "lib/gmem.h"
 #include "x86/x86_cpu.h"
 
+struct sandbox;
+
 #define VM_MAX_CPUS 64
 
 /* Why the VM stopped; the first reason reported wins. */
@@ -79,6 +81,8 @@ struct vm {
 	void *efault_opaque;
 
 	struct power power; /* the guest's power and exit ports (vm_add_power()) */
+	/* Each vCPU and device thread enters its role in it (NULL: no sandbox). */
+	const struct sandbox *sandbox;
 	/* The guest init said its console is set up (see devices/power/power.h). */
 	atomic_bool guest_ready;
 	int64_t ready_ns; /* CLOCK_MONOTONIC of that signal; valid once guest_ready */

@@ -315,6 +315,9 @@ static void *virtio_fs_worker(void *arg)
 	struct virtio_fs_pool *p = &d->pool;
 	struct vq_req *r = w->req;
 
+	if (d->worker_init)
+		d->worker_init(d->worker_init_opaque);
+
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		struct virtqueue *vq;
@@ -759,4 +762,10 @@ uint64_t virtio_fs_requests(struct virtio_fs *d, unsigned int qidx)
 	n = d->q[qidx].requests;
 	pthread_mutex_unlock(&d->q[qidx].lock);
 	return n;
+}
+
+void virtio_fs_set_worker_init(struct virtio_fs *d, void (*fn)(void *opaque), void *opaque)
+{
+	d->worker_init = fn;
+	d->worker_init_opaque = opaque;
 }

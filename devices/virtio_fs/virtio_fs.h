@@ -158,8 +158,10 @@ struct virtio_fs {
 	unsigned int nq; /* 1 + num_request_queues */
 	struct virtio_fs_queue q[VIRTIO_DEV_MAX_QUEUES];
 	struct virtio_fs_pool pool;
-	bool inline_first;    /* virtio_fs_set_inline() */
-	fsrv_serve_fn handle; /* fsrv_serve() but in tests */
+	bool inline_first;		   /* virtio_fs_set_inline() */
+	fsrv_serve_fn handle;		   /* fsrv_serve() but in tests */
+	void (*worker_init)(void *opaque); /* virtio_fs_set_worker_init() */
+	void *worker_init_opaque;
 };
 
 /*
@@ -235,6 +237,13 @@ void virtio_fs_stop(struct virtio_fs *d);
  * notification announced has been answered.  For tests.
  */
 void virtio_fs_wait_idle(struct virtio_fs *d);
+
+/*
+ * Each worker started from now on (virtio_fs_set_threads()) calls fn(opaque)
+ * first, before it serves anything: how the VMM puts its threads in the
+ * sandbox (vmm/sandbox.h).  NULL: nothing.
+ */
+void virtio_fs_set_worker_init(struct virtio_fs *d, void (*fn)(void *opaque), void *opaque);
 
 /* For tests: serve requests with fn (NULL: fsrv_serve()).  Call before the guest runs. */
 void virtio_fs_set_handler(struct virtio_fs *d, fsrv_serve_fn fn);

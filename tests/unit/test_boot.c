@@ -5,6 +5,7 @@
  * it happens to be present.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,6 +420,33 @@ static void test_errors(void)
 	fake_gmem_free(&m);
 }
 
+/* An open kernel fd is used instead of the path (minivmm opens it before its sandbox). */
+static void test_kernel_fd(void)
+{
+	struct fake_bz f = fake_defaults();
+	struct boot_config cfg = {.cmdline = "", .rsdp_gpa = LAYOUT_ACPI};
+	struct boot_entry e1, e2;
+	struct gmem m;
+	char err[256] = "", *path = make_bz(&f);
+	int ret;
+
+	if (!ok(path && fake_gmem_init(&m, 512 * MiB) == 0, "fake bzImage and 512 MiB fake guest"))
+		return;
+	cfg.kernel_path = path;
+	ret = boot_load(&m, &cfg, &e1, err, sizeof(err));
+	is(ret, 0, "loaded by path (%s)", err);
+	cfg.kernel_fd = open(path, O_RDONLY | O_CLOEXEC);
+	unlink(path);
+	cfg.kernel_path = "/nonexistent/kernel";
+	ret = boot_load(&m, &cfg, &e2, err, sizeof(err));
+	is(ret, 0, "loaded through kernel_fd once the path is gone (%s)", err);
+	is(e2.entry, e1.entry, "same entry point");
+	ok(fcntl(cfg.kernel_fd, F_GETFD) >= 0, "the caller's fd stays open");
+	close(cfg.kernel_fd);
+	free(path);
+	fake_gmem_free(&m);
+}
+
 static void test_real_kernel(void)
 {
 	struct boot_config cfg = {
@@ -474,6 +502,7 @@ int main(void)
 	test_initrd_addr_max();
 	test_variants();
 	test_errors();
+	test_kernel_fd();
 	test_real_kernel();
 	return done_testing();
 }

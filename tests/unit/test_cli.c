@@ -38,6 +38,13 @@ int main(void)
 	is(o.cpus, 1, "default 1 cpu");
 	is(o.mem, 512ULL << 20, "default 512M");
 	ok(o.argv == NULL && !o.kernel && !o.initrd, "defaults: shell, default guest");
+	is(o.sandbox, SANDBOX_ON, "the sandbox is on by default");
+	is(parse(&o, err, "--sandbox=none", NULL), 0, "--sandbox=none");
+	is(o.sandbox, SANDBOX_NONE, "turns it off");
+	is(parse(&o, err, "--sandbox", "log", NULL), 0, "--sandbox log");
+	is(o.sandbox, SANDBOX_LOG, "logs instead of ending minivmm");
+	is(parse(&o, err, "--sandbox=off", NULL), -EINVAL, "--sandbox=off is not a mode");
+	is(strcmp(err, "--sandbox: 'off' is not on, none or log"), 0, "and says so: %s", err);
 
 	is(parse(&o, err, "--cpus", "2", "--mem", "1G", "--kernel", "k", "--initrd", "i",
 		 "--timeout", "30", "--verbose", "--", "uname", "-a", NULL),

@@ -1,0 +1,104 @@
+/*
+ * sandbox.h - defence in depth around the guest: what minivmm can still do
+ * on the host if one of its own checks of guest input has a bug.
+ *
+ * The guest reaches host code through the devices (virtio queues, the FUSE
+ * server, port and MMIO registers).  Those check every guest value, but a
+ * VMM that runs code nobody reviewed must assume one check is wrong, so once
+ * setup is done minivmm gives up what it no longer needs:
+ *
+ *  - Mount namespace (sandbox_enter_namespaces(), before the FUSE servers
+ *    open their shares): the process's root becomes a read-only tmpfs that
+ *    holds only the shared directories (bind mounts at /shares/N, nosuid,
+ *    nodev, noexec; read-only for ro shares) and /proc/self (this process's
+ *    own /proc entry, which the passthrough code reopens files through).
+ *    The old root is detached, so no path and no ".." of any fd opened
+ *    afterwards leads to another host file.  Without root, a user namespace
+ *    that maps only the caller's uid and gid gets there.
+ *  - Privileges (sandbox_drop_privileges()): no_new_privs, and the
+ *    capability sets cut to what the FUSE server uses (SANDBOX_ROOT_CAPS as
+ *    root; none in a user namespace).
+ *  - Seccomp (sandbox_enter_role()): each thread, before it runs guest code
+ *    or serves a guest request, loads the allow-list of its role: vCPU
+ *    threads, device threads (virtio queues, the FUSE server, the DAX
+ *    repair), and the main thread (event loop; at exit it also serves the
+ *    requests left on the rings and tears down).  A call outside the list
+ *    ends minivmm with one line naming the call and the thread's role.
+ *
+ * SANDBOX_NONE skips all of it (--sandbox=none, for debugging only);
+ * SANDBOX_LOG sets everything up but lets a refused call through and logs
+ * it to the kernel log (audit type 1326, with the thread's name), to find
+ * a call missing from a list.
+ */
+#ifndef MINIVMM_VMM_SANDBOX_H
+#define MINIVMM_VMM_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SANDBOX_MAX_SHARES 16
+#define SANDBOX_PATH_MAX 24 /* "/shares/15" and a NUL */
+
+enum sandbox_mode {
+	SANDBOX_ON,   /* the default */
+	SANDBOX_NONE, /* --sandbox=none */
+	SANDBOX_LOG,  /* --sandbox=log */
+};
+
+enum sandbox_role {
+	SANDBOX_ROLE_MAIN,
+	SANDBOX_ROLE_VCPU,
+	SANDBOX_ROLE_DEVICE,
+	SANDBOX_NROLES,
+};
+
+struct sandbox {
+	enum sandbox_mode mode;
+	bool userns;	      /* entered a user namespace (not started as root) */
+	unsigned int nshares; /* paths valid after sandbox_enter_namespaces() */
+	char share_path[SANDBOX_MAX_SHARES][SANDBOX_PATH_MAX];
+	const char *host_dir[SANDBOX_MAX_SHARES]; /* the caller's dirs[] */
+};
+
+/*
+ * Enter the namespaces described above with dirs[0..n) (absolute host
+ * paths; ro[i]: read-only) bind-mounted at sandbox_share_path(sb, i).
+ * Files opened before stay open (the kernel, /dev/kvm).  With SANDBOX_NONE
+ * nothing changes and the share paths are dirs[i].  0, or -errno with a
+ * one-line reason in err.
+ */
+int sandbox_enter_namespaces(struct sandbox *sb, const char *const *dirs, const bool *ro,
+			     unsigned int n, char *err, size_t errlen);
+
+/* Where share i is reached from now on (valid after sandbox_enter_namespaces()). */
+const char *sandbox_share_path(const struct sandbox *sb, unsigned int i);
+
+/*
+ * no_new_privs and the reduced capability sets, for the whole process (call
+ * before any thread is started).  0 or -errno with a reason in err.
+ */
+int sandbox_drop_privileges(const struct sandbox *sb, char *err, size_t errlen);
+
+/*
+ * Load role's seccomp filter on the calling thread (and name the thread
+ * after its role, so the kernel log and `ps -L` say which is which; index
+ * tells vCPUs apart).  A thread may load one role only.  0 or -errno.
+ */
+int sandbox_enter_role(const struct sandbox *sb, enum sandbox_role role, unsigned int index);
+
+/* How many system calls role's list allows (for tests and the README). */
+unsigned int sandbox_role_syscalls(enum sandbox_role role);
+
+/* "main", "vcpu", "device". */
+const char *sandbox_role_name(enum sandbox_role role);
+
+/* The capabilities kept when started as root (bit numbers of <linux/capability.h>). */
+#define SANDBOX_ROOT_CAPS                                                                          \
+	((1ull << 0) /* CAP_CHOWN: created files get the guest caller's owner */ |                 \
+	 (1ull << 1) /* CAP_DAC_OVERRIDE: serve files of every guest uid */ |                      \
+	 (1ull << 2) /* CAP_DAC_READ_SEARCH: open_by_handle_at() */ |                              \
+	 (1ull << 3) /* CAP_FOWNER: chmod/utimes on files of other uids */ |                       \
+	 (1ull << 4) /* CAP_FSETID: keep set-gid on chmod as the guest asks */ |                   \
+	 (1ull << 27) /* CAP_MKNOD: FUSE_MKNOD of device nodes */)
+
+#endif
