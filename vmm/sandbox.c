@@ -67,9 +67,9 @@ static const char *const common_calls[] = {
  * DAX zero pages, waking lock waiters (tgkill) are in the common list.
  */
 static const char *const vcpu_calls[] = {
-	"ioctl",      /* KVM_RUN; KVM_IRQ_LINE for the UART's interrupt */
-	"newfstatat", /* DAX repair after KVM_RUN's EFAULT: a mapped file's size */
-	"fstat",
+	"ioctl",	 /* KVM_RUN; KVM_IRQ_LINE for the UART's interrupt */
+	"newfstatat",	 /* DAX repair after KVM_RUN's EFAULT: a mapped file's size */
+	"fstat", "poll", /* console output to a terminal made non-blocking (terminal_write) */
 };
 
 /*
