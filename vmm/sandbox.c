@@ -44,6 +44,7 @@ static const char *const common_calls[] = {
 	"mprotect",	  /* malloc arenas (no PROT_EXEC) */
 	"madvise",	  /* free(): MADV_DONTNEED of arena pages */
 	"brk",		  /* malloc */
+	"mremap",	  /* realloc() of large buffers (bigtree's directory listings) */
 	"close",	  /* fds of closed files */
 	"rt_sigprocmask", /* lock waits unblock their wake-up signal around a wait */
 	"rt_sigreturn",	  /* return from the kick and wake-up signals */
@@ -91,6 +92,8 @@ static const char *const device_calls[] = {
 	"fchownat", /* created files get the caller's owner */
 	"fchown",
 	"ftruncate",
+	"truncate",  /* SETATTR size without an fh: through /proc/self/fd/N */
+	"chmod",     /* SETATTR mode, created files' mode: through /proc/self/fd/N */
 	"utimensat", /* SETATTR times */
 	"mkdirat",
 	"mknodat",
