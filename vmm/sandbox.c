@@ -47,8 +47,10 @@ static const char *const common_calls[] = {
 	"mremap",	  /* realloc() of large buffers (bigtree's directory listings) */
 	"close",	  /* fds of closed files */
 	"rt_sigprocmask", /* lock waits unblock their wake-up signal around a wait */
-	"rt_sigreturn",	  /* return from the kick and wake-up signals */
-	"clock_gettime",  /* deadlines (vDSO, but a fallback may call it) */
+	"rt_sigaction",	 /* the tty restore's handlers: reinstalled at exit, reset on a fatal signal
+			  */
+	"rt_sigreturn",	 /* return from the kick and wake-up signals */
+	"clock_gettime", /* deadlines (vDSO, but a fallback may call it) */
 	"clock_nanosleep",
 	"nanosleep",
 	"getpid", /* pthread_kill() */
@@ -101,6 +103,7 @@ static const char *const device_calls[] = {
 	"linkat",
 	"unlinkat",
 	"renameat2",
+	"renameat", /* glibc's renameat2() with no flags */
 	"readlinkat",
 	"faccessat2",
 	"faccessat",
@@ -152,8 +155,12 @@ static const char *const main_calls[] = {
 };
 
 /* ioctl requests each role may make. */
-static const unsigned long vcpu_ioctls[] = {KVM_RUN, KVM_IRQ_LINE};
-static const unsigned long device_ioctls[] = {KVM_IRQ_LINE};
+/*
+ * TCSETS everywhere: a fatal signal on any thread puts the terminal back
+ * (vmm/terminal.c) before the process ends.
+ */
+static const unsigned long vcpu_ioctls[] = {KVM_RUN, KVM_IRQ_LINE, TCSETS};
+static const unsigned long device_ioctls[] = {KVM_IRQ_LINE, TCSETS};
 static const unsigned long main_ioctls[] = {TCGETS, TCSETS, TCSETSW, TCSETSF, KVM_IRQ_LINE};
 
 struct role_def {
