@@ -88,8 +88,11 @@ static const char *const device_calls[] = {
 	"newfstatat",	     /* attributes */
 	"fstat",
 	"statx",
-	"fstatfs",  /* STATFS, submount detection */
+	"fstatfs", /* STATFS, submount detection */
+	"fchmod",
+	"fchmodat",
 	"fchownat", /* created files get the caller's owner */
+	"fchown",
 	"ftruncate",
 	"truncate",  /* SETATTR size without an fh: through /proc/self/fd/N */
 	"chmod",     /* SETATTR mode, created files' mode: through /proc/self/fd/N */
@@ -102,8 +105,14 @@ static const char *const device_calls[] = {
 	"renameat2",
 	"renameat", /* glibc's renameat2() with no flags */
 	"readlinkat",
+	"faccessat2",
+	"faccessat",
+	"pread64",
+	"pwrite64",
 	"preadv",
 	"pwritev",
+	"preadv2",
+	"pwritev2",
 	"lseek",      /* LSEEK, directory offsets */
 	"getdents64", /* READDIR */
 	"fsync",
@@ -113,23 +122,36 @@ static const char *const device_calls[] = {
 	"copy_file_range",
 	"fcntl", /* OFD locks, flags */
 	"flock",
-	"getxattr", /* user.* xattrs, through /proc/self/fd/N (xattr.c) */
+	"dup", /* the DAX window keeps its own reference to a file */
+	"fgetxattr",
+	"flistxattr",
+	"fsetxattr",
+	"fremovexattr",
+	"getxattr",
+	"lgetxattr",
 	"listxattr",
+	"llistxattr",
 	"setxattr",
 	"removexattr",
 	"process_vm_readv", /* requests whose buffers lie in a DAX window */
 	"process_vm_writev",
 	"epoll_wait", /* the ioeventfd worker's loop */
-	"poll",	      /* console output to a non-blocking terminal (terminal_write) */
+	"epoll_pwait",
+	"poll",
+	"ppoll",
+	"getuid",
+	"getgid",
+	"setfsuid",
+	"setfsgid",
 };
 
 /* The main thread: the event loop, and at exit what the device threads do. */
 static const char *const main_calls[] = {
-	"epoll_wait",	   "epoll_ctl", /* the event loop */
-	"timerfd_settime",		/* --timeout */
-	"ioctl",			/* terminal modes (TCGETS/TCSETS*) */
-	"openat",			/* /proc/self/status for --stats */
-	"newfstatat",	   "fstat",	"lseek",
+	"epoll_wait",	   "epoll_pwait", "epoll_ctl", /* the event loop */
+	"timerfd_settime",			       /* --timeout */
+	"ioctl",				       /* terminal modes (TCGETS/TCSETS*) */
+	"openat",				       /* /proc/self/status for --stats */
+	"newfstatat",	   "fstat",	  "lseek",     "pread64",
 };
 
 /* ioctl requests each role may make. */
