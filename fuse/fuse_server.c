@@ -83,8 +83,6 @@ size_t fsrv_serve(struct fsrv *s, const struct iovec *in, unsigned int nin, cons
 	bool inited;
 	int ret;
 
-	if (out_total < sizeof(struct fuse_out_header))
-		return 0; /* nowhere to put even an error */
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return 0;
@@ -93,7 +91,8 @@ size_t fsrv_serve(struct fsrv *s, const struct iovec *in, unsigned int nin, cons
 	r->nin = nin;
 	r->out = out;
 	r->nout = nout;
-	r->out_avail = out_total - sizeof(struct fuse_out_header);
+	r->can_reply = out_total >= sizeof(struct fuse_out_header);
+	r->out_avail = r->can_reply ? out_total - sizeof(struct fuse_out_header) : 0;
 
 	/* A request shorter than its header: no unique to answer to, reply EINVAL with 0. */
 	if (iov_gather(in, nin, 0, &r->h, sizeof(r->h)) < sizeof(r->h)) {
@@ -101,6 +100,17 @@ size_t fsrv_serve(struct fsrv *s, const struct iovec *in, unsigned int nin, cons
 		ret = -EINVAL;
 		goto reply;
 	}
+	/*
+	 * Linux's virtio-fs driver sends FORGET and BATCH_FORGET with no
+	 * device-writable buffer at all (virtio_fs_enqueue_req on the hiprio
+	 * queue: one readable segment); they must be served all the same, or
+	 * the inode table only ever grows.  Everything else needs room for at
+	 * least the out header, or there is nowhere to put even an error.
+	 */
+	op = fsrv_op_get(r->h.opcode);
+	if (!r->can_reply && !(op && op->noreply))
+		goto out;
+	op = NULL;
 	/* in.len must cover the header and lie within what was given. */
 	if (r->h.len < sizeof(r->h) || r->h.len > in_total) {
 		ret = -EINVAL;
@@ -171,7 +181,8 @@ reply:
 		log_dbg("%s unique %llu nodeid %llu -> %d", op->name,
 			(unsigned long long)r->h.unique, (unsigned long long)r->h.nodeid,
 			ret < 0 ? ret : 0);
-	ret_len = write_reply(r, ret, ret > 0 ? (size_t)ret : 0);
+	if (r->can_reply)
+		ret_len = write_reply(r, ret, ret > 0 ? (size_t)ret : 0);
 out:
 	free(argbuf);
 	free(r->big);

@@ -48,6 +48,7 @@ struct fsrv_req {
 	const struct iovec *out;
 	unsigned int nout;
 	size_t out_avail; /* reply payload bytes that fit after the out header */
+	bool can_reply;	  /* the out buffers hold at least a fuse_out_header */
 	void *reply;	  /* payload to copy out (handlers point it at their result) */
 	bool direct;	  /* the payload is already in out (READ) */
 	uint64_t epoch;	  /* the lock_wait epoch when the request arrived */

@@ -828,6 +828,12 @@ static void print_stats(struct vmm *v)
 		"minivmm: stats: ready_ms=%.1f exit_ms=%.1f vmm_hwm_kib=%ld guest_touched_kib=%ld "
 		"vmm_own_kib=%ld\n",
 		ready, (double)(stats_now_ns() - v->start_ns) / 1e6, hwm, guest, hwm - guest);
+	fprintf(stderr, "minivmm: stats: fds=%ld\n", stats_fd_count());
+	for (unsigned int i = 0; i < v->nshares; i++)
+		if (v->fsrv[i])
+			fprintf(stderr, "minivmm: stats: share=%s nodeids=%u open_files=%u\n",
+				v->shares[i].tag, fsrv_inode_count(v->fsrv[i]),
+				fsrv_open_count(v->fsrv[i]));
 }
 
 int main(int argc, char **argv)

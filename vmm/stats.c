@@ -1,6 +1,7 @@
 /*
  * stats.c - see stats.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -58,4 +59,18 @@ long stats_hwm_kib(void)
 			break;
 	fclose(f);
 	return kib;
+}
+
+long stats_fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	long n = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the directory's own fd */
 }

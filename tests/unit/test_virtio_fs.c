@@ -165,7 +165,7 @@ static struct sent post_req(struct drv *d, unsigned int qi, uint32_t opcode, uin
 	sg[n++] = (struct fdrv_seg){fdrv_put(&d->g, &h, sizeof(h)), sizeof(h), false};
 	if (arg_len)
 		sg[n++] = (struct fdrv_seg){fdrv_put(&d->g, arg, arg_len), arg_len, false};
-	if (body_len || opcode != FUSE_FORGET) {
+	if (body_len || (opcode != FUSE_FORGET && opcode != FUSE_BATCH_FORGET)) {
 		s.reply = fdrv_buf(&d->g, sizeof(struct fuse_out_header));
 		sg[n++] = (struct fdrv_seg){s.reply, sizeof(struct fuse_out_header), true};
 	}
@@ -348,6 +348,7 @@ static void test_requests(void)
 	struct fuse_entry_out *eo;
 	struct fuse_forget_in fg = {.nlookup = 1};
 	struct sent s, m[3];
+	unsigned int inodes;
 	uint64_t nodeid;
 	int irqs, i;
 
@@ -416,30 +417,58 @@ static void test_requests(void)
 		   "  request %d answered once", i);
 	}
 
-	/* FORGET on the hiprio queue: readable only, no reply. */
+	/*
+	 * FORGET on the hiprio queue as Linux's virtio_fs.c sends it: one
+	 * readable segment, no device-writable buffer at all.  "hello" was
+	 * looked up three times; the forget must really drop it.
+	 */
 	irqs = atomic_load(&d->irqs);
-	s = post_req(d, VIRTIO_FS_HIPRIO_QUEUE, FUSE_FORGET, nodeid, &fg, sizeof(fg), 0);
+	inodes = fsrv_inode_count(d->srv);
+	s = post_req(d, VIRTIO_FS_HIPRIO_QUEUE, FUSE_FORGET, nodeid,
+		     &(struct fuse_forget_in){.nlookup = 3}, sizeof(fg), 0);
 	notify_wait(d, VIRTIO_FS_HIPRIO_QUEUE);
 	is(fdrv_used_idx(&d->g, VIRTIO_FS_HIPRIO_QUEUE), 1, "FORGET used on the hiprio queue");
 	is(fdrv_used_elem(&d->g, VIRTIO_FS_HIPRIO_QUEUE, 0).id, s.head, "  its head");
 	is(fdrv_used_elem(&d->g, VIRTIO_FS_HIPRIO_QUEUE, 0).len, 0, "  length 0 (no reply)");
 	is(atomic_load(&d->irqs), irqs + 1, "  interrupt (the driver frees the buffer)");
 	is(virtio_fs_requests(&d->v, VIRTIO_FS_HIPRIO_QUEUE), 1, "  counted on queue 0");
+	is(fsrv_inode_count(d->srv), inodes - 1, "  served: the inode is forgotten");
+
+	/* BATCH_FORGET, also without a writable buffer, on either queue. */
+	for (i = 0; i < 2; i++) {
+		unsigned int q = i ? VIRTIO_FS_REQUEST_QUEUE : VIRTIO_FS_HIPRIO_QUEUE;
+		struct {
+			struct fuse_batch_forget_in in;
+			struct fuse_forget_one one;
+		} bf = {{.count = 1}, {.nlookup = 1}};
+		uint16_t used;
+
+		s = post_lookup(d, VIRTIO_FS_REQUEST_QUEUE, "hello");
+		notify_wait(d, VIRTIO_FS_REQUEST_QUEUE);
+		bf.one.nodeid = ((struct fuse_entry_out *)fdrv_gpa(&d->g, s.body))->nodeid;
+		is(fsrv_inode_count(d->srv), inodes, "LOOKUP again: the inode is back");
+		used = fdrv_used_idx(&d->g, q);
+		post_req(d, q, FUSE_BATCH_FORGET, 0, &bf, sizeof(bf), 0);
+		notify_wait(d, q);
+		is(fdrv_used_idx(&d->g, q), (uint16_t)(used + 1), "  BATCH_FORGET used on queue %u",
+		   q);
+		is(fsrv_inode_count(d->srv), inodes - 1, "  and served");
+	}
 
 	/* The driver polls: no interrupt. */
 	irqs = atomic_load(&d->irqs);
 	fdrv_avail(&d->g, VIRTIO_FS_REQUEST_QUEUE)->flags = VRING_AVAIL_F_NO_INTERRUPT;
 	post_lookup(d, VIRTIO_FS_REQUEST_QUEUE, "hello");
 	notify_wait(d, VIRTIO_FS_REQUEST_QUEUE);
-	is(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE), 7, "request served with NO_INTERRUPT");
+	is(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE), 10, "request served with NO_INTERRUPT");
 	is(atomic_load(&d->irqs), irqs, "  no interrupt");
 	fdrv_avail(&d->g, VIRTIO_FS_REQUEST_QUEUE)->flags = 0;
 
 	/* A spurious notification is harmless. */
 	notify_wait(d, VIRTIO_FS_REQUEST_QUEUE);
 	notify_wait(d, VIRTIO_FS_HIPRIO_QUEUE);
-	ok(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE) == 7 &&
-		   fdrv_used_idx(&d->g, VIRTIO_FS_HIPRIO_QUEUE) == 1,
+	ok(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE) == 10 &&
+		   fdrv_used_idx(&d->g, VIRTIO_FS_HIPRIO_QUEUE) == 2,
 	   "empty notifications: nothing used");
 	drv_free(d);
 }

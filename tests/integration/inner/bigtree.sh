@@ -8,6 +8,9 @@
 # (fuse/fuse_server.h, inode_table.h), so the walk completes,
 # the fds it holds stay bounded, and the files stay reachable afterwards.
 #
+# After the walks the guest drops its caches: its FORGETs must bring the
+# server's fds and node ids back near the baseline (--stats at exit).
+#
 # Host and guest meet at marker files in the share: the guest writes
 # sync/NAME and waits for sync/NAME.go, which the host writes once it has
 # looked at minivmm's fds.  Every wait is bounded on both sides.
@@ -126,12 +129,18 @@ done
 echo guest-content >$t/tree/$new && echo "guest-new written"
 walk walk2
 phase checked
+# Drop the guest's dentries and inodes: every one evicted sends a FORGET
+# (on the hiprio queue, with no reply buffer), which frees the server's
+# node id and the fd behind it.
+sync
+echo 3 >/proc/sys/vm/drop_caches
+phase dropped
 exit 0
 EOF
 
 # 2. minivmm with RLIMIT_NOFILE 4096 (ulimit -n sets soft and hard, so the
 #    server cannot raise it).
-(ulimit -n $nofile && exec $m --share "$share:t" -- sh /mnt/t/guest.sh "$guest_new" "${content[@]}" "$host_new") \
+(ulimit -n $nofile && exec $m --stats --share "$share:t" -- sh /mnt/t/guest.sh "$guest_new" "${content[@]}" "$host_new") \
 	>"$base/vm.out" 2>"$base/vm.err" &
 pid=$!
 t0=$(now)
@@ -181,13 +190,28 @@ ok "$([ "$fds2" -le $((fds0 + max_fds + slack)) ]; echo $?)" \
 	"minivmm's fds stay bounded after the second walk ($fds2 <= $fds0 + $max_fds + $slack)"
 go checked
 
-# 5. minivmm ends cleanly, and the host sees the guest's file.
+# 5. After the guest drops its caches, its FORGETs bring the server back
+#    near where it started: fds on the share, and (--stats at exit) node ids.
+await dropped 300
+dropped_max=32
+for _ in $(seq 300); do [ "$(share_fds)" -le $dropped_max ] && break; sleep 0.1; done
+sfds3=$(share_fds)
+echo "# minivmm's fds after the guest dropped its caches: $(fds) ($sfds3 on the share)"
+ok "$([ "$sfds3" -le $dropped_max ]; echo $?)" \
+	"the guest's FORGETs release the share's fds ($sfds3 <= $dropped_max; before: $sfds1)"
+go dropped
+
+# 6. minivmm ends cleanly, and the host sees the guest's file.
 for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$pid" 2>/dev/null && kill "$pid"
 wait "$pid"
 rc=$?
 pid=
 is "$rc" 0 "the guest command exits 0"
-is "$(cat "$base/vm.err")" "" "minivmm prints no error or warning"
+is "$(grep -v '^minivmm: stats: ' "$base/vm.err")" "" "minivmm prints no error or warning"
+nodeids=$(sed -n 's/^minivmm: stats: share=t nodeids=\([0-9]*\) .*/\1/p' "$base/vm.err")
+echo "# at exit: $(grep '^minivmm: stats: ' "$base/vm.err" | tr '\n' ' ')"
+ok "$([ -n "$nodeids" ] && [ "$nodeids" -le 1000 ]; echo $?)" \
+	"node ids at exit after the drop are near the baseline (${nodeids:-none} <= 1000, the tree has $total)"
 is "$(cat "$tree/$guest_new" 2>/dev/null)" "guest-content" "the host reads the file the guest created after the walk"
 finish
