@@ -482,6 +482,24 @@ int passthrough_symlink(struct passthrough *p, const struct passthrough_ctx *c, 
 	return mk_common(p, c, parent, name, 2, 0, 0, target, e);
 }
 
+/*
+ * A new name for the inode behind an O_PATH fd.  linkat(AT_EMPTY_PATH)
+ * needs CAP_DAC_READ_SEARCH (linkat(2)) and says ENOENT without it, as it
+ * does for an ordinary user; the /proc/self/fd magic link, followed, names
+ * the same inode and needs no privilege.
+ */
+static int link_fd(int fd, int dirfd, const char *name)
+{
+	char path[PROC_FD_PATH_LEN];
+
+	if (linkat(fd, "", dirfd, name, AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return -1;
+	proc_path(path, fd);
+	return linkat(AT_FDCWD, path, dirfd, name, AT_SYMLINK_FOLLOW);
+}
+
 int passthrough_link(struct passthrough *p, uint64_t oldnode, uint64_t newparent, const char *name,
 		     struct fuse_entry_out *e)
 {
@@ -497,7 +515,7 @@ int passthrough_link(struct passthrough *p, uint64_t oldnode, uint64_t newparent
 		goto out_o;
 	if (S_ISDIR(o.mode)) {
 		ret = -EPERM;
-	} else if (linkat(o.fd, "", d.fd, name, AT_EMPTY_PATH) < 0) {
+	} else if (link_fd(o.fd, d.fd, name) < 0) {
 		ret = -errno;
 	} else {
 		ret = pt_lookup_at(p, d.fd, name, e);

@@ -8,6 +8,7 @@
  * numbers of other filesystems under the share (/dev, /dev/shm, /dev/pts).
  */
 #include <dirent.h>
+#include <grp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -1643,6 +1645,59 @@ static void rm_rf(const char *path)
 		diag("cleanup failed");
 }
 
+/*
+ * LINK served by an ordinary user: linkat(AT_EMPTY_PATH) needs
+ * CAP_DAC_READ_SEARCH, so the server must link through /proc/self/fd.
+ * Found running minivmm as uid 65534 in the test host (16-nonroot.t).
+ * Linux 6.10 relaxed that rule for a file the caller opened itself, so on
+ * newer host kernels this passes either way; on the 6.1 of Debian 12 (and
+ * of the test host, where 16-nonroot.t covers it) it fails without the
+ * fallback.  The server runs in a child that became uid 65534; the child's
+ * exit status says which step failed.
+ */
+static void test_link_unprivileged(void)
+{
+	struct fuse_entry_out e;
+	struct stat st;
+	pid_t pid;
+	int status = -1, fd;
+
+	if (geteuid() != 0) {
+		ok(1, "# SKIP LINK as an ordinary user: needs root to become uid 65534");
+		return;
+	}
+	fd = open(hpath("nobody-file"), O_CREAT | O_WRONLY | O_EXCL, 0644);
+	if (!ok(fd >= 0 && fchown(fd, 65534, 65534) == 0 && chown(root, 65534, 65534) == 0,
+		"a file and the share owned by uid 65534"))
+		return;
+	close(fd);
+	pid = fork();
+	if (pid == 0) {
+		struct fsrv *s;
+		struct rep r;
+
+		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(10);
+		s = mk(false, 0);
+		if (!s || do_init(s, NULL) != 0)
+			_exit(11);
+		if (lookup(s, 1, "nobody-file", &e) != 0)
+			_exit(12);
+		r = call_name(s, FUSE_LINK, 1, &(struct fuse_link_in){.oldnodeid = e.nodeid},
+			      sizeof(struct fuse_link_in), "nobody-link");
+		_exit(r.err == 0 ? 0 : 13);
+	}
+	waitpid(pid, &status, 0);
+	is(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0,
+	   "LINK as uid 65534 succeeds (exit step 0)");
+	ok(stat(hpath("nobody-link"), &st) == 0 && st.st_nlink == 2, "host: nlink 2");
+	unlink(hpath("nobody-link"));
+	unlink(hpath("nobody-file"));
+	if (chown(root, 0, 0) != 0)
+		diag("chown back: %s", strerror(errno));
+}
+
 int main(void)
 {
 	struct fsrv *s;
@@ -1677,6 +1732,7 @@ int main(void)
 	test_lock_bound();
 	test_setlkw();
 	test_other_fs_ino();
+	test_link_unprivileged();
 	rm_rf(root);
 	free(inbuf);
 	free(outbuf);

@@ -1,6 +1,7 @@
 # Sourced by the inner test scripts (after lib.sh, with $m and $base set).
 #
-# fstest_modes OPTS...: for each share option set, the host's file reaches
+# fstest_modes OPTS...: for each share option set (with $FSMODES_OWNER set,
+# the share directories are given to that uid:gid first), the host's file reaches
 # the guest, the guest runs the semantic test program (tests/integration/fs/fstest.c) on
 # the mount and what the guest wrote is on the host afterwards; with "dax"
 # in the options, the guest's mount also really has the DAX window on.
@@ -19,6 +20,8 @@ fstest_modes() {
 			mkdir -p "$d/work"
 			cp build/tests/integration/fs/fstest "$d/fstest"
 			printf 'host-data %s\n' "$mode" >"$d/from-host"
+			# A share served by another user (inner/nonroot.sh) is theirs.
+			[ -z "${FSMODES_OWNER-}" ] || chown -R "$FSMODES_OWNER" "$d"
 			# --timeout: a hang ends with fstest's output so far
 			# and minivmm's virtqueue report (which side waits).
 			out=$($m --timeout 600 --share "$d:t,$mode" -- sh -c \

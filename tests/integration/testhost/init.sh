@@ -4,7 +4,7 @@
 # Runs under the stock generic Debian kernel inside QEMU TCG with an AMD SVM
 # CPU.  It loads KVM, mounts the host's / read-only (9p "hostroot") and the
 # per-run exchange folder read-write (9p "xchg"), then runs the exchange
-# folder's cmd.sh chrooted into the host's files, and writes its exit status
+# folder's cmd.sh in the host's files (moved over /), and writes its exit status
 # back.  The console only carries short markers: serial output is slow here.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
@@ -65,7 +65,14 @@ mount --bind /x /host/tmp/kvm-host-xchg
 ) &
 echo KVMHOST-READY >/dev/console
 
-chroot /host /bin/bash /tmp/kvm-host-xchg/cmd.sh
+# Move the host's files over / before entering them, as switch_root does:
+# a plain chroot would leave the command "chrooted" in the kernel's eyes,
+# and a chrooted process may not create a user namespace (unshare(2)),
+# which minivmm's sandbox needs when an ordinary user runs it.  This shell
+# keeps the initramfs as its root, so /x still works for it afterwards.
+cd /host || fail "cd /host"
+mount --move /host / || fail "mount --move /host /"
+chroot . /bin/bash /tmp/kvm-host-xchg/cmd.sh
 echo $? >/x/status.tmp && mv /x/status.tmp /x/status
 sync
 poweroff -f
