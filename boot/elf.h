@@ -71,7 +71,9 @@ bool vmlinux_probe(const void *img, size_t size);
  * Parse img[0..size) as an x86-64 ELF vmlinux, require the PVH entry note,
  * and copy every PT_LOAD segment to p_paddr (zero-filling p_memsz beyond
  * p_filesz).  Segments must lie in RAM between 1 MiB and the MMIO hole.
- * img is not modified.  Returns 0, or -ENOEXEC (bad ELF, no PVH note) /
+ * img must be a MAP_PRIVATE mapping of an unmodified file (loader.c's):
+ * its pages are dropped (MADV_DONTNEED) as they are copied, and read again
+ * from the file if touched later.  Returns 0, or -ENOEXEC (bad ELF, no PVH note) /
  * -ENOMEM (segment outside RAM) with a one-line reason in errbuf.
  */
 int vmlinux_load(struct gmem *m, void *img, size_t size, struct vmlinux_info *info, char *errbuf,

@@ -4,7 +4,7 @@
 #
 #   guest-images/cache/{cloud,generic}/   downloaded .deb + unpacked tree (kept)
 #   guest-images/out/minivmm-init         the static /init
-#   guest-images/out/cloud/{vmlinuz,initrd.img,kernel-version}
+#   guest-images/out/cloud/{vmlinuz,vmlinux,initrd.img,kernel-version}
 #   guest-images/out/generic/{vmlinuz,initrd.img,kernel-version}
 #   guest-images/out/generic/modules/     the generic kernel's lib/modules tree
 #
@@ -27,7 +27,7 @@ GUEST_INIT_HDRS := $(wildcard $(GUEST_DIR)/init/*.h) x86/layout.h
 
 GUEST_FILES := $(foreach f,$(GUEST_FLAVOURS),$(GUEST_OUT)/$(f)/vmlinuz \
 	$(GUEST_OUT)/$(f)/initrd.img $(GUEST_OUT)/$(f)/kernel-version) \
-	$(GUEST_OUT)/generic/modules/.complete
+	$(GUEST_OUT)/cloud/vmlinux $(GUEST_OUT)/generic/modules/.complete
 
 guest: $(GUEST_FILES)
 
@@ -51,6 +51,12 @@ $(GUEST_OUT)/%/vmlinuz: $(GUEST_CACHE)/%/extracted
 	$(vecho) "  CP      $@"
 	$(Q)cp $(GUEST_CACHE)/$*/root/boot/vmlinuz-$$(cat $(GUEST_CACHE)/$*/kernel-version) $@.tmp
 	$(Q)mv -f $@.tmp $@
+
+# The default kernel minivmm boots: the bzImage's ELF payload, entered
+# through PVH, so no boot spends time decompressing the kernel (issue 14).
+$(GUEST_OUT)/%/vmlinux: $(GUEST_OUT)/%/vmlinuz $(GUEST_DIR)/extract-vmlinux.sh
+	$(vecho) "  EXTRACT $@"
+	$(Q)$(GUEST_DIR)/extract-vmlinux.sh $< $@
 
 # guest.mk too: a change of GUEST_MODULES must rebuild the images.
 $(GUEST_OUT)/%/initrd.img: $(GUEST_CACHE)/%/extracted $(GUEST_INIT) $(GUEST_DIR)/mkinitramfs.sh \

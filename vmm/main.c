@@ -50,14 +50,16 @@
 #endif
 
 /* The stock kernel's command line.  pci=off: there is no PCI bus, and the
- * probe of the 0xcf8 config ports would only cost exits; i8042.*: there is
- * no keyboard controller; panic=-1: a panic resets at once, which ends the
+ * probe of the 0xcf8 config ports would only cost exits.  No i8042.*: the
+ * FADT says there is no 8042 (x86/acpi.c) and the DSDT lists no PS/2
+ * device, so with PNP detection left on, Linux 6.1's i8042 driver says "PNP:
+ * No PS/2 controller found" and gives up at once
+ * (drivers/input/serio/i8042-acpipnpio.h); i8042.nopnp made it probe the
+ * ports and wait for their timeouts instead.  panic=-1: a panic resets at once, which ends the
  * VM (see panic_watch.h); reboot=acpi: without it the 6.1 kernel does not
  * try the FADT reset register first (measured), and ends in a BIOS jump.  loglevel=1 keeps the
  * console for the command's output but still shows a panic (KERN_EMERG). */
-#define CMDLINE_BASE                                                                               \
-	"console=ttyS0 panic=-1 reboot=acpi pci=off i8042.noaux i8042.nokbd "                      \
-	"i8042.nopnp i8042.dumbkbd 8250.nr_uarts=1"
+#define CMDLINE_BASE "console=ttyS0 panic=-1 reboot=acpi pci=off 8250.nr_uarts=1"
 #define CMDLINE_QUIET " quiet loglevel=1"
 
 /*
@@ -875,7 +877,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!v.opts.kernel)
-		v.opts.kernel = MINIVMM_GUEST_DIR "/vmlinuz";
+		v.opts.kernel = MINIVMM_GUEST_DIR "/vmlinux";
 	v.custom_initrd = v.opts.initrd != NULL;
 	if (!v.opts.initrd)
 		v.opts.initrd = MINIVMM_GUEST_DIR "/initrd.img";

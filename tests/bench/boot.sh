@@ -2,8 +2,10 @@
 # Boot benchmark (run by `make bench`, through tests/integration/kvm-host where needed).
 # Medians over $RUNS runs, measured side by side in the same run:
 #   - exec -> guest init ready and exec -> exit for `-- true`, minivmm
-#     (with and without THP for guest RAM) and the Debian QEMU as the VMM
-#     (same kernel, initramfs and init; guest-images/qemu-run.sh);
+#     (with and without THP for guest RAM; the default vmlinux entered
+#     through PVH, and the same kernel as a bzImage; with the i8042
+#     switches it used to pass) and the Debian QEMU as the VMM (same
+#     kernel as a bzImage, initramfs and init; guest-images/qemu-run.sh);
 #   - the VMM's own peak RSS (VmHWM minus the guest RAM the guest touched);
 #   - console throughput: `-- head -c $CONSOLE_BYTES /dev/zero`, counted by
 #     `wc -c` on the host, minivmm (virtio-console) beside QEMU with the
@@ -20,10 +22,17 @@ declare -A vals
 add() { vals[$1]+="$2"$'\n'; }
 
 for ((i = 0; i < RUNS; i++)); do
-	for variant in thp nothp; do
-		flag=; [ $variant = nothp ] && flag=--no-thp
+	for variant in thp nothp bzimage i8042; do
+		flag=()
+		case $variant in
+		nothp) flag=(--no-thp) ;;
+		# The same kernel entered as the bzImage: it decompresses itself.
+		bzimage) flag=(--kernel guest-images/out/cloud/vmlinuz) ;;
+		# The i8042 switches minivmm passed before (issue 14).
+		i8042) flag=(--cmdline "i8042.noaux i8042.nokbd i8042.nopnp i8042.dumbkbd") ;;
+		esac
 		t0=$(now_ms)
-		st=$(./minivmm $flag --stats -- true 2>&1 >/dev/null | grep 'stats:')
+		st=$(./minivmm "${flag[@]}" --stats -- true 2>&1 >/dev/null | grep 'stats:')
 		t1=$(now_ms)
 		add "minivmm_$variant.wall" "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')"
 		for k in ready_ms exit_ms vmm_own_kib; do
@@ -42,7 +51,11 @@ printf '%-44s %10s\n' "minivmm exec -> guest init ready" "$(m minivmm_thp.ready_
 printf '%-44s %10s\n' "minivmm exec -> exit" "$(m minivmm_thp.wall)"
 printf '%-44s %10s\n' "minivmm --no-thp exec -> guest init ready" "$(m minivmm_nothp.ready_ms)"
 printf '%-44s %10s\n' "minivmm --no-thp exec -> exit" "$(m minivmm_nothp.wall)"
-printf '%-44s %10s\n' "QEMU (same guest) exec -> exit" "$(m qemu.wall)"
+printf '%-44s %10s\n' "minivmm bzImage exec -> guest init ready" "$(m minivmm_bzimage.ready_ms)"
+printf '%-44s %10s\n' "minivmm bzImage exec -> exit" "$(m minivmm_bzimage.wall)"
+printf '%-44s %10s\n' "minivmm + old i8042.* exec -> ready" "$(m minivmm_i8042.ready_ms)"
+printf '%-44s %10s\n' "minivmm + old i8042.* exec -> exit" "$(m minivmm_i8042.wall)"
+printf '%-44s %10s\n' "QEMU (same guest, bzImage) exec -> exit" "$(m qemu.wall)"
 awk -v a="$(m minivmm_thp.wall)" -v b="$(m qemu.wall)" \
 	'BEGIN {printf "%-44s %10.2f\n", "ratio minivmm / QEMU, exec -> exit", a / b}'
 printf '%-44s %10s\n' "minivmm own peak RSS, KiB (THP)" "$(m minivmm_thp.vmm_own_kib)"
