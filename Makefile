@@ -14,7 +14,8 @@
 #                   T=30-virtiofs, building only what that test needs)
 #   make guest      build the default guest kernel + initramfs (guest-images/out)
 #   make bench      benchmarks (boot time, VMM memory, console throughput, virtio-fs);
-#                   BENCH="boot fs" picks them
+#                   BENCH="boot fs" picks them; fs measures each share mode with the
+#                   sandbox and with --sandbox=none (SANDBOX="on none", or one of them)
 #   make lint       clang-format check, and includes only point downward (scripts/check-layers.sh)
 #   V=1             show commands
 
