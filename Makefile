@@ -217,6 +217,14 @@ $(FSBENCH): tests/bench/fsbench.c lib/parse.c lib/parse.h x86/layout.h
 
 fsbench: $(FSBENCH)
 
+# What each thread role's seccomp filter adds to a system call, measured
+# here (no KVM): make seccomp-cost, then build/release/tests/bench/seccomp_cost.
+$(BUILD)/tests/bench/seccomp_cost: $(BUILD)/tests/bench/seccomp_cost.o $(LIB)
+	$(vecho) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+seccomp-cost: $(BUILD)/tests/bench/seccomp_cost
+
 bench: deps
 	$(Q)$(MAKE) --no-print-directory minivmm guest testhost $(if $(filter fs,$(BENCH)),fsbench)
 	$(Q)for b in $(BENCH); do \
@@ -243,7 +251,7 @@ endif
 endif
 
 .PHONY: all minivmm unit-bins check check-asan deps guest integration test run bench lint clean \
-	fuzz fuzz-bins fsbench
+	fuzz fuzz-bins fsbench seccomp-cost
 .SECONDARY:
 
 -include $(shell find build -name '*.d' 2>/dev/null)
