@@ -42,7 +42,7 @@
 #include "vmm/sandbox.h"
 
 #define MAX_WALK 8
-#define DATA_MAX 64 /* bytes read of a file */
+#define DATA_MAX 64  /* bytes read of a file */
 #define LIST_MAX 512 /* bytes of a directory listing */
 
 enum target { T_MARKER, T_PASSWD, T_ROOT_LIST };
@@ -64,7 +64,11 @@ static const struct probe probes[] = {
 	 {"..", "..", "..", "..", "etc", "passwd"},
 	 T_PASSWD,
 	 false},
-	{"LOOKUP \"../../../../../etc/passwd\"", NULL, {"../../../../../etc/passwd"}, T_PASSWD, false},
+	{"LOOKUP \"../../../../../etc/passwd\"",
+	 NULL,
+	 {"../../../../../etc/passwd"},
+	 T_PASSWD,
+	 false},
 	{"LOOKUP \"/etc/passwd\"", NULL, {"/etc/passwd"}, T_PASSWD, false},
 	{"SYMLINK -> /etc/passwd, LOOKUP it", "/etc/passwd", {NULL}, T_PASSWD, false},
 	{"SYMLINK -> ../marker, LOOKUP it", "../marker", {NULL}, T_MARKER, false},
@@ -257,7 +261,8 @@ static int run_escape(struct fsrv *s, unsigned int i)
 		return serve(s, FUSE_MKDIR, FUSE_ROOT_ID, &mi, sizeof(mi), name, strlen(name) + 1,
 			     NULL, NULL);
 	default:
-		/* A target that exists: an unconfined SYMLINK looks the new link up, following it. */
+		/* A target that exists: an unconfined SYMLINK looks the new link up, following it.
+		 */
 		return serve(s, FUSE_SYMLINK, FUSE_ROOT_ID, name, strlen(name) + 1, "marker", 7,
 			     NULL, NULL);
 	}
@@ -432,14 +437,14 @@ static void sandboxed(struct host *h, struct results *res)
 
 		if (p->target == T_ROOT_LIST) {
 			ok(!o->err && (!strcmp(o->data, "proc shares") ||
-					!strcmp(o->data, "shares proc")),
+				       !strcmp(o->data, "shares proc")),
 			   "sandbox on, checks off: %s: the sandbox's root (\"%s\"; %s)", p->what,
 			   o->data, err_name(o->err));
 			continue;
 		}
 		ok(!reached(h, p, o) && (o->err == -ENOENT || o->err == -EROFS),
-		   "sandbox on, checks off: %s: %s at %s, no host file", p->what,
-		   err_name(o->err), o->step ? o->step : "?");
+		   "sandbox on, checks off: %s: %s at %s, no host file", p->what, err_name(o->err),
+		   o->step ? o->step : "?");
 	}
 	for (unsigned int i = 0; i < NESCAPES; i++)
 		ok(!escape_exists(h, i) && res->escape_err[i] == -EROFS,
