@@ -8,9 +8,14 @@
  * A forked child shares /tmp/test_sandbox_holds.XXXXXX/share-on (or
  * share-off) and serves hostile requests through fsrv_serve(): ".." chains, names
  * with '/', absolute names, symlinks it creates towards /etc/passwd, a
- * marker file next to the share, /proc/1/root and /proc/self/root, and
+ * marker file next to the share, /proc/1/root and /proc/self/root, the
+ * process's environment and program (/proc/self/environ, exe), and
  * CREATE/MKDIR/SYMLINK of "../escaped-*".  Every walk ends in OPEN and
  * READ, and the parent compares what was read with the host file.
+ *
+ * Not covered, because the sandbox keeps it on purpose: /proc/self/fd,
+ * through which the server reopens its files, leads to the files the
+ * process holds open (in minivmm its stdio and the shares).
  *
  *  1. Sandbox on (namespaces, privileges dropped, the device threads'
  *     seccomp role, as minivmm's FUSE threads run): no request reads a
@@ -45,7 +50,7 @@
 #define DATA_MAX 64  /* bytes read of a file */
 #define LIST_MAX 512 /* bytes of a directory listing */
 
-enum target { T_MARKER, T_PASSWD, T_ROOT_LIST };
+enum target { T_MARKER, T_PASSWD, T_ENVIRON, T_EXE, T_ROOT_LIST, NTARGETS };
 
 /* A walk of LOOKUPs from the share's root, after an optional SYMLINK; then OPEN + READ. */
 struct probe {
@@ -83,6 +88,9 @@ static const struct probe probes[] = {
 	 T_PASSWD,
 	 false},
 	{"LOOKUP \"../../../..\", READDIR", NULL, {"../../../.."}, T_ROOT_LIST, false},
+	/* What the sandbox hides of its own /proc/self: the environment, the program. */
+	{"LOOKUP \"/proc/self/environ\"", NULL, {"/proc/self/environ"}, T_ENVIRON, false},
+	{"SYMLINK -> /proc/self/exe, LOOKUP it", "/proc/self/exe", {NULL}, T_EXE, false},
 };
 #define NPROBES (sizeof(probes) / sizeof(probes[0]))
 
@@ -363,9 +371,9 @@ static const char *err_name(int err)
 }
 
 struct host {
-	char base[64], share[80]; /* share: of the current run */
-	char marker[DATA_MAX + 1], passwd[DATA_MAX + 1];
-	size_t marker_len, passwd_len;
+	char base[64], share[80];	   /* share: of the current run */
+	char want[NTARGETS][DATA_MAX + 1]; /* the first bytes of each target, read directly */
+	size_t want_len[NTARGETS];
 };
 
 /* Is word one of the space-separated words of list? */
@@ -384,9 +392,7 @@ static bool reached(const struct host *h, const struct probe *p, const struct ou
 {
 	if (o->err || p->target == T_ROOT_LIST)
 		return false;
-	if (p->target == T_MARKER)
-		return o->len == h->marker_len && !memcmp(o->data, h->marker, o->len);
-	return o->len == h->passwd_len && !memcmp(o->data, h->passwd, o->len);
+	return o->len == h->want_len[p->target] && !memcmp(o->data, h->want[p->target], o->len);
 }
 
 static bool escape_exists(const struct host *h, unsigned int i)
@@ -505,17 +511,21 @@ int main(void)
 		BAIL("mkdtemp: %s", strerror(errno));
 	/* Others must reach the marker when this runs as another user (the share's parent). */
 	chmod(h.base, 0755);
-	snprintf(h.marker, sizeof(h.marker), "host marker %d\n", (int)getpid());
-	h.marker_len = strlen(h.marker);
+	snprintf(h.want[T_MARKER], sizeof(h.want[T_MARKER]), "host marker %d\n", (int)getpid());
+	h.want_len[T_MARKER] = strlen(h.want[T_MARKER]);
 	snprintf(cmd, sizeof(cmd), "%s/marker", h.base);
 	fd = open(cmd, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, h.marker, h.marker_len) < 0)
+	if (fd < 0 || write(fd, h.want[T_MARKER], h.want_len[T_MARKER]) < 0)
 		BAIL("cannot write %s", cmd);
 	close(fd);
-	h.passwd_len = read_head("/etc/passwd", h.passwd);
+	/* The child's environment and program are this process's (fork). */
+	h.want_len[T_PASSWD] = read_head("/etc/passwd", h.want[T_PASSWD]);
+	h.want_len[T_ENVIRON] = read_head("/proc/self/environ", h.want[T_ENVIRON]);
+	h.want_len[T_EXE] = read_head("/proc/self/exe", h.want[T_EXE]);
 	res = mmap(NULL, sizeof(*res), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (res == MAP_FAILED || !h.passwd_len)
-		BAIL("no shared memory, or no /etc/passwd to aim at");
+	if (res == MAP_FAILED || !h.want_len[T_PASSWD] || !h.want_len[T_ENVIRON] ||
+	    !h.want_len[T_EXE])
+		BAIL("no shared memory, or no /etc/passwd, /proc/self/environ or exe to aim at");
 
 	sandboxed(&h, res);
 	remove_escapes(&h);
