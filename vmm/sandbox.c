@@ -270,12 +270,13 @@ static int setup_sigsys(void)
  * argument filter cost about 20 ns each wherever they sit in the list,
  * and only the argument-filtered ones (ioctl, mmap, mprotect, tgkill) run
  * the BPF program, about 100-150 ns each (measured on a 2-core EPYC VM
- * whose system calls cost ~1 us).  libseccomp tests the calls one after
- * the other, highest number first, so ioctl (16), the vCPU's KVM_RUN on
- * every exit and the devices' KVM_IRQ_LINE, would come after ~85 tests:
- * these few go first (some 20-40 ns less per ioctl, near the noise of
- * the measurement).  libseccomp's binary tree (SCMP_FLTATR_CTL_OPTIMIZE
- * 2) measured no faster than that.
+ * whose system calls cost ~1 us; in the nested test host, under TCG, ~200
+ * and ~570 ns).  libseccomp tests the calls one after the other, highest
+ * number first, so ioctl (16), the vCPU's KVM_RUN on every exit and the
+ * devices' KVM_IRQ_LINE, would come after ~85 tests: these few go first
+ * (an ioctl then costs 20-40 ns less on the VM, near the noise, and
+ * ~570 -> ~380 ns in the test host).  libseccomp's binary tree
+ * (SCMP_FLTATR_CTL_OPTIMIZE 2) measured no faster than that.
  */
 static int hot_priority(int nr)
 {
