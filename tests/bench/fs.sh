@@ -146,12 +146,15 @@ function short(m,    s) {
 # The cost of the sandbox: each mode measured with it (column MODE) and
 # without (MODE/nosb) in the same run, one boot right after the other.
 # Cells: "on / off = ratio"; for the rates below 1 means the sandbox costs,
-# for the latencies above 1.
+# for the latencies above 1.  The last two columns are controls that the
+# sandbox cannot touch (the guest tmpfs; a vCPU exit, whose one
+# filtered KVM_RUN ioctl costs well under a microsecond): how far they
+# stray from 1 is how far the two boots differ by themselves.
 function sandbox_table(    ms, nm, i, j, c, a, b, line, any) {
-	nm = split("meta_create_stat_unlink meta_stat small_read_4k seq_read_cold rand_read_4k_cold fstat_median stat_name_median", ms, " ")
+	nm = split("meta_create_stat_unlink meta_stat small_read_4k seq_read_cold rand_read_4k_cold fstat_median stat_name_median tmpfs:meta_create_stat_unlink pio_exit_median", ms, " ")
 	for (i = 1; i <= nmodes; i++) if ((mode[i] "/nosb") in seen && mode[i] in seen) any = 1
 	if (!any) return
-	printf "\nsandbox cost: default sandbox / --sandbox=none, same run, boots interleaved (rates: < 1 costs; latencies in us: > 1 costs)\n"
+	printf "\nsandbox cost: default sandbox / --sandbox=none, same run, boots interleaved (rates: < 1 costs; latencies in us: > 1 costs; controls: boot-to-boot noise)\n"
 	line = sprintf("%-14s", "")
 	for (j = 1; j <= nm; j++) line = line sprintf(" %20s", slabel[ms[j]])
 	print line
@@ -160,7 +163,11 @@ function sandbox_table(    ms, nm, i, j, c, a, b, line, any) {
 		if (!((c "/nosb") in seen) || !(c in seen)) continue
 		line = sprintf("%-14s", short(c))
 		for (j = 1; j <= nm; j++) {
-			a = v[c, ms[j]]; b = v[c "/nosb", ms[j]]
+			if (ms[j] ~ /^tmpfs:/) {
+				a = v["tmpfs@" c, substr(ms[j], 7)]; b = v["tmpfs@" c "/nosb", substr(ms[j], 7)]
+			} else {
+				a = v[c, ms[j]]; b = v[c "/nosb", ms[j]]
+			}
 			if (ms[j] ~ /_median$/) { a = num(a) ? a / 1000 : a; b = num(b) ? b / 1000 : b }
 			if (num(a) && num(b) && b > 0)
 				line = line sprintf(" %20s", sprintf("%s/%s=%.2f", fmt(a), fmt(b), a / b))
@@ -213,6 +220,8 @@ BEGIN {
 	slabel["small_read_4k"] = "4K read files/s"; slabel["seq_read_cold"] = "read cold MiB/s"
 	slabel["rand_read_4k_cold"] = "4K rand cold IOPS"; slabel["fstat_median"] = "fstat us"
 	slabel["stat_name_median"] = "fstatat us"
+	slabel["tmpfs:meta_create_stat_unlink"] = "control: tmpfs c+s+u/s"
+	slabel["pio_exit_median"] = "control: exit us"
 }
 $2 == "FAILED" { failed[$1] = substr($0, index($0, "FAILED") + 7); next }
 { v[$1, $2] = $3; seen[$1] = 1 }
