@@ -80,6 +80,12 @@
  */
 #define VCON_IOEVENTFD false
 
+/*
+ * fuse/ built for the sandbox test, with the FUSE server's own confinement
+ * off (fuse/confine.h), defines this symbol too: minivmm cannot link with it.
+ */
+const char fsrv_unconfined_build = 0;
+
 struct vmm {
 	struct cli_opts opts;
 	struct vm vm;

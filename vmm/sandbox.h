@@ -10,8 +10,9 @@
  *  - Mount namespace (sandbox_enter_namespaces(), before the FUSE servers
  *    open their shares): the process's root becomes a read-only tmpfs that
  *    holds only the shared directories (bind mounts at /shares/N, nosuid,
- *    nodev, noexec; read-only for ro shares) and /proc/self (this process's
- *    own /proc entry, which the passthrough code reopens files through).
+ *    nodev, noexec; read-only for ro shares) and, of this process's own
+ *    /proc/self, fd (which the passthrough code reopens files through),
+ *    status and smaps (sandbox.c proc_keep[]).
  *    The old root is detached, so no path and no ".." of any fd opened
  *    afterwards leads to another host file.  Without root, a user namespace
  *    that maps only the caller's uid and gid gets there.

@@ -12,7 +12,11 @@
 #     measured against;
 #   - in the same guest boot, the FUSE round trip (one fstat() of an open
 #     file: one FUSE_GETATTR on a cache=none share, whose timeouts are 0)
-#     against a bare vCPU exit (an outb to minivmm's ready port).
+#     against a bare vCPU exit (an outb to minivmm's ready port);
+#   - each mode once per sandbox setting in $SANDBOX (default both: the
+#     default sandbox, then --sandbox=none, one right after the other, so
+#     that the test host's drift hits both alike), and a table of the ratio
+#     sandbox on / off: what the seccomp filters and namespaces cost.
 # Throughputs are the median of up to 5 passes (fewer when the passes are
 # long, tests/bench/fsbench.c), latencies the median of batches.
 # "cold" means: in the guest, after `echo 3 > /proc/sys/vm/drop_caches`
@@ -25,7 +29,8 @@
 # cache=none boot near a minute in the nested test host, where one FUSE round
 # trip costs milliseconds: 100 files for create/stat/unlink, 50 small files,
 # a 64 MiB file, 500 random reads, 50 latency batches of 16), GUEST_MEM (default 1G), GUEST_TIMEOUT (seconds
-# per guest boot, default 600).
+# per guest boot, default 600), SANDBOX ("on none", "on" or "none": the
+# --sandbox settings each mode is measured with).
 set -u
 cd "$(dirname "$0")/../.."
 MODES=${MODES-cache=none cache=auto cache=always cache=auto,writeback}
@@ -33,6 +38,17 @@ DAX_MODES=${DAX_MODES-cache=none,dax cache=auto,dax cache=always,dax cache=auto,
 FSBENCH_ARGS=${FSBENCH_ARGS--n 100 -m 50 -s 64 -r 500 -l 50}
 GUEST_MEM=${GUEST_MEM:-1G}
 GUEST_TIMEOUT=${GUEST_TIMEOUT:-600}
+SANDBOX=${SANDBOX-on none}
+for sb in $SANDBOX; do
+	case $sb in on | none) ;; *) echo "fs.sh: SANDBOX takes on and none, not $sb" >&2; exit 1 ;; esac
+done
+# The result column of a mode under a sandbox setting: the mode itself with
+# the default sandbox, "MODE/nosb" with --sandbox=none.
+column() { if [ "$2" = on ]; then echo "$1"; else echo "$1/nosb"; fi; }
+columns=
+for mode in $MODES $DAX_MODES; do
+	for sb in $SANDBOX; do columns="$columns $(column "$mode" "$sb")"; done
+done
 fsbench=build/tests/bench/fsbench
 
 [ -x "$fsbench" ] || { echo "fs.sh: $fsbench is missing (make fsbench)" >&2; exit 1; }
@@ -67,33 +83,36 @@ gcmd="cp /mnt/t/fsbench /tmp/fsbench || exit 3
 echo @@share; /tmp/fsbench -d -p $FSBENCH_ARGS /mnt/t/work; echo @@rc \$?
 echo @@tmpfs; /tmp/fsbench -d $FSBENCH_ARGS /tmp/work; echo @@rc \$?"
 for mode in $MODES $DAX_MODES; do
+for sb in $SANDBOX; do
+	col=$(column "$mode" "$sb")
 	start=$SECONDS
-	d=$base/share-${mode//[=,]/_}
+	d=$base/share-${mode//[=,]/_}-$sb
 	mkdir -p "$d/work"
 	cp "$fsbench" "$d/fsbench"
-	./minivmm --mem "$GUEST_MEM" --timeout "$GUEST_TIMEOUT" --share "$d:t,$mode" \
-		-- sh -c "$gcmd" >"$d.out" 2>"$d.err" </dev/null
+	./minivmm --sandbox="$sb" --mem "$GUEST_MEM" --timeout "$GUEST_TIMEOUT" \
+		--share "$d:t,$mode" -- sh -c "$gcmd" >"$d.out" 2>"$d.err" </dev/null
 	rc=$?
 	tr -d '\r' <"$d.out" >"$d.clean"
 	share_rc=$(awk '/^@@share/ {s = 1} s && /^@@rc / {print $2; exit}' "$d.clean")
 	tmpfs_rc=$(awk '/^@@tmpfs/ {s = 1} s && /^@@rc / {print $2; exit}' "$d.clean")
-	awk '/^@@share/ {s = 1} /^@@tmpfs/ {s = 0} s' "$d.clean" | collect "$mode"
-	awk '/^@@tmpfs/ {s = 1} s' "$d.clean" | collect "tmpfs@$mode"
+	awk '/^@@share/ {s = 1} /^@@tmpfs/ {s = 0} s' "$d.clean" | collect "$col"
+	awk '/^@@tmpfs/ {s = 1} s' "$d.clean" | collect "tmpfs@$col"
 	if [ $rc != 0 ] || [ -z "$share_rc" ]; then
 		why=$(grep -v '^$' "$d.err" | tail -n 1)
 		[ -n "$why" ] || why=$(grep -v '^$' "$d.clean" | tail -n 1)
-		printf '%s FAILED minivmm exited %s: %s\n' "$mode" "$rc" "${why:-no output}" >>"$res"
+		printf '%s FAILED minivmm exited %s: %s\n' "$col" "$rc" "${why:-no output}" >>"$res"
 	elif [ "$share_rc" = 2 ] || [ "${tmpfs_rc:-x}" = 2 ]; then
-		printf '%s FAILED fsbench could not run (rc %s/%s): %s\n' "$mode" "$share_rc" \
+		printf '%s FAILED fsbench could not run (rc %s/%s): %s\n' "$col" "$share_rc" \
 			"${tmpfs_rc:-none}" "$(grep -m1 fsbench: "$d.clean")" >>"$res"
 	fi
-	echo "# $mode: $((SECONDS - start)) s (minivmm exit $rc)" >&2
+	echo "# $col: $((SECONDS - start)) s (minivmm exit $rc)" >&2
 	rm -rf "$d"
+done
 done
 
 # 3. The tables.  Cells are "value (ratio)": the guest figure and its ratio
 #    to the native one (higher is better everywhere but the latencies).
-awk -v modes="$MODES $DAX_MODES" -v fstype="$(stat -f -c %T "$base")" '
+awk -v modes="$columns" -v fstype="$(stat -f -c %T "$base")" '
 function num(x) { return x ~ /^-?[0-9.]+$/ }
 function fmt(x) {
 	if (x ~ /^FAILED:/) return "FAILED " substr(x, 8)
@@ -123,6 +142,40 @@ function spread(c, m) {
 function short(m,    s) {
 	s = m; gsub(/cache=/, "", s); gsub(/writeback/, "wb", s); gsub(/,/, "+", s)
 	return s
+}
+# The cost of the sandbox: each mode measured with it (column MODE) and
+# without (MODE/nosb) in the same run, one boot right after the other.
+# Cells: "on / off = ratio"; for the rates below 1 means the sandbox costs,
+# for the latencies above 1.  The last two columns are controls that the
+# sandbox cannot touch (the guest tmpfs; a vCPU exit, whose one
+# filtered KVM_RUN ioctl costs well under a microsecond): how far they
+# stray from 1 is how far the two boots differ by themselves.
+function sandbox_table(    ms, nm, i, j, c, a, b, line, any) {
+	nm = split("meta_create_stat_unlink meta_stat small_read_4k seq_read_cold rand_read_4k_cold fstat_median stat_name_median tmpfs:meta_create_stat_unlink pio_exit_median", ms, " ")
+	for (i = 1; i <= nmodes; i++) if ((mode[i] "/nosb") in seen && mode[i] in seen) any = 1
+	if (!any) return
+	printf "\nsandbox cost: default sandbox / --sandbox=none, same run, boots interleaved (rates: < 1 costs; latencies in us: > 1 costs; controls: boot-to-boot noise)\n"
+	line = sprintf("%-14s", "")
+	for (j = 1; j <= nm; j++) line = line sprintf(" %20s", slabel[ms[j]])
+	print line
+	for (i = 1; i <= nmodes; i++) {
+		c = mode[i]
+		if (!((c "/nosb") in seen) || !(c in seen)) continue
+		line = sprintf("%-14s", short(c))
+		for (j = 1; j <= nm; j++) {
+			if (ms[j] ~ /^tmpfs:/) {
+				a = v["tmpfs@" c, substr(ms[j], 7)]; b = v["tmpfs@" c "/nosb", substr(ms[j], 7)]
+			} else {
+				a = v[c, ms[j]]; b = v[c "/nosb", ms[j]]
+			}
+			if (ms[j] ~ /_median$/) { a = num(a) ? a / 1000 : a; b = num(b) ? b / 1000 : b }
+			if (num(a) && num(b) && b > 0)
+				line = line sprintf(" %20s", sprintf("%s/%s=%.2f", fmt(a), fmt(b), a / b))
+			else
+				line = line sprintf(" %20s", "-")
+		}
+		print line
+	}
 }
 # table TITLE, METRICS (space separated), REF ("native" or "tmpfs": the same boot)
 function table(title, metrics, ref,    ms, nm, i, j, line, r, c) {
@@ -163,9 +216,15 @@ BEGIN {
 	label["seq_read_warm"] = "read warm MiB/s"; label["rand_read_4k_warm"] = "4K rand warm IOPS"
 	label["rand_read_4k_cold"] = "4K rand cold IOPS"; label["mmap_read_warm"] = "mmap read MiB/s"
 	label["mmap_touch_warm"] = "mmap touch MiB/s"; label["mmap_touch_cold"] = "touch cold MiB/s"
+	slabel["meta_create_stat_unlink"] = "create+stat+unlink/s"; slabel["meta_stat"] = "stat/s"
+	slabel["small_read_4k"] = "4K read files/s"; slabel["seq_read_cold"] = "read cold MiB/s"
+	slabel["rand_read_4k_cold"] = "4K rand cold IOPS"; slabel["fstat_median"] = "fstat us"
+	slabel["stat_name_median"] = "fstatat us"
+	slabel["tmpfs:meta_create_stat_unlink"] = "control: tmpfs c+s+u/s"
+	slabel["pio_exit_median"] = "control: exit us"
 }
 $2 == "FAILED" { failed[$1] = substr($0, index($0, "FAILED") + 7); next }
-{ v[$1, $2] = $3 }
+{ v[$1, $2] = $3; seen[$1] = 1 }
 END {
 	if ("native" in failed) printf "native run FAILED: %s\n", failed["native"]
 	printf "virtio-fs file workload, guest (one boot per share mode) / native (%s, which the shares serve)\n", fstype
@@ -200,6 +259,7 @@ END {
 		else
 			printf "WARNING: cache=none fstat is only %.1fx cache=always: it may be served from the guest cache\n", n / a
 	}
+	sandbox_table()
 }' "$res"
 # Every table is printed; a mode (or the native run) that failed fails the bench.
 ! grep -q '^[^ ]* FAILED ' "$res"

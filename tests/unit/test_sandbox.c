@@ -186,6 +186,10 @@ static int namespace_view(void *arg)
 		return 29;
 	if (stat("/proc/self/fd", &st) < 0 || stat("/proc/1", &st) == 0)
 		return 30;
+	/* Of /proc/self only what minivmm reads: not its environment or program. */
+	if (stat("/proc/self/status", &st) < 0 || stat("/proc/self/smaps", &st) < 0 ||
+	    stat("/proc/self/environ", &st) == 0 || stat("/proc/self/exe", &st) == 0)
+		return 31;
 	return 0;
 }
 

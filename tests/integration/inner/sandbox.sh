@@ -2,8 +2,9 @@
 # and prints TAP: a running minivmm (guest waiting in `sleep`) seen from the
 # host through /proc: every thread has a seccomp filter (Seccomp: 2) and
 # NoNewPrivs, CapEff is SANDBOX_ROOT_CAPS as root (vmm/sandbox.h), the
-# process root holds only the shares and /proc/self, and the guest still
-# reads and writes its share; with --sandbox=none none of that holds.
+# process root holds only the shares and fd, status and smaps of
+# /proc/self (--stats still works), and the guest still reads and writes
+# its share; with --sandbox=none none of that holds.
 source "$(dirname "$0")/../lib.sh"
 m=./minivmm
 base=$(mktemp -d "${TMPDIR:-/tmp}/sandbox.XXXXXX")
@@ -44,6 +45,8 @@ is "$bad_cap" 0 "sandbox on: every thread's CapEff is CHOWN DAC_OVERRIDE DAC_REA
 is "$(ls -A /proc/$pid/root/ 2>&1 | tr '\n' ' ')" "proc shares " "sandbox on: the process root holds only proc and shares"
 ok "$([ "$(stat -L -c %d:%i /proc/$pid/root)" != "$(stat -c %d:%i /)" ]; echo $?)" \
 	"sandbox on: the process root is not the host's root"
+is "$(ls -A /proc/$pid/root/proc/self/ 2>&1 | tr '\n' ' ')" "fd smaps status " \
+	"sandbox on: of /proc/self only fd, smaps and status"
 is "$(cat /proc/$pid/root/shares/0/f 2>&1)" "from-host" "sandbox on: the share is at /shares/0 inside"
 ok "$(test -e /proc/$pid/root/etc/passwd; [ $? != 0 ]; echo $?)" "sandbox on: no host /etc inside"
 for _ in $(seq 100); do [ -s "$base/share/g" ] && break; sleep 0.2; done
@@ -52,7 +55,13 @@ kill $pid
 wait $pid 2>/dev/null
 rm -f "$base/share/g"
 
-# 2. --sandbox=none: none of it.
+# 2. --stats reads /proc/self/status and smaps at exit, inside the sandbox.
+out=$($m --stats --share "$base/share:t" -- true 2>&1)
+lost_if_crashed "$out" "sandbox stats"
+like "$out" 'vmm_hwm_kib=[1-9][0-9]* guest_touched_kib=[1-9]' \
+	"sandbox on: --stats reads the VMM's and the guest's memory"
+
+# 3. --sandbox=none: none of it.
 start_vm "$base/none.out" --sandbox=none
 out=$(cat "$base/none.out")
 lost_if_crashed "$out" "sandbox none"
