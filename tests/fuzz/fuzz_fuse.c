@@ -1698,8 +1698,7 @@ static void make_share(void)
 	sh_mkdir("mnt", 0755);
 	snprintf(p, sizeof(p), "%s/mnt", share);
 	if (on_tmpfs && is_root &&
-	    mount("fuzzsub", p, "tmpfs", MS_NOEXEC,
-		  "size=1m,nr_inodes=64,mode=0755") == 0) {
+	    mount("fuzzsub", p, "tmpfs", MS_NOEXEC, "size=1m,nr_inodes=64,mode=0755") == 0) {
 		submount = true;
 		put_file("mnt/m", "m\n", 2, 0644);
 		sh_mkdir("mnt/d", 0755);
@@ -2258,8 +2257,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		 */
 		if (!getenv("FUZZ_FUSE_NOTMPFS") && unshare(CLONE_NEWNS) == 0 &&
 		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
-		    mount("tmpfs", base, "tmpfs", MS_NOEXEC,
-			  "size=64m,nr_inodes=4096,mode=0755") == 0)
+		    mount("tmpfs", base, "tmpfs", MS_NOEXEC, "size=64m,nr_inodes=4096,mode=0755") ==
+			    0)
 			on_tmpfs = true;
 	}
 	snprintf(share, sizeof(share), "%s/share", base);
