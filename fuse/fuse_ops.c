@@ -119,8 +119,18 @@ static int op_init(struct fsrv_req *r)
 	       FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS;
 	if (s->cfg.writeback)
 		want |= FUSE_WRITEBACK_CACHE;
+	/*
+	 * KILLPRIV_V2: the guest sends the kill requests (write, truncate,
+	 * chown, open with O_TRUNC) with the flags below instead of a SETATTR
+	 * of the mode, which the server's CAP_FSETID would undo nothing of
+	 * anyway.  Not with DAX: Linux's DAX write (fs/fuse/dax.c) clears
+	 * set-id bits only through file_remove_privs(), whose SETATTR it
+	 * skips under KILLPRIV_V2, and sends no WRITE for in-place data.
+	 */
 	if (s->cfg.dax)
 		want |= FUSE_MAP_ALIGNMENT;
+	else
+		want |= FUSE_HANDLE_KILLPRIV_V2;
 	want &= theirs;
 
 	o = reply_buf(r, sizeof(*o));
@@ -342,8 +352,9 @@ static int op_link(struct fsrv_req *r)
 static int do_open(struct fsrv_req *r, bool dir)
 {
 	struct fuse_open_out *o = reply_buf(r, sizeof(*o));
-	int ret =
-		passthrough_open(r->s->pt, r->h.nodeid, ARG(r, struct fuse_open_in)->flags, dir, o);
+	const struct fuse_open_in *in = ARG(r, struct fuse_open_in);
+	int ret = passthrough_open(r->s->pt, r->h.nodeid, in->flags, dir,
+				   in->open_flags & FUSE_OPEN_KILL_SUIDGID, o);
 
 	return ret < 0 ? ret : (int)sizeof(*o);
 }
@@ -377,8 +388,8 @@ static int op_create(struct fsrv_req *r)
 		       "CREATE reply is entry_out followed by open_out");
 	if (ret < 0)
 		return ret;
-	ret = passthrough_create_file(r->s->pt, &c, r->h.nodeid, name, in->flags, in->mode, &eo->e,
-				      &eo->o);
+	ret = passthrough_create_file(r->s->pt, &c, r->h.nodeid, name, in->flags, in->mode,
+				      in->open_flags & FUSE_OPEN_KILL_SUIDGID, &eo->e, &eo->o);
 	return ret < 0 ? ret : (int)sizeof(*eo);
 }
 
@@ -421,7 +432,8 @@ static int op_write(struct fsrv_req *r)
 	n = iov_slice(r->in, r->nin, sizeof(r->h) + sizeof(*in), in->size, &v);
 	if (n < 0)
 		return n;
-	ret = passthrough_write(r->s->pt, r->h.nodeid, in->fh, in->offset, v, (unsigned int)n);
+	ret = passthrough_write(r->s->pt, r->h.nodeid, in->fh, in->offset, v, (unsigned int)n,
+				in->write_flags & FUSE_WRITE_KILL_SUIDGID);
 	free(v);
 	return ret < 0 ? ret : write_reply(r, (uint64_t)ret);
 }

@@ -225,6 +225,13 @@ int fsrv_create(struct fsrv **out, const struct fsrv_config *cfg, char *err, siz
 	pc.readonly = cfg->readonly;
 	pc.writeback = cfg->writeback;
 	pc.max_fds = cfg->max_fds;
+	pc.dev = cfg->dev;
+	pc.suid = cfg->suid;
+	pc.keep_ids = cfg->ids == FSRV_IDS_KEEP;
+	pc.has_uid = cfg->has_uid;
+	pc.uid = cfg->uid;
+	pc.has_gid = cfg->has_gid;
+	pc.gid = cfg->gid;
 	switch (cfg->cache) {
 	case FSRV_CACHE_NONE:
 		pc.timeout_ns = 0;

@@ -40,12 +40,23 @@ enum fsrv_cache {
 	FSRV_CACHE_ALWAYS, /* long timeouts, keep the page cache across opens */
 };
 
+/* Who owns what the guest creates on the host (passthrough.h, "Ownership"). */
+enum fsrv_ids {
+	FSRV_IDS_SQUASH, /* the server's own uid/gid, or uid/gid below */
+	FSRV_IDS_KEEP,	 /* the guest caller's uid/gid (needs CAP_CHOWN) */
+};
+
 struct fsrv_config {
 	const char *root; /* the shared host directory */
 	bool readonly;	  /* every modification fails with EROFS */
 	enum fsrv_cache cache;
-	bool writeback;	      /* offer FUSE_WRITEBACK_CACHE */
-	bool xattr;	      /* serve the xattr operations (else ENOSYS) */
+	bool writeback;	       /* offer FUSE_WRITEBACK_CACHE */
+	bool xattr;	       /* serve the xattr operations (else ENOSYS) */
+	bool dev;	       /* MKNOD may create block/char devices (else EPERM) */
+	bool suid;	       /* keep set-uid/set-gid bits the guest sets (else dropped) */
+	enum fsrv_ids ids;     /* owner of created files; zeroed: squash to our own ids */
+	bool has_uid, has_gid; /* squash to uid/gid instead of the server's euid/egid */
+	uint32_t uid, gid;
 	unsigned int max_fds; /* bound on host fds the server keeps open (0: default) */
 	/* The device's DAX window (dax.h), or NULL: SETUPMAPPING/REMOVEMAPPING then ENOSYS. */
 	struct dax_window *dax;
@@ -140,8 +151,13 @@ typedef size_t (*fsrv_serve_fn)(struct fsrv *s, const struct iovec *in, unsigned
  *
  * INIT offers (when the guest does): ASYNC_READ, BIG_WRITES, ATOMIC_O_TRUNC,
  * DO_READDIRPLUS, READDIRPLUS_AUTO, PARALLEL_DIROPS, MAX_PAGES (256),
- * INIT_EXT, POSIX_LOCKS, FLOCK_LOCKS, and WRITEBACK_CACHE if
- * cfg->writeback.  max_write is 1 MiB.  Protocol minors below 23 are
+ * INIT_EXT, POSIX_LOCKS, FLOCK_LOCKS, WRITEBACK_CACHE if
+ * cfg->writeback, and HANDLE_KILLPRIV_V2 unless the share has a DAX window
+ * (Linux's DAX write path clears set-id bits only through a SETATTR it
+ * skips under KILLPRIV_V2).  FUSE_WRITE_KILL_SUIDGID (WRITE),
+ * FATTR_KILL_SUIDGID (SETATTR) and FUSE_OPEN_KILL_SUIDGID (OPEN/CREATE with
+ * O_TRUNC) are honoured whether or not it was offered (Linux sets the first
+ * on direct-I/O writes regardless).  max_write is 1 MiB.  Protocol minors below 23 are
  * refused (EPROTO).
  *
  * Locks are held on the host (passthrough.h, "Locks"): GETLK, SETLK and

@@ -246,6 +246,12 @@ int passthrough_create(struct passthrough **out, const struct passthrough_config
 	}
 	p->cfg = *cfg;
 	p->is_root = geteuid() == 0;
+	/*
+	 * Squash: the kernel already gives what we create our own ids; a
+	 * uid/gid option that names them needs no chown either.
+	 */
+	p->new_uid = cfg->has_uid && cfg->uid != geteuid() ? (uid_t)cfg->uid : (uid_t)-1;
+	p->new_gid = cfg->has_gid && cfg->gid != getegid() ? (gid_t)cfg->gid : (gid_t)-1;
 	pthread_mutex_init(&p->dev_mu, NULL);
 	pt_locks_init(p);
 	/* umask is process-wide; read it without a set/restore race. */
@@ -405,10 +411,27 @@ void passthrough_forget_all(struct passthrough *p)
 }
 
 /*
- * Give a just-created object (opath: its O_PATH fd, never followed) the
- * caller's ownership (the server may run as root) and undo the server's
- * umask (the guest kernel already applied the guest's).  chmod goes through
+ * The mode bits the guest may set on an object of type fmt (passthrough.h,
+ * "Ownership"): without cfg.suid no S_ISUID, and S_ISGID only on a
+ * directory (where it is group inheritance, not a privilege).
+ */
+static uint32_t allowed_mode(const struct passthrough *p, uint32_t mode, uint32_t fmt)
+{
+	if (p->cfg.suid)
+		return mode;
+	mode &= ~(uint32_t)S_ISUID;
+	if (fmt != S_IFDIR)
+		mode &= ~(uint32_t)S_ISGID;
+	return mode;
+}
+
+/*
+ * Give a just-created object (opath: its O_PATH fd, never followed) its
+ * owner (the caller's with keep_ids, else the squash owner when it is not
+ * our own: the server may run as root) and undo the server's umask (the
+ * guest kernel already applied the guest's).  chmod goes through
  * /proc/self/fd/N, so it is skipped for symlinks (whose mode is unused).
+ * mode has been through allowed_mode().
  */
 static void fix_new(struct passthrough *p, const struct passthrough_ctx *c, int dirfd, int opath,
 		    mode_t mode)
@@ -416,22 +439,28 @@ static void fix_new(struct passthrough *p, const struct passthrough_ctx *c, int 
 	char path[PROC_FD_PATH_LEN];
 	struct statx x;
 	struct stat st;
-	gid_t gid = c->gid;
+	uid_t uid = p->new_uid;
+	gid_t gid = p->new_gid;
+	bool chowned = false;
 
 	if (pt_statx(opath, &x) < 0)
 		return;
-	if (p->is_root) {
-		/* A setgid directory's group is inherited (the kernel did that already). */
-		if (fstat(dirfd, &st) == 0 && (st.st_mode & S_ISGID))
-			gid = st.st_gid;
-		(void)fchownat(opath, "", c->uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	if (p->cfg.keep_ids && p->is_root) {
+		uid = c->uid;
+		gid = c->gid;
 	}
+	/* A setgid directory's group is inherited (the kernel did that already). */
+	if (gid != (gid_t)-1 && fstat(dirfd, &st) == 0 && (st.st_mode & S_ISGID))
+		gid = (gid_t)-1;
+	if (uid != (uid_t)-1 || gid != (gid_t)-1)
+		chowned = fchownat(opath, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0;
 	/*
 	 * chmod when the server's umask stripped bits, and when chown (by
 	 * root) may have cleared set-id bits.  Keep a directory's inherited
 	 * S_ISGID.
 	 */
-	if (!S_ISLNK(x.stx_mode) && (mode & (p->umask | S_ISUID | S_ISGID))) {
+	if (!S_ISLNK(x.stx_mode) &&
+	    ((mode & p->umask) || (chowned && (mode & (S_ISUID | S_ISGID))))) {
 		mode_t m = mode & 07777;
 
 		if (S_ISDIR(x.stx_mode))
@@ -439,6 +468,37 @@ static void fix_new(struct passthrough *p, const struct passthrough_ctx *c, int 
 		proc_path(path, opath);
 		(void)chmod(path, m);
 	}
+}
+
+/*
+ * What the kernel's should_remove_suid() clears for a write, truncate or
+ * chown by a caller without CAP_FSETID: S_ISUID, and S_ISGID when the
+ * group may execute (without it S_ISGID marks mandatory locking, no
+ * privilege).  Directories keep theirs.  fd: an open fd, or -1 to go
+ * through opath's /proc/self/fd/N (never a symlink: those have no set-id
+ * bits that mean anything and are skipped).
+ */
+static int drop_setid(int fd, int opath)
+{
+	char path[PROC_FD_PATH_LEN];
+	struct statx x;
+	mode_t kill = 0;
+	int ret = pt_statx(fd >= 0 ? fd : opath, &x);
+
+	if (ret < 0)
+		return ret;
+	if (S_ISDIR(x.stx_mode) || S_ISLNK(x.stx_mode))
+		return 0;
+	if (x.stx_mode & S_ISUID)
+		kill |= S_ISUID;
+	if ((x.stx_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+		kill |= S_ISGID;
+	if (!kill)
+		return 0;
+	if (fd >= 0)
+		return fchmod(fd, (x.stx_mode & 07777) & ~kill) < 0 ? -errno : 0;
+	proc_path(path, opath);
+	return chmod(path, (x.stx_mode & 07777) & ~kill) < 0 ? -errno : 0;
 }
 
 static int mk_common(struct passthrough *p, const struct passthrough_ctx *c, uint64_t parent,
@@ -449,6 +509,24 @@ static int mk_common(struct passthrough *p, const struct passthrough_ctx *c, uin
 	int ret, fd;
 
 	EROFS_IF_RO(p);
+	if (kind == 1) {
+		switch (mode & S_IFMT) {
+		case 0: /* mknod(2): a regular file */
+		case S_IFREG:
+		case S_IFIFO:
+		case S_IFSOCK:
+			break;
+		case S_IFBLK:
+		case S_IFCHR:
+			/* A device node in the share opens that device for any host user. */
+			if (!p->cfg.dev)
+				return -EPERM;
+			break;
+		default:
+			return -EINVAL; /* directories and symlinks have their own requests */
+		}
+	}
+	mode = allowed_mode(p, mode, kind == 0 ? S_IFDIR : mode & S_IFMT);
 	ret = get_dir(p, parent, &d);
 	if (ret < 0)
 		return ret;
@@ -641,7 +719,7 @@ static int register_new(struct passthrough *p, const struct passthrough_ctx *c, 
 }
 
 int passthrough_create_file(struct passthrough *p, const struct passthrough_ctx *c, uint64_t parent,
-			    const char *name, uint32_t flags, uint32_t mode,
+			    const char *name, uint32_t flags, uint32_t mode, bool kill_suidgid,
 			    struct fuse_entry_out *e, struct fuse_open_out *o)
 {
 	struct it_ref d;
@@ -652,6 +730,7 @@ int passthrough_create_file(struct passthrough *p, const struct passthrough_ctx 
 	of = open_flags(p, flags);
 	if (of < 0)
 		return of;
+	mode = allowed_mode(p, mode, S_IFREG);
 	ret = get_dir(p, parent, &d);
 	if (ret < 0)
 		return ret;
@@ -679,8 +758,12 @@ int passthrough_create_file(struct passthrough *p, const struct passthrough_ctx 
 	if (ret == 0 && !S_ISREG(x.stx_mode))
 		ret = not_reg_err(x.stx_mode);
 	fd = ret < 0 ? ret : reopen(opath, of & ~O_NOFOLLOW);
-	if (fd < 0) {
-		ret = fd;
+	if (fd >= 0 && (of & O_TRUNC) && kill_suidgid)
+		ret = drop_setid(fd, -1);
+	if (fd < 0 || ret < 0) {
+		ret = fd < 0 ? fd : ret;
+		if (fd >= 0)
+			close(fd);
 		close(opath);
 		goto out;
 	}
@@ -705,6 +788,7 @@ int passthrough_tmpfile(struct passthrough *p, const struct passthrough_ctx *c, 
 	if ((of & O_ACCMODE) == O_RDONLY)
 		return -EINVAL;
 	of = (of & ~O_TRUNC) | O_TMPFILE | (int)(flags & O_EXCL);
+	mode = allowed_mode(p, mode, S_IFREG);
 	ret = get_dir(p, parent, &d);
 	if (ret < 0)
 		return ret;
@@ -777,11 +861,13 @@ int passthrough_setattr(struct passthrough *p, uint64_t nodeid, const struct fus
 		ret = -EOPNOTSUPP;
 		goto out;
 	}
-	if ((v & FATTR_MODE) && chmod(path, in->mode & 07777) < 0) {
+	if ((v & FATTR_MODE) &&
+	    chmod(path, allowed_mode(p, in->mode, r.mode & S_IFMT) & 07777) < 0) {
 		ret = -errno;
 		goto out;
 	}
-	if (v & (FATTR_UID | FATTR_GID)) {
+	/* Squashed ids: the chown "succeeds" and the host owner stays (passthrough.h). */
+	if ((v & (FATTR_UID | FATTR_GID)) && p->cfg.keep_ids) {
 		uid_t uid = (v & FATTR_UID) ? in->uid : (uid_t)-1;
 		gid_t gid = (v & FATTR_GID) ? in->gid : (gid_t)-1;
 
@@ -805,6 +891,17 @@ int passthrough_setattr(struct passthrough *p, uint64_t nodeid, const struct fus
 			ret = -errno;
 			goto out;
 		}
+	}
+	/*
+	 * After the chown or truncate it goes with (Linux sends it for a chown
+	 * of a non-directory, and for a truncate by a caller without
+	 * CAP_FSETID), as the kernel's notify_change() orders it.
+	 */
+	if ((v & FATTR_KILL_SUIDGID) && (v & (FATTR_UID | FATTR_GID | FATTR_SIZE)) &&
+	    !S_ISLNK(r.mode)) {
+		ret = drop_setid(f.idx ? f.fd : -1, r.fd);
+		if (ret < 0)
+			goto out;
 	}
 	if (v & (FATTR_ATIME | FATTR_MTIME | FATTR_ATIME_NOW | FATTR_MTIME_NOW)) {
 		struct timespec ts[2];
@@ -917,7 +1014,7 @@ int passthrough_syncfs(struct passthrough *p)
 }
 
 int passthrough_open(struct passthrough *p, uint64_t nodeid, uint32_t flags, bool dir,
-		     struct fuse_open_out *o)
+		     bool kill_suidgid, struct fuse_open_out *o)
 {
 	struct it_ref r;
 	uint64_t fh;
@@ -942,6 +1039,14 @@ int passthrough_open(struct passthrough *p, uint64_t nodeid, uint32_t flags, boo
 	itab_put(p->it, &r);
 	if (fd < 0)
 		return fd;
+	/* FUSE_OPEN_KILL_SUIDGID: Linux sends it only with O_TRUNC. */
+	if (!dir && (of & O_TRUNC) && kill_suidgid) {
+		ret = drop_setid(fd, -1);
+		if (ret < 0) {
+			close(fd);
+			return ret;
+		}
+	}
 	ret = itab_fh_add(p->it, nodeid, fd, dir, &fh);
 	if (ret < 0)
 		return ret;
@@ -983,9 +1088,12 @@ int passthrough_release(struct passthrough *p, uint64_t nodeid, uint64_t fh, boo
 	return itab_fh_release(p->it, fh, nodeid);
 }
 
-/* preadv() or pwritev() on a file handle at off: how many bytes moved. */
+/*
+ * preadv() or pwritev() on a file handle at off: how many bytes moved.
+ * kill: clear set-id bits first (passthrough_write).
+ */
 static int fh_io(struct passthrough *p, uint64_t nodeid, uint64_t fh, uint64_t off,
-		 const struct iovec *iov, unsigned int niov, bool write)
+		 const struct iovec *iov, unsigned int niov, bool write, bool kill)
 {
 	struct it_fh f;
 	ssize_t n = 0;
@@ -996,6 +1104,14 @@ static int fh_io(struct passthrough *p, uint64_t nodeid, uint64_t fh, uint64_t o
 	ret = itab_fh_get(p->it, fh, nodeid, 0, &f);
 	if (ret < 0)
 		return ret;
+	/* Before the data, as the kernel's file_remove_privs() in a local write. */
+	if (kill) {
+		ret = drop_setid(f.fd, -1);
+		if (ret < 0) {
+			itab_fh_put(p->it, &f);
+			return ret;
+		}
+	}
 	if (niov)
 		n = write ? pwritev(f.fd, iov, (int)niov, (off_t)off)
 			  : preadv(f.fd, iov, (int)niov, (off_t)off);
@@ -1007,14 +1123,14 @@ static int fh_io(struct passthrough *p, uint64_t nodeid, uint64_t fh, uint64_t o
 int passthrough_read(struct passthrough *p, uint64_t nodeid, uint64_t fh, uint64_t off,
 		     const struct iovec *dst, unsigned int ndst)
 {
-	return fh_io(p, nodeid, fh, off, dst, ndst, false);
+	return fh_io(p, nodeid, fh, off, dst, ndst, false, false);
 }
 
 int passthrough_write(struct passthrough *p, uint64_t nodeid, uint64_t fh, uint64_t off,
-		      const struct iovec *src, unsigned int nsrc)
+		      const struct iovec *src, unsigned int nsrc, bool kill_suidgid)
 {
 	EROFS_IF_RO(p);
-	return fh_io(p, nodeid, fh, off, src, nsrc, true);
+	return fh_io(p, nodeid, fh, off, src, nsrc, true, kill_suidgid);
 }
 
 int passthrough_fsync(struct passthrough *p, uint64_t nodeid, uint64_t fh, bool datasync, bool dir)

@@ -17,8 +17,25 @@
  * Limits: hard links made on the host to files outside the share are
  * reachable (as with any bind share); a directory moved out of the share by
  * the host while the guest holds it stays reachable through its nodeid.
- * Files the guest creates are chown'ed to the caller's uid/gid after
- * creation (a short window where they belong to the server's user).
+ *
+ * Ownership (README "Who owns what the guest creates"):
+ *  - MKNOD of a block or character device is -EPERM unless cfg.dev; FIFOs,
+ *    sockets and regular files are fine; any other type is -EINVAL.
+ *  - Unless cfg.suid, S_ISUID (and S_ISGID but on directories, where it
+ *    means group inheritance) is dropped from the mode of CREATE, MKNOD,
+ *    MKDIR, TMPFILE and SETATTR; the request still succeeds.
+ *  - The kill requests of the FUSE protocol (write, truncate, chown by a
+ *    caller without CAP_FSETID, open with O_TRUNC) clear S_ISUID, and
+ *    S_ISGID when group-exec is set, as the kernel's should_remove_suid()
+ *    does for a local file: the server may hold CAP_FSETID, so its own
+ *    writes would keep them.  The server clears them itself.
+ *  - With keep_ids, created files are chown'ed to the caller's uid/gid
+ *    (a short window where they belong to the server's user) and SETATTR
+ *    chowns as asked.  Otherwise (squash) they keep the server's own
+ *    uid/gid (uid/gid when has_uid/has_gid: chown'ed likewise), a set-gid
+ *    directory's group still being inherited; a SETATTR uid/gid succeeds
+ *    and changes nothing but the kill above.  Attributes report the host's
+ *    ids as they are.
  *
  * Locks (passthrough_getlk/passthrough_setlk) are held on the host, so a guest's lock
  * conflicts with host processes and other guests sharing the directory.
@@ -74,6 +91,11 @@ struct passthrough_config {
 	bool direct_io;	     /* FOPEN_DIRECT_IO on open */
 	uint64_t timeout_ns; /* entry and attribute validity */
 	unsigned int max_fds;
+	bool dev;	       /* MKNOD of block/char devices allowed */
+	bool suid;	       /* set-id bits the guest sets are kept */
+	bool keep_ids;	       /* created files get the caller's uid/gid (else squashed) */
+	bool has_uid, has_gid; /* squash owner other than the server's own */
+	uint32_t uid, gid;
 };
 
 /* The caller's identity from fuse_in_header (for created files and ACCESS). */
@@ -117,7 +139,7 @@ int passthrough_unlink(struct passthrough *p, uint64_t parent, const char *name,
 int passthrough_rename(struct passthrough *p, uint64_t olddir, const char *oldname, uint64_t newdir,
 		       const char *newname, uint32_t flags);
 int passthrough_create_file(struct passthrough *p, const struct passthrough_ctx *c, uint64_t parent,
-			    const char *name, uint32_t flags, uint32_t mode,
+			    const char *name, uint32_t flags, uint32_t mode, bool kill_suidgid,
 			    struct fuse_entry_out *e, struct fuse_open_out *o);
 
 /* Inode operations. */
@@ -131,8 +153,9 @@ int passthrough_statfs(struct passthrough *p, uint64_t nodeid, struct fuse_statf
 int passthrough_syncfs(struct passthrough *p);
 
 /* Open files and directories. */
+/* kill_suidgid: FUSE_OPEN_KILL_SUIDGID, honoured when flags has O_TRUNC. */
 int passthrough_open(struct passthrough *p, uint64_t nodeid, uint32_t flags, bool dir,
-		     struct fuse_open_out *o);
+		     bool kill_suidgid, struct fuse_open_out *o);
 /*
  * RELEASE/RELEASEDIR: fh can no longer be used.  For a file, the POSIX
  * lock owners that last locked through fh lose their locks (see above), and
@@ -151,8 +174,9 @@ int passthrough_open_fd(struct passthrough *p, uint64_t nodeid, bool writable);
 /* Read up to the total length of dst at off into dst; returns bytes read. */
 int passthrough_read(struct passthrough *p, uint64_t nodeid, uint64_t fh, uint64_t off,
 		     const struct iovec *dst, unsigned int ndst);
+/* kill_suidgid: FUSE_WRITE_KILL_SUIDGID (see "Ownership"), before the write. */
 int passthrough_write(struct passthrough *p, uint64_t nodeid, uint64_t fh, uint64_t off,
-		      const struct iovec *src, unsigned int nsrc);
+		      const struct iovec *src, unsigned int nsrc, bool kill_suidgid);
 int passthrough_fsync(struct passthrough *p, uint64_t nodeid, uint64_t fh, bool datasync, bool dir);
 /* FLUSH (a guest close()): owner loses its POSIX locks on nodeid's file. */
 int passthrough_flush(struct passthrough *p, uint64_t nodeid, uint64_t fh, uint64_t owner);

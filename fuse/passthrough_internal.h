@@ -39,6 +39,9 @@ struct passthrough {
 	bool handles; /* name_to_handle_at/open_by_handle_at work on the root's mount */
 	mode_t umask; /* the process umask, undone on created files */
 	bool is_root;
+	/* The owner of created files, or -1: leave it as the kernel made it (passthrough.h) */
+	uid_t new_uid;
+	gid_t new_gid;
 
 	pthread_mutex_t dev_mu;		     /* devs, ndevs */
 	uint64_t devs[PASSTHROUGH_MAX_DEVS]; /* other filesystems seen: index -> st_dev */

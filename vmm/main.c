@@ -398,8 +398,16 @@ static int enter_sandbox(struct vmm *v, char *err, size_t errlen)
 	int ret;
 
 	for (unsigned int i = 0; i < v->nshares; i++) {
-		dirs[i] = v->shares[i].dir;
-		ro[i] = v->shares[i].ro;
+		const struct share *s = &v->shares[i];
+		bool other_owner = s->ids == FSRV_IDS_KEEP || (s->has_uid && s->uid != geteuid()) ||
+				   (s->has_gid && s->gid != getegid());
+
+		dirs[i] = s->dir;
+		ro[i] = s->ro;
+		/* The capabilities only these shares need (vmm/sandbox.h). */
+		v->sb.needs.mknod |= s->dev;
+		v->sb.needs.chown |= other_owner;
+		v->sb.needs.fsetid |= s->suid || other_owner;
 	}
 	v->sb.mode = v->opts.sandbox;
 	v->vm.sandbox = &v->sb;

@@ -405,6 +405,12 @@ int sandbox_enter_role(const struct sandbox *sb, enum sandbox_role role, unsigne
 	return ret;
 }
 
+unsigned long long sandbox_root_caps(const struct sandbox_needs *n)
+{
+	return SANDBOX_ROOT_CAPS | (n->chown ? SANDBOX_CAP_CHOWN : 0) |
+	       (n->fsetid ? SANDBOX_CAP_FSETID : 0) | (n->mknod ? SANDBOX_CAP_MKNOD : 0);
+}
+
 /* Drop every capability but keep, from every set, the bounding set included. */
 static int set_caps(uint64_t keep)
 {
@@ -442,7 +448,7 @@ int sandbox_drop_privileges(const struct sandbox *sb, char *err, size_t errlen)
 		snprintf(err, errlen, "sandbox: no_new_privs: %s", strerror(-ret));
 		return ret;
 	}
-	ret = set_caps(sb->userns || geteuid() != 0 ? 0 : SANDBOX_ROOT_CAPS);
+	ret = set_caps(sb->userns || geteuid() != 0 ? 0 : sandbox_root_caps(&sb->needs));
 	if (ret) {
 		snprintf(err, errlen, "sandbox: dropping capabilities: %s", strerror(-ret));
 		return ret;

@@ -17,7 +17,7 @@
  *    afterwards leads to another host file.  Without root, a user namespace
  *    that maps only the caller's uid and gid gets there.
  *  - Privileges (sandbox_drop_privileges()): no_new_privs, and the
- *    capability sets cut to what the FUSE server uses (SANDBOX_ROOT_CAPS as
+ * capability sets cut to what the FUSE server uses (sandbox_root_caps() as
  *    root; none in a user namespace).
  *  - Seccomp (sandbox_enter_role()): each thread, before it runs guest code
  *    or serves a guest request, loads the allow-list of its role: vCPU
@@ -53,12 +53,39 @@ enum sandbox_role {
 	SANDBOX_NROLES,
 };
 
+/*
+ * The capabilities kept when started as root (bit numbers of
+ * <linux/capability.h>): SANDBOX_ROOT_CAPS always, the others only where a
+ * share needs them (sandbox_root_caps()).
+ */
+#define SANDBOX_CAP_CHOWN (1ull << 0)  /* created files get another owner than ours */
+#define SANDBOX_CAP_FSETID (1ull << 4) /* chmod keeps set-gid on files of another group */
+#define SANDBOX_CAP_MKNOD (1ull << 27) /* FUSE_MKNOD of device nodes (dev shares) */
+#define SANDBOX_ROOT_CAPS                                                                          \
+	((1ull << 1) /* CAP_DAC_OVERRIDE: serve files of every guest uid */ |                      \
+	 (1ull << 2) /* CAP_DAC_READ_SEARCH: open_by_handle_at() */ |                              \
+	 (1ull << 3) /* CAP_FOWNER: chmod/utimes on files of other uids */)
+
+/*
+ * What the shares need beyond SANDBOX_ROOT_CAPS; set before
+ * sandbox_drop_privileges().
+ */
+struct sandbox_needs {
+	bool mknod;  /* some share has dev */
+	bool fsetid; /* some share has suid, or gives files other owners */
+	bool chown;  /* some share has ids=keep, or squashes to ids not our own */
+};
+
+/* The capability set kept as root for these needs. */
+unsigned long long sandbox_root_caps(const struct sandbox_needs *n);
+
 struct sandbox {
 	enum sandbox_mode mode;
 	bool userns;	      /* entered a user namespace (not started as root) */
 	unsigned int nshares; /* paths valid after sandbox_enter_namespaces() */
 	char share_path[SANDBOX_MAX_SHARES][SANDBOX_PATH_MAX];
 	const char *host_dir[SANDBOX_MAX_SHARES]; /* the caller's dirs[] */
+	struct sandbox_needs needs;		  /* capabilities the shares need (below) */
 };
 
 /*
@@ -92,14 +119,5 @@ unsigned int sandbox_role_syscalls(enum sandbox_role role);
 
 /* "main", "vcpu", "device". */
 const char *sandbox_role_name(enum sandbox_role role);
-
-/* The capabilities kept when started as root (bit numbers of <linux/capability.h>). */
-#define SANDBOX_ROOT_CAPS                                                                          \
-	((1ull << 0) /* CAP_CHOWN: created files get the guest caller's owner */ |                 \
-	 (1ull << 1) /* CAP_DAC_OVERRIDE: serve files of every guest uid */ |                      \
-	 (1ull << 2) /* CAP_DAC_READ_SEARCH: open_by_handle_at() */ |                              \
-	 (1ull << 3) /* CAP_FOWNER: chmod/utimes on files of other uids */ |                       \
-	 (1ull << 4) /* CAP_FSETID: keep set-gid on chmod as the guest asks */ |                   \
-	 (1ull << 27) /* CAP_MKNOD: FUSE_MKNOD of device nodes */)
 
 #endif

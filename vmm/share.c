@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/parse.h"
 #include "lib/util.h"
@@ -23,6 +24,11 @@ enum {
 	OPT_QUEUES = 1 << 4,
 	OPT_DAX = 1 << 5,
 	OPT_THREADS = 1 << 6,
+	OPT_DEV = 1 << 7,
+	OPT_SUID = 1 << 8,
+	OPT_IDS = 1 << 9,
+	OPT_UID = 1 << 10,
+	OPT_GID = 1 << 11,
 };
 
 static int fail(char *err, size_t errlen, const char *spec, int ret, const char *fmt, ...)
@@ -115,7 +121,8 @@ static int parse_opt(const char *spec, char *opt, struct share *s, unsigned int 
 	} names[] = {
 		{"ro", OPT_RO},		  {"cache", OPT_CACHE},	  {"writeback", OPT_WRITEBACK},
 		{"xattr", OPT_XATTR},	  {"queues", OPT_QUEUES}, {"dax", OPT_DAX},
-		{"threads", OPT_THREADS},
+		{"threads", OPT_THREADS}, {"dev", OPT_DEV},	  {"suid", OPT_SUID},
+		{"ids", OPT_IDS},	  {"uid", OPT_UID},	  {"gid", OPT_GID},
 	};
 	char *val = strchr(opt, '=');
 	unsigned int bit, i;
@@ -129,7 +136,8 @@ static int parse_opt(const char *spec, char *opt, struct share *s, unsigned int 
 	if (i == ARRAY_SIZE(names))
 		return fail(err, errlen, spec, -EINVAL,
 			    "unknown option \"%s\" (ro, cache=none|auto|always, writeback, xattr, "
-			    "queues=N, threads=N, dax[=SIZE])",
+			    "queues=N, threads=N, dax[=SIZE], dev, suid, ids=squash|keep, uid=N, "
+			    "gid=N)",
 			    opt);
 	bit = names[i].bit;
 	if (*seen & bit)
@@ -137,9 +145,11 @@ static int parse_opt(const char *spec, char *opt, struct share *s, unsigned int 
 	*seen |= bit;
 
 	/* Flags take no value; cache, queues and threads need one; dax may have one. */
-	if (val && (bit == OPT_RO || bit == OPT_WRITEBACK || bit == OPT_XATTR))
+	if (val && (bit == OPT_RO || bit == OPT_WRITEBACK || bit == OPT_XATTR || bit == OPT_DEV ||
+		    bit == OPT_SUID))
 		return fail(err, errlen, spec, -EINVAL, "option %s takes no value", opt);
-	if (!val && (bit == OPT_CACHE || bit == OPT_QUEUES || bit == OPT_THREADS))
+	if (!val && (bit == OPT_CACHE || bit == OPT_QUEUES || bit == OPT_THREADS ||
+		     bit == OPT_IDS || bit == OPT_UID || bit == OPT_GID))
 		return fail(err, errlen, spec, -EINVAL, "option %s needs a value", opt);
 
 	switch (bit) {
@@ -152,6 +162,38 @@ static int parse_opt(const char *spec, char *opt, struct share *s, unsigned int 
 	case OPT_XATTR:
 		s->xattr = true;
 		break;
+	case OPT_DEV:
+		s->dev = true;
+		break;
+	case OPT_SUID:
+		s->suid = true;
+		break;
+	case OPT_IDS:
+		if (!strcmp(val, "squash"))
+			s->ids = FSRV_IDS_SQUASH;
+		else if (!strcmp(val, "keep"))
+			s->ids = FSRV_IDS_KEEP;
+		else
+			return fail(err, errlen, spec, -EINVAL, "ids=%s: expected squash or keep",
+				    val);
+		break;
+	case OPT_UID:
+	case OPT_GID: {
+		unsigned long n;
+
+		/* (uid_t)-1 means "unchanged" to chown(2): not an id. */
+		if (*val < '0' || *val > '9' || parse_ulong(val, 0, UINT32_MAX - 1, &n))
+			return fail(err, errlen, spec, -EINVAL,
+				    "%s=%s: expected a number from 0 to 4294967294", opt, val);
+		if (bit == OPT_UID) {
+			s->has_uid = true;
+			s->uid = (uint32_t)n;
+		} else {
+			s->has_gid = true;
+			s->gid = (uint32_t)n;
+		}
+		break;
+	}
 	case OPT_CACHE:
 		if (!strcmp(val, "none"))
 			s->cache = FSRV_CACHE_NONE;
@@ -239,6 +281,17 @@ int share_parse(const char *spec, struct share *out, char *err, size_t errlen)
 		goto out;
 	}
 
+	if ((s.has_uid || s.has_gid) && s.ids == FSRV_IDS_KEEP) {
+		ret = fail(err, errlen, spec, -EINVAL,
+			   "uid=/gid= choose the squash owner: not with ids=keep");
+		goto out;
+	}
+	why = share_ids_problem(&s, geteuid(), getegid());
+	if (why) {
+		ret = fail(err, errlen, spec, -EPERM, "%s", why);
+		goto out;
+	}
+
 	canon = realpath(copy, NULL);
 	if (!canon) {
 		ret = fail(err, errlen, spec, -errno, "%s: %s", copy, strerror(errno));
@@ -265,6 +318,22 @@ out:
 	free(canon);
 	free(copy);
 	return ret;
+}
+
+const char *share_ids_problem(const struct share *s, uint32_t euid, uint32_t egid)
+{
+	/*
+	 * Giving a file another owner than our own takes CAP_CHOWN, which
+	 * only root has here (an unprivileged run is in a user namespace
+	 * that maps nothing but the caller's ids).
+	 */
+	if (euid == 0)
+		return NULL;
+	if (s->ids == FSRV_IDS_KEEP)
+		return "ids=keep needs root (files would get the guest's owners)";
+	if ((s->has_uid && s->uid != euid) || (s->has_gid && s->gid != egid))
+		return "uid=/gid= other than minivmm's own need root";
+	return NULL;
 }
 
 int share_check_unique(const struct share *s, unsigned int n, char *err, size_t errlen)
@@ -300,6 +369,13 @@ void share_fsrv_config(const struct share *s, struct fsrv_config *cfg)
 	cfg->cache = s->cache;
 	cfg->writeback = s->writeback;
 	cfg->xattr = s->xattr;
+	cfg->dev = s->dev;
+	cfg->suid = s->suid;
+	cfg->ids = s->ids;
+	cfg->has_uid = s->has_uid;
+	cfg->uid = s->uid;
+	cfg->has_gid = s->has_gid;
+	cfg->gid = s->gid;
 	cfg->max_fds = 0;
 }
 

@@ -22,7 +22,18 @@
  *                  suffix (binary), a nonzero multiple of 2 MiB up to
  *                  SHARE_DAX_MAX, default SHARE_DAX_DEFAULT; the guest
  *                  mounts the share with -o dax (fuse/dax.h)
- * Each option at most once; an unknown option is an error.
+ *   dev            the guest may create block and character device nodes
+ *                  (else MKNOD of one fails with EPERM)
+ *   suid           set-uid/set-gid bits the guest asks for are kept (else
+ *                  dropped; a directory's set-gid is always kept)
+ *   ids=MODE       squash (default): what the guest creates belongs to
+ *                  minivmm's own uid/gid (or uid=/gid=), and a guest chown
+ *                  succeeds without changing the host owner; keep: the
+ *                  guest's ids go to the host (needs root)
+ *   uid=N, gid=N   the squash owner instead of minivmm's own ids (needs
+ *                  root unless N is minivmm's own id)
+ * Each option at most once; an unknown option is an error.  Options that
+ * need root fail with -EPERM when minivmm does not run as root.
  *
  * Validation: HOSTDIR must exist and be a directory (it is stored
  * canonicalised by realpath(3)); TAG is 1..SHARE_TAG_MAX bytes of printable
@@ -52,6 +63,10 @@ struct share {
 	char *dir; /* canonical absolute host path (malloc'd) */
 	char *tag; /* malloc'd */
 	bool ro, writeback, xattr, dax;
+	bool dev, suid;	       /* device nodes, set-id bits allowed */
+	enum fsrv_ids ids;     /* FSRV_IDS_SQUASH unless ids=keep */
+	bool has_uid, has_gid; /* uid=N, gid=N given */
+	uint32_t uid, gid;
 	uint64_t dax_size; /* 0 unless dax */
 	enum fsrv_cache cache;
 	unsigned int queues;  /* request queues, 1..SHARE_QUEUES_MAX */
@@ -66,6 +81,12 @@ struct share {
  * is then zeroed and owns nothing.
  */
 int share_parse(const char *spec, struct share *out, char *err, size_t errlen);
+
+/*
+ * Why s's id options cannot work for a process with these effective ids
+ * (ids=keep, or a squash owner other than our own, without root), or NULL.
+ */
+const char *share_ids_problem(const struct share *s, uint32_t euid, uint32_t egid);
 
 /*
  * 0 if no two of s[0..n) have the same tag, else -EINVAL with the reason

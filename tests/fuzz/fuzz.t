@@ -30,9 +30,12 @@ done
 # $base/share; the target itself checks after every input that nothing else
 # under $base changed.  This script checks once more afterwards, from outside
 # the target: its own sentinel in $base/outside (the target keeps an
-# existing one), nothing new in $base, and a file next to $base.  As root the
+# existing one), nothing new in $base, a file next to $base, and in the
+# share no device node, set-uid file, set-gid non-directory, or owner other
+# than ours (the target checks the same after every input).  As root the
 # run happens in a private mount namespace on a small filesystem of its own
-# (space and inode bounds, nodev for device nodes the guest may create):
+# (space and inode bounds; not nodev or nosuid, which would hide a device
+# node or set-id file the server let through):
 # ext4 on a loop device where that works (disk filesystems reuse inode
 # numbers, which tmpfs never does), else tmpfs; FUZZ_FUSE_FS=ext4 or tmpfs
 # insists on one.  The inputs in tests/fuzz/crashers (fixed findings) run
@@ -54,11 +57,11 @@ fuse_run() {
 		echo "plain directory" >"$work/fuse_fs"
 	elif [ "$fuse_fs" != tmpfs ] && truncate -s 64M "$work/fuse.img" &&
 		mkfs.ext4 -q -F -N 4096 "$work/fuse.img" 2>/dev/null &&
-		mount -o loop,nodev,nosuid,noexec "$work/fuse.img" "$base" 2>/dev/null; then
+		mount -o loop,noexec "$work/fuse.img" "$base" 2>/dev/null; then
 		rmdir "$base/lost+found"
 		echo ext4 >"$work/fuse_fs"
 	elif [ "$fuse_fs" != ext4 ] &&
-		mount -t tmpfs -o size=64m,nr_inodes=4096,nodev,nosuid,noexec fuzzfuse "$base"; then
+		mount -t tmpfs -o size=64m,nr_inodes=4096,noexec fuzzfuse "$base"; then
 		echo tmpfs >"$work/fuse_fs"
 	else
 		echo "cannot mount a $fuse_fs filesystem" >"$work/fuse.log"
@@ -75,6 +78,12 @@ fuse_run() {
 	fuse_snap >"$work/fuse_after"
 	[ "$(ls -A "$base")" = "$(printf 'outside\nshare')" ] || return 2
 	diff "$work/fuse_before" "$work/fuse_after" >"$work/fuse_diff" || return 2
+	# The ownership model on the host (README "Who owns what the guest creates").
+	find "$base/share" \( -type b -o -type c -o -perm -4000 -o \( -perm -2000 ! -type d \) \
+		-o ! -user "$(id -u)" -o ! -group "$(id -g)" \) -printf '%M %u:%g %p\n' \
+		>"$work/fuse_owner" 2>&1
+	[ -s "$work/fuse_owner" ] && return 3
+	return 0
 }
 export -f fuse_snap fuse_run
 n=$((n + 1))
@@ -96,6 +105,9 @@ case $rc in
 0) done_runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$work/fuse.log")
 	echo "ok $n - fuzz_fuse ($fuse_fs): ${done_runs:-?} inputs, no crash, sanitizer report or change outside the share"
 	grep -m1 'DONE' "$work/fuse.log" | sed 's/^/# /' ;;
+3) echo "not ok $n - fuzz_fuse: a device node, set-id file or foreign owner in the share"
+	sed 's/^/#   /' "$work/fuse_owner" | head -n 30
+	failed=$((failed + 1)) ;;
 2) echo "not ok $n - fuzz_fuse: something outside the share changed"
 	sed 's/^/#   /' "$work/fuse_diff" 2>/dev/null | head -n 30
 	failed=$((failed + 1)) ;;

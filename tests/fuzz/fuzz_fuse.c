@@ -60,17 +60,20 @@
  *    window changed; any change under BASE outside the share (BASE must
  *    hold exactly share and outside, unchanged; outside/ must be identical:
  *    entries, type, mode, owner, link count, size, mtime, ctime, content,
- *    link targets, xattrs); a change of the share by read-only requests.
+ *    link targets, xattrs); a change of the share by read-only requests;
+ *    in the share, a device node, a set-uid file, a set-gid non-directory
+ *    or anything not owned by this process's uid and gid (the servers
+ *    have neither dev nor suid and squash ids: check_share_state()).
  * A thread ends lock waits (FUSE_INTERRUPT, then fsrv_cancel_waits()) so a
  * SETLKW on a lock another fh holds cannot hang the harness.
  *
  * Safety: RLIMIT_FSIZE is 4 MiB and SIGXFSZ ignored, so writes, truncates
  * and copies cannot grow files past it.  Without FUZZ_FUSE_DIR the target
  * makes its own temp dir and, when allowed (root), mounts a private tmpfs
- * (64 MiB, 4096 inodes, nodev, nosuid, noexec) on it in a new mount
+ * (64 MiB, 4096 inodes, noexec; deliberately not nodev or nosuid, which
+ * would hide what the ownership check looks for) on it in a new mount
  * namespace, which also bounds fallocate(KEEP_SIZE) (not covered by
- * RLIMIT_FSIZE), makes device nodes the guest creates inert and keeps
- * fsync/syncfs cheap.  Without a tmpfs, FALLOCATE requests are clamped to
+ * RLIMIT_FSIZE) and keeps fsync/syncfs cheap.  Without a tmpfs, FALLOCATE requests are clamped to
  * 16 MiB.  The harness itself only creates, changes and removes things
  * under BASE/share (removal never follows symlinks nor crosses mounts).
  *
@@ -1469,7 +1472,7 @@ static char *snap_base(void)
 /*
  * The fds the process holds (the servers' among them): none may be an inode
  * outside the share, and a device node or FIFO in the share only as O_PATH
- * (on the nodev tmpfs opening one fails anyway; this also holds without).
+ * (the scratch filesystem is not nodev, so this is what keeps them shut).
  */
 static void check_fds(void)
 {
@@ -1488,6 +1491,44 @@ static void check_fds(void)
 		      (unsigned long long)st.st_ino);
 		if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode))
 			check(fcntl(fd, F_GETFL) & O_PATH, "fd %d opens a device or FIFO", fd);
+	}
+	closedir(d);
+}
+
+/*
+ * The ownership model (README "Who owns what the guest creates") as seen
+ * on the host: neither server has dev or suid and both squash ids, so
+ * whatever the guest did, the share may hold no device node, no set-uid
+ * file, no set-gid non-directory, and nothing owned by another uid or gid
+ * than this process's (the fixture is ours too).  Walked after every
+ * input, before the share is rebuilt; fuzz.t walks it again at the end.
+ */
+static void check_share_state(const char *path, int depth)
+{
+	struct stat st;
+	struct dirent *e;
+	char sub[PATH_MAX];
+	DIR *d;
+
+	check(lstat(path, &st) == 0, "lstat %s: %s", path, strerror(errno));
+	check(!S_ISBLK(st.st_mode) && !S_ISCHR(st.st_mode), "device node in the share: %s", path);
+	check(!(st.st_mode & S_ISUID), "set-uid file in the share: %s (0%o)", path,
+	      (unsigned int)st.st_mode);
+	check(S_ISDIR(st.st_mode) || !(st.st_mode & S_ISGID),
+	      "set-gid non-directory in the share: %s (0%o)", path, (unsigned int)st.st_mode);
+	check(st.st_uid == geteuid() && st.st_gid == getegid(),
+	      "%s is owned by %u:%u, not by the server's %u:%u", path, (unsigned int)st.st_uid,
+	      (unsigned int)st.st_gid, (unsigned int)geteuid(), (unsigned int)getegid());
+	if (!S_ISDIR(st.st_mode) || depth > 64)
+		return;
+	d = opendir(path);
+	if (!d)
+		return; /* a guest may make a directory unreadable; its entries came before */
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+		check_share_state(sub, depth + 1);
 	}
 	closedir(d);
 }
@@ -1657,8 +1698,7 @@ static void make_share(void)
 	sh_mkdir("mnt", 0755);
 	snprintf(p, sizeof(p), "%s/mnt", share);
 	if (on_tmpfs && is_root &&
-	    mount("fuzzsub", p, "tmpfs", MS_NODEV | MS_NOSUID | MS_NOEXEC,
-		  "size=1m,nr_inodes=64,mode=0755") == 0) {
+	    mount("fuzzsub", p, "tmpfs", MS_NOEXEC, "size=1m,nr_inodes=64,mode=0755") == 0) {
 		submount = true;
 		put_file("mnt/m", "m\n", 2, 0644);
 		sh_mkdir("mnt/d", 0755);
@@ -2209,14 +2249,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		own_base = true;
 		/*
 		 * A private tmpfs: bounds space and inodes (fallocate KEEP_SIZE
-		 * is not limited by RLIMIT_FSIZE), nodev makes device nodes the
-		 * guest creates inert, and it disappears with the process.
+		 * is not limited by RLIMIT_FSIZE) and disappears with the
+		 * process.  Not nodev or nosuid: those would hide a device node
+		 * or set-id file the server let the guest make, as the host's
+		 * own filesystem would not (check_share_state() looks for them).
 		 * unshare() must happen while the process has one thread.
 		 */
 		if (!getenv("FUZZ_FUSE_NOTMPFS") && unshare(CLONE_NEWNS) == 0 &&
 		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
-		    mount("tmpfs", base, "tmpfs", MS_NODEV | MS_NOSUID | MS_NOEXEC,
-			  "size=64m,nr_inodes=4096,mode=0755") == 0)
+		    mount("tmpfs", base, "tmpfs", MS_NOEXEC, "size=64m,nr_inodes=4096,mode=0755") ==
+			    0)
 			on_tmpfs = true;
 	}
 	snprintf(share, sizeof(share), "%s/share", base);
@@ -2312,6 +2354,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check_fds();
 	check_outside();
+	check_share_state(share, 0);
 	if (!dirty) {
 		struct sbuf b = {0};
 

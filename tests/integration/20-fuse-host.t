@@ -3,7 +3,8 @@
 # /dev/fuse (tests/integration/fuse_host/fusehost), passes the filesystem semantics test
 # tests/integration/fs/fstest in each cache mode, and its effects are right on the host:
 #   1. fstest passes on a plain directory (the baseline for the test itself);
-#   2. for cache=none, auto, always and auto+writeback (xattrs on): fstest
+#   2. for cache=none, auto, always and auto+writeback (xattrs on), and
+#      with dev,suid,ids=keep for cache=none and auto: fstest
 #      passes through the mount, with its lock waits (--blocking-locks:
 #      F_SETLKW and flock ended by a signal through FUSE_INTERRUPT) and,
 #      where the kernel sends FUSE_TMPFILE (6.1+), O_TMPFILE not skipped
@@ -68,9 +69,15 @@ rm -rf "$s"
 
 canary_state() { stat -c '%y %u:%g %h %s' "$1"; }
 
-for mode in none auto always writeback; do
+# The default share (ids squashed, no device nodes, no set-id bits) in every
+# cache mode; then dev, suid and ids=keep with cache=none and auto, where
+# fstest also checks that a write, truncate or O_TRUNC open by another user
+# clears set-id bits (the server holds CAP_FSETID: it must clear them itself).
+for mode in none auto always writeback suid-none suid-auto; do
+	fsflags="--ids=squash --nodev --nosuid"
 	case $mode in
 	writeback) opts="--cache=auto --writeback" ;;
+	suid-*) opts="--cache=${mode#suid-} --dev --suid --ids=keep" fsflags= ;;
 	*) opts="--cache=$mode" ;;
 	esac
 	s=$(scratch "fusehost-$mode")
@@ -80,9 +87,9 @@ for mode in none auto always writeback; do
 	touch -d '2001-02-03 04:05:06' "$s/canary"
 	before=$(canary_state "$s/canary")
 
-	# shellcheck disable=SC2086 # opts are words
+	# shellcheck disable=SC2086 # opts and fsflags are words
 	out=$(timeout -s KILL $limit "$fusehost" "$s/share" "$s/mnt" $opts --xattr -- \
-		"$fstest" --blocking-locks --escape-checks "$s/canary" \
+		"$fstest" --blocking-locks $fsflags --escape-checks "$s/canary" \
 		--expect-file "hostfile:written on the host ($mode)" \
 		--write-file "fromclient:written through the mount ($mode)" "$s/mnt" 2>&1)
 	fstest_ok $? "$out" "cache=$mode: fstest through the FUSE mount"
@@ -117,7 +124,8 @@ done
 
 s=$(scratch fusehost-noxattr)
 mkdir "$s/share" "$s/mnt"
-out=$(timeout -s KILL $limit "$fusehost" "$s/share" "$s/mnt" -- "$fstest" "$s/mnt" 2>&1)
+out=$(timeout -s KILL $limit "$fusehost" "$s/share" "$s/mnt" -- "$fstest" --ids=squash \
+	--nodev --nosuid "$s/mnt" 2>&1)
 rc=$?
 like "$out" '^ok [0-9]+ - xattrs # SKIP' "without --xattr, xattrs are reported unsupported"
 fstest_ok $rc "$out" "without --xattr, the rest of fstest passes"

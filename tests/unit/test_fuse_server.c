@@ -219,7 +219,8 @@ static void test_init(struct fsrv *s)
 	is(o.flags & (FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS), FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS,
 	   "POSIX and flock locks offered");
 	ok(!(o.flags & FUSE_WRITEBACK_CACHE), "no writeback unless configured");
-	ok(!(o.flags & (FUSE_EXPORT_SUPPORT | FUSE_HANDLE_KILLPRIV_V2)), "no export/killpriv");
+	ok(!(o.flags & FUSE_EXPORT_SUPPORT), "no export support");
+	ok(o.flags & FUSE_HANDLE_KILLPRIV_V2, "KILLPRIV_V2 offered (no DAX window)");
 	is(o.flags2, 0, "no flags2 features");
 	is(o.max_write, 1024 * 1024, "max_write 1 MiB");
 	is(o.max_pages, 256, "max_pages 256");

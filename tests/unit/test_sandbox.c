@@ -228,6 +228,15 @@ int main(void)
 	ok(strstr(out, "device thread made a system call it may not make: mmap (9)") != NULL,
 	   "and names mmap: %s", out);
 
+	{
+		struct sandbox_needs none = {0}, all = {true, true, true}, dev = {.mknod = true};
+
+		is(sandbox_root_caps(&none), 0xeull,
+		   "root keeps DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER for shares without needs");
+		is(sandbox_root_caps(&dev), 0xeull | 1ull << 27, "  plus MKNOD for a dev share");
+		is(sandbox_root_caps(&all), 0x800001full,
+		   "  plus CHOWN, FSETID, MKNOD when shares need them all");
+	}
 	caps = geteuid() == 0 ? SANDBOX_ROOT_CAPS : 0;
 	st = in_child(status_after_role, &caps, out, sizeof(out));
 	if (st)

@@ -263,6 +263,72 @@ static void test_unique(void)
 	share_free(&s[2]);
 }
 
+/* dev, suid, ids=, uid=, gid= (README "Who owns what the guest creates"). */
+static void test_ownership(void)
+{
+	struct share s, probe = {0};
+	struct fsrv_config cfg;
+	bool root = geteuid() == 0;
+	int r;
+
+	r = share_parse(at(":t"), &s, err, sizeof(err));
+	is(r, 0, "defaults");
+	ok(!s.dev && !s.suid && s.ids == FSRV_IDS_SQUASH && !s.has_uid && !s.has_gid,
+	   "  no dev, no suid, ids=squash to our own ids");
+	share_free(&s);
+	r = share_parse(at(":t,dev,suid,ids=squash"), &s, err, sizeof(err));
+	is(r, 0, "dev,suid,ids=squash: %s", err);
+	share_fsrv_config(&s, &cfg);
+	ok(s.dev && s.suid && cfg.dev && cfg.suid && cfg.ids == FSRV_IDS_SQUASH,
+	   "  parsed and passed to the server");
+	share_free(&s);
+	r = share_parse(at(":t,ids=keep"), &s, err, sizeof(err));
+	if (root) {
+		is(r, 0, "ids=keep as root");
+		share_fsrv_config(&s, &cfg);
+		is(cfg.ids, FSRV_IDS_KEEP, "  passed to the server");
+		share_free(&s);
+	} else {
+		is(r, -EPERM, "ids=keep without root: EPERM");
+		ok(strstr(err, "ids=keep needs root") != NULL, "  one line: %s", err);
+	}
+	r = share_parse(at(":t,uid=4321,gid=0"), &s, err, sizeof(err));
+	if (root) {
+		is(r, 0, "uid=4321,gid=0 as root");
+		share_fsrv_config(&s, &cfg);
+		ok(cfg.has_uid && cfg.uid == 4321 && cfg.has_gid && cfg.gid == 0,
+		   "  the squash owner passed to the server");
+		share_free(&s);
+	} else {
+		is(r, -EPERM, "uid=/gid= of another id without root: EPERM");
+	}
+	/* The root check itself, whoever runs the test. */
+	probe.ids = FSRV_IDS_KEEP;
+	ok(share_ids_problem(&probe, 1000, 1000) != NULL, "ids=keep as uid 1000: refused");
+	ok(share_ids_problem(&probe, 0, 0) == NULL, "ids=keep as root: fine");
+	probe = (struct share){.has_uid = true, .uid = 1000, .has_gid = true, .gid = 100};
+	ok(share_ids_problem(&probe, 1000, 100) == NULL, "uid=/gid= naming our own ids: fine");
+	ok(share_ids_problem(&probe, 1001, 100) != NULL, "uid= naming another id: refused");
+	probe.gid = 101;
+	ok(share_ids_problem(&probe, 1000, 100) != NULL, "gid= naming another id: refused");
+
+	bad(".:t,dev,dev", -EINVAL, "option dev given twice");
+	bad(".:t,suid,ro,suid", -EINVAL, "option suid given twice");
+	bad(".:t,ids=keep,ids=keep", -EINVAL, "option ids given twice");
+	bad(".:t,uid=1,uid=1", -EINVAL, "option uid given twice");
+	bad(".:t,gid=1,gid=2", -EINVAL, "option gid given twice");
+	bad(".:t,dev=1", -EINVAL, "option dev takes no value");
+	bad(".:t,suid=yes", -EINVAL, "option suid takes no value");
+	bad(".:t,ids", -EINVAL, "option ids needs a value");
+	bad(".:t,ids=map", -EINVAL, "ids=map: expected squash or keep");
+	bad(".:t,uid", -EINVAL, "option uid needs a value");
+	bad(".:t,uid=-1", -EINVAL, "uid=-1: expected a number from 0 to 4294967294");
+	bad(".:t,gid=4294967295", -EINVAL, "gid=4294967295: expected a number");
+	bad(".:t,gid=1x", -EINVAL, "gid=1x: expected");
+	bad(".:t,ids=keep,uid=5", -EINVAL, "uid=/gid= choose the squash owner: not with ids=keep");
+	bad(".:t,nosuid", -EINVAL, "dev, suid, ids=squash|keep, uid=N, gid=N");
+}
+
 int main(void)
 {
 	char t[] = "/tmp/test_share.XXXXXX";
@@ -281,6 +347,7 @@ int main(void)
 	test_bad_options();
 	test_dax();
 	test_unique();
+	test_ownership();
 	rmdir(tmp);
 	return done_testing();
 }

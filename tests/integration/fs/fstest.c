@@ -2,8 +2,10 @@
  * fstest - filesystem semantics test, printing TAP.
  *
  *   fstest [--escape-checks CANARY] [--expect-file NAME:CONTENT]...
- *          [--write-file NAME:CONTENT]... [--blocking-locks] [--keep] DIR
+ *          [--write-file NAME:CONTENT]... [--blocking-locks] [--ids=squash]
+ *          [--nodev] [--nosuid] [--keep] DIR
  *   fstest --lockop OP FILE [SECS]
+ *   fstest --append-as UID FILE
  *
  * Runs POSIX/Linux file semantics checks in a fresh work directory
  * DIR/fstest.PID (removed at the end unless --keep) against any directory:
@@ -21,6 +23,12 @@
  * to fstest too (the host FUSE mode) fstest checks it is unchanged; the
  * caller should check it on the host in any case.
  *
+ * --ids=squash, --nodev, --nosuid say what the share's ownership options
+ * promise (README "Who owns what the guest creates"): a chown succeeds
+ * without changing the owner; mknod of a device is EPERM; set-id bits of
+ * files are dropped.  Without them fstest expects a local filesystem's
+ * behaviour (chown changes the owner, devices and set-id bits as root).
+ *
  * --blocking-locks adds waits for locks held by another process: F_SETLKW
  * and flock() waits ended by a signal (EINTR) and granted when the holder
  * exits.  Off by default: a virtio-fs guest kernel sends no FUSE_INTERRUPT,
@@ -33,6 +41,10 @@
  * hold-posix / hold-flock (take the lock, print "held", keep it SECS
  * seconds, then exit), wait-posix / wait-flock (F_SETLKW / LOCK_EX:
  * wait for the lock, at most SECS seconds).
+ *
+ * --append-as appends one byte to FILE as uid and gid UID (no other
+ * groups), printing "ok" or the errno name: a write by another user, for
+ * scripts that check set-id bits on the server's side.
  *
  * Exit status 0 iff every check passed (skips pass), 2 on bad usage.
  */
@@ -53,6 +65,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -81,6 +94,9 @@ struct ft {
 	bool root;
 	const char *canary;
 	bool blocking_locks; /* --blocking-locks */
+	bool ids_squash;     /* --ids=squash: a chown succeeds and changes nothing */
+	bool nodev;	     /* --nodev: mknod of a device fails with EPERM */
+	bool nosuid;	     /* --nosuid: set-id bits of non-directories are dropped */
 };
 
 static void skip(const char *desc, const char *why)
@@ -558,21 +574,162 @@ static void t_attrs(struct ft *t)
 		skip("permission checks as another user", "not running as root");
 		return;
 	}
+	lstat_at(t->wfd, "attrs", &st);
+	uid_t u0 = st.st_uid;
+	gid_t g0 = st.st_gid;
+
 	is(SYS(fchownat(t->wfd, "attrs", 12345, 23456, 0)), 0, "chown to 12345:23456");
 	lstat_at(t->wfd, "attrs", &st);
-	ok(st.st_uid == 12345 && st.st_gid == 23456, "owner reads back (%u:%u)", st.st_uid,
-	   st.st_gid);
+	if (t->ids_squash)
+		ok(st.st_uid == u0 && st.st_gid == g0,
+		   "--ids=squash: the owner stays %u:%u (%u:%u)", u0, g0, st.st_uid, st.st_gid);
+	else
+		ok(st.st_uid == 12345 && st.st_gid == 23456, "owner reads back (%u:%u)", st.st_uid,
+		   st.st_gid);
 	is(SYS(fchownat(t->wfd, "attrs", -1, 0, 0)), 0, "chown group only");
 	lstat_at(t->wfd, "attrs", &st);
-	ok(st.st_uid == 12345 && st.st_gid == 0, "uid kept, gid changed (%u:%u)", st.st_uid,
-	   st.st_gid);
+	if (t->ids_squash)
+		ok(st.st_uid == u0 && st.st_gid == g0, "--ids=squash: still %u:%u (%u:%u)", u0, g0,
+		   st.st_uid, st.st_gid);
+	else
+		ok(st.st_uid == 12345 && st.st_gid == 0, "uid kept, gid changed (%u:%u)", st.st_uid,
+		   st.st_gid);
 
 	put(t->wfd, "private", "secret", 6, O_EXCL);
 	fchmodat(t->wfd, "private", 0600, 0);
 	is(as_nobody(nobody_reads_private, t), 0, "another user cannot open a 0600 file: EACCES");
 	is(as_nobody(nobody_chmods, t), 0, "another user cannot chmod root's file: EPERM");
 	fchownat(t->wfd, "private", 65534, 65534, 0);
-	is(as_nobody(nobody_reads_own, t), 0, "after chown the user can open it read-write");
+	if (t->ids_squash)
+		is(as_nobody(nobody_reads_private, t), 0,
+		   "--ids=squash: after chown the file is still not the user's: EACCES");
+	else
+		is(as_nobody(nobody_reads_own, t), 0,
+		   "after chown the user can open it read-write");
+}
+
+static int nobody_writes(struct ft *t)
+{
+	int fd = openat(t->wfd, "k", O_WRONLY | O_APPEND);
+	int r = fd >= 0 && write(fd, "n", 1) == 1 ? 0 : 1;
+
+	close(fd);
+	return r;
+}
+
+static int nobody_truncates(struct ft *t)
+{
+	int fd = openat(t->wfd, "k", O_WRONLY);
+	int r = fd >= 0 && ftruncate(fd, 1) == 0 ? 0 : 1;
+
+	close(fd);
+	return r;
+}
+
+static int nobody_opens_trunc(struct ft *t)
+{
+	int fd = openat(t->wfd, "k", O_WRONLY | O_TRUNC);
+
+	close(fd);
+	return fd >= 0 ? 0 : 1;
+}
+
+/* File "k" with mode (set-id bits included), content "data". */
+static void put_k(struct ft *t, mode_t mode)
+{
+	unlinkat(t->wfd, "k", 0);
+	put(t->wfd, "k", "data", 4, O_EXCL);
+	fchmodat(t->wfd, "k", mode, 0);
+}
+
+static unsigned int mode_of(struct ft *t, const char *name)
+{
+	struct stat st = {0};
+
+	lstat_at(t->wfd, name, &st);
+	return st.st_mode & 07777;
+}
+
+/*
+ * Device nodes and set-id bits (README "Who owns what the guest creates"):
+ * with --nodev mknod of a device is EPERM and leaves nothing; with
+ * --nosuid set-id bits of files are dropped (a directory's S_ISGID stays);
+ * otherwise they stay, and a write, truncate or O_TRUNC open by another
+ * user, or a chown, clears them as a local filesystem does.  Root only: it takes another user and
+ * CAP_MKNOD.
+ */
+static void t_owner(struct ft *t)
+{
+	struct stat st = {0};
+	const struct {
+		int (*fn)(struct ft *);
+		const char *what;
+	} kills[] = {
+		{nobody_writes, "a write"},
+		{nobody_truncates, "a truncate"},
+		{nobody_opens_trunc, "an O_TRUNC open"},
+	};
+	int fd;
+
+	is(SYS(mknodat(t->wfd, "fifo", S_IFIFO | 0644, 0)), 0, "mknod of a FIFO");
+	if (!t->root) {
+		skip("device nodes and set-id bits", "not running as root");
+		return;
+	}
+	if (t->nodev) {
+		is(SYS(mknodat(t->wfd, "bdev", S_IFBLK | 0600, makedev(7, 0))), -EPERM,
+		   "--nodev: mknod of a block device: EPERM");
+		is(SYS(mknodat(t->wfd, "cdev", S_IFCHR | 0666, makedev(1, 3))), -EPERM,
+		   "--nodev: mknod of a char device: EPERM");
+		ok(lstat_at(t->wfd, "bdev", &st) == -ENOENT &&
+			   lstat_at(t->wfd, "cdev", &st) == -ENOENT,
+		   "--nodev: neither exists");
+	} else {
+		is(SYS(mknodat(t->wfd, "chr", S_IFCHR | 0666, makedev(1, 3))), 0,
+		   "mknod of a char device");
+		ok(lstat_at(t->wfd, "chr", &st) == 0 && S_ISCHR(st.st_mode) &&
+			   st.st_rdev == makedev(1, 3),
+		   "it is char device 1:3");
+		unlinkat(t->wfd, "chr", 0);
+	}
+
+	put_k(t, 06755);
+	is(mode_of(t, "k"), t->nosuid ? 0755u : 06755u, "chmod 06755 reads back %s",
+	   t->nosuid ? "0755 (--nosuid)" : "06755");
+	fd = openat(t->wfd, "kc", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 06755);
+	close(fd);
+	is(mode_of(t, "kc"), t->nosuid ? 0755u : 06755u, "open(O_CREAT, 06755) makes %s",
+	   t->nosuid ? "0755 (--nosuid)" : "06755");
+	is(SYS(mkdirat(t->wfd, "kd", 0755)), 0, "mkdir");
+	is(SYS(fchmodat(t->wfd, "kd", 02755, 0)), 0, "chmod g+s of a directory");
+	is(mode_of(t, "kd"), 02755u, "a directory keeps S_ISGID");
+	unlinkat(t->wfd, "kc", 0);
+	unlinkat(t->wfd, "kd", AT_REMOVEDIR);
+	if (t->nosuid) {
+		unlinkat(t->wfd, "k", 0);
+		return;
+	}
+	/* root's own write keeps them (CAP_FSETID), another user's clears them */
+	put_k(t, 06777);
+	fd = openat(t->wfd, "k", O_WRONLY | O_APPEND);
+	ok(fd >= 0 && write(fd, "r", 1) == 1, "root writes to the 06777 file");
+	close(fd);
+	is(mode_of(t, "k"), 06777u, "root's write keeps S_ISUID and S_ISGID");
+	for (size_t i = 0; i < sizeof(kills) / sizeof(kills[0]); i++) {
+		put_k(t, 06777);
+		is(as_nobody(kills[i].fn, t), 0, "%s by another user", kills[i].what);
+		is(mode_of(t, "k"), 0777u, "  clears S_ISUID and S_ISGID");
+	}
+	/*
+	 * (S_ISGID without group exec: Linux 6.1 keeps it on such a write,
+	 * later kernels drop it when the writer is not in the file's group;
+	 * the FUSE protocol's KILLPRIV_V2 keeps it.  Not checked.)
+	 */
+	put_k(t, 06755);
+	lstat_at(t->wfd, "k", &st);
+	is(SYS(fchownat(t->wfd, "k", st.st_uid, st.st_gid, 0)), 0, "chown to its own owner");
+	is(mode_of(t, "k"), 0755u, "  clears S_ISUID and S_ISGID");
+	unlinkat(t->wfd, "k", 0);
 }
 
 static bool list_has(const char *list, long len, const char *name, int *count)
@@ -1083,9 +1240,16 @@ static void t_escape(struct ft *t)
 		ok(S_ISLNK(st.st_mode) && st.st_mtim.tv_sec == 1111111111,
 		   "it changed the link's mtime");
 	if (t->root) {
+		uid_t u0;
+
+		lstat_at(t->wfd, "esc", &st);
+		u0 = st.st_uid;
 		is(SYS(fchownat(t->wfd, "esc", 4321, 4321, AT_SYMLINK_NOFOLLOW)), 0, "lchown esc");
 		lstat_at(t->wfd, "esc", &st);
-		ok(st.st_uid == 4321, "it changed the link's owner");
+		if (t->ids_squash)
+			ok(st.st_uid == u0, "--ids=squash: the link's owner stays %u", u0);
+		else
+			ok(st.st_uid == 4321, "it changed the link's owner");
 	}
 	is(SYS(linkat(t->wfd, "esc", t->wfd, "esc-link", 0)), 0, "hard link to esc (no follow)");
 	is(lstat_at(t->wfd, "esc-link", &st), 0, "lstat the hard link");
@@ -1139,9 +1303,11 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 static void usage(void)
 {
 	fprintf(stderr, "usage: fstest [--escape-checks CANARY] [--expect-file NAME:CONTENT]... "
-			"[--write-file NAME:CONTENT]... [--blocking-locks] [--keep] DIR\n"
+			"[--write-file NAME:CONTENT]... [--blocking-locks] [--ids=squash] "
+			"[--nodev] [--nosuid] [--keep] DIR\n"
 			"       fstest --lockop try-posix|try-flock|getlk|hold-posix|hold-flock|"
-			"wait-posix|wait-flock FILE [SECS]\n");
+			"wait-posix|wait-flock FILE [SECS]\n"
+			"       fstest --append-as UID FILE\n");
 }
 
 static const char *errname(long r)
@@ -1201,6 +1367,25 @@ static int lockop(const char *op, const char *file, int secs)
 	return 0;
 }
 
+/* --append-as: as uid (and gid) UID, append a byte to FILE; print "ok" or the errno. */
+static int append_as(uid_t uid, const char *file)
+{
+	int fd;
+
+	if (setgroups(0, NULL) || setgid((gid_t)uid) || setuid(uid)) {
+		printf("setuid %u: %s\n", (unsigned int)uid, strerror(errno));
+		return 1;
+	}
+	fd = open(file, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0 || write(fd, "n", 1) != 1) {
+		printf("%s\n", errname(-errno));
+		return 1;
+	}
+	close(fd);
+	printf("ok\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct ft t = {.root = geteuid() == 0};
@@ -1208,6 +1393,8 @@ int main(int argc, char **argv)
 	int nexp = 0, nwr = 0, dfd;
 	bool keep = false;
 
+	if (argc == 4 && !strcmp(argv[1], "--append-as"))
+		return append_as((uid_t)atoi(argv[2]), argv[3]);
 	if (argc >= 3 && !strcmp(argv[1], "--lockop"))
 		return lockop(argv[2], argc > 3 ? argv[3] : "", argc > 4 ? atoi(argv[4]) : 60);
 	for (int i = 1; i < argc; i++) {
@@ -1219,6 +1406,12 @@ int main(int argc, char **argv)
 			expect[nexp++] = argv[++i];
 		} else if (!strcmp(argv[i], "--write-file") && i + 1 < argc && nwr < 16) {
 			writes[nwr++] = argv[++i];
+		} else if (!strcmp(argv[i], "--ids=squash")) {
+			t.ids_squash = true;
+		} else if (!strcmp(argv[i], "--nodev")) {
+			t.nodev = true;
+		} else if (!strcmp(argv[i], "--nosuid")) {
+			t.nosuid = true;
 		} else if (!strcmp(argv[i], "--keep")) {
 			keep = true;
 		} else if (argv[i][0] != '-' && !t.dir) {
@@ -1275,10 +1468,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	void (*const checks[])(struct ft *) = {
-		t_basic,	  t_append_trunc, t_offsets,	 t_large,     t_sparse,
-		t_rename,	  t_links,	  t_dirs,	 t_readdir,   t_attrs,
-		t_xattr,	  t_fallocate,	  t_seek,	 t_mmap,      t_locks,
-		t_blocking_locks, t_statfs,	  t_unlink_open, t_many_open, t_tmpfile,
+		t_basic,     t_append_trunc, t_offsets, t_large,	  t_sparse, t_rename,
+		t_links,     t_dirs,	     t_readdir, t_attrs,	  t_xattr,  t_fallocate,
+		t_seek,	     t_mmap,	     t_locks,	t_blocking_locks, t_statfs, t_unlink_open,
+		t_many_open, t_tmpfile,	     t_owner,
 	};
 	struct stat wst;
 

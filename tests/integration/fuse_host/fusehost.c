@@ -4,7 +4,8 @@
  * server's semantics can be tested at native speed, without a guest.
  *
  *   fusehost SHAREDIR MOUNTPOINT [--cache=none|auto|always] [--writeback]
- *            [--ro|--ro=server] [--xattr] [--threads=N] [-- CMD ARGS...]
+ *            [--ro|--ro=server] [--xattr] [--dev] [--suid] [--ids=keep]
+ *            [--threads=N] [-- CMD ARGS...]
  *
  * The kernel is the FUSE client: requests read from /dev/fuse go to
  * fsrv_serve() unchanged (FUSE_INIT included) and the replies are written
@@ -13,6 +14,10 @@
  * with CMD's status (126/127 when CMD could not be run, 128+N when it was
  * killed by signal N).  Without CMD it serves until the mount goes away
  * (umount MOUNTPOINT) or until SIGINT/SIGTERM, which unmount it.
+ *
+ * --dev, --suid and --ids=keep are the share options dev, suid and
+ * ids=keep (vmm/share.h); without them the server squashes ids, refuses
+ * device nodes and drops set-id bits, as minivmm's default share does.
  *
  * --ro makes the mount and the server read-only; --ro=server only the
  * server, so that the kernel sends modifying requests for it to refuse.
@@ -73,9 +78,9 @@ struct fh_worker {
 
 static void fh_usage(void)
 {
-	fprintf(stderr,
-		"usage: fusehost SHAREDIR MOUNTPOINT [--cache=none|auto|always] "
-		"[--writeback] [--ro|--ro=server] [--xattr] [--threads=N] [-- CMD ARGS...]\n");
+	fprintf(stderr, "usage: fusehost SHAREDIR MOUNTPOINT [--cache=none|auto|always] "
+			"[--writeback] [--ro|--ro=server] [--xattr] [--dev] [--suid] [--ids=keep] "
+			"[--threads=N] [-- CMD ARGS...]\n");
 }
 
 /* 0, or -EINVAL after printing why. */
@@ -111,6 +116,12 @@ static int fh_parse(int argc, char **argv, struct fh_opts *o)
 			o->cfg.readonly = true;
 		} else if (!strcmp(a, "--xattr")) {
 			o->cfg.xattr = true;
+		} else if (!strcmp(a, "--dev")) {
+			o->cfg.dev = true;
+		} else if (!strcmp(a, "--suid")) {
+			o->cfg.suid = true;
+		} else if (!strcmp(a, "--ids=keep")) {
+			o->cfg.ids = FSRV_IDS_KEEP;
 		} else if (!strncmp(a, "--threads=", 10)) {
 			char *end;
 			unsigned long n = strtoul(a + 10, &end, 10);

@@ -3,7 +3,8 @@
 # fstest_modes OPTS...: for each share option set (with $FSMODES_OWNER set,
 # the share directories are given to that uid:gid first), the host's file reaches
 # the guest, the guest runs the semantic test program (tests/integration/fs/fstest.c) on
-# the mount and what the guest wrote is on the host afterwards; with "dax"
+# the mount (told what the mode's dev, suid and ids options promise) and
+# what the guest wrote is on the host afterwards; with "dax"
 # in the options, the guest's mount also really has the DAX window on.
 #
 # Under the nested test host (KVM_HOST_NESTED, set by tests/integration/kvm-host) a mode
@@ -12,9 +13,14 @@
 # traffic (README, "The KVM test host"); a second crash has kvm-host run
 # the whole script again (lost_if_crashed); elsewhere a triple fault fails.
 fstest_modes() {
-	local mode d out rc try
+	local mode d out rc try fsflags
 	for mode in "$@"; do
 		d=$base/${mode//[=,]/_}
+		# What the share's ownership options promise (fstest.c, --ids=squash ...).
+		fsflags=
+		[[ ,$mode, == *,ids=keep,* ]] || fsflags+=" --ids=squash"
+		[[ ,$mode, == *,dev,* ]] || fsflags+=" --nodev"
+		[[ ,$mode, == *,suid,* ]] || fsflags+=" --nosuid"
 		for try in 1 2; do
 			rm -rf "$d"
 			mkdir -p "$d/work"
@@ -25,7 +31,7 @@ fstest_modes() {
 			# --timeout: a hang ends with fstest's output so far
 			# and minivmm's virtqueue report (which side waits).
 			out=$($m --timeout 600 --share "$d:t,$mode" -- sh -c \
-				'grep " /mnt/t " /proc/mounts; cat /mnt/t/from-host; /mnt/t/fstest /mnt/t/work; r=$?; echo guest-data | dd of=/mnt/t/from-guest conv=fsync 2>/dev/null; exit $r' 2>&1)
+				'grep " /mnt/t " /proc/mounts; cat /mnt/t/from-host; /mnt/t/fstest '"$fsflags"' /mnt/t/work; r=$?; echo guest-data | dd of=/mnt/t/from-guest conv=fsync 2>/dev/null; exit $r' 2>&1)
 			rc=$?
 			[ "$try" = 1 ] && [ "$rc" = 1 ] && [ -n "${KVM_HOST_NESTED-}" ] &&
 				[[ $out == *"minivmm: guest triple fault"* ]] || break

@@ -2,7 +2,8 @@
 # Runs where KVM can boot a stock kernel (through tests/integration/kvm-host) and prints
 # TAP: the stock guest mounts minivmm's virtio-fs shares (found through ACPI);
 # a read-only share stays unchanged, nothing outside a share is reachable,
-# fsync'ed data survives kill -9, and guest lock waits are granted.  The
+# fsync'ed data survives kill -9, guest lock waits are granted, and who
+# owns what the guest creates (device nodes, set-id bits, owners).  The
 # per-cache-mode semantics are in inner/modes.sh (31- to 35-*.t).
 source "$(dirname "$0")/../lib.sh"
 m=./minivmm
@@ -68,6 +69,46 @@ waited() { printf '%s\n' "$out" | awk -v s="$1" '$2 == s && $3 == "waited" {prin
 is "$(waited flockw)" yes "  flock() waited for the host's flock to go"
 is "$(waited lockw)" yes "  F_SETLKW waited for the host's POSIX lock to go"
 [[ $out == *'mmapx: ok'* ]] || printf '%s\n' "$out" | tail -5 | sed 's/^/#   /' >&2
+
+# 5. Ownership, from both sides (README "Who owns what the guest creates"):
+#    on a default share the guest (root) cannot make device nodes, set-id
+#    bits are dropped, a chown changes nothing and what it creates belongs
+#    to the user who started minivmm; uid=/gid= choose that owner; on a suid
+#    share another user's write clears the bits (cache=none: the server
+#    clears them, the guest kernel does not).
+d=$base/own
+mkdir -p "$d/def" "$d/sq" "$d/suid"
+cp build/tests/integration/fs/fstest "$d/suid/fstest"
+out=$($m --share "$d/def:a" --share "$d/sq:b,uid=4321,gid=4322" \
+	--share "$d/suid:c,suid,cache=none" -- sh -c '
+	mknod /mnt/a/bdev b 7 0 2>&1 || echo mknod-blk-failed
+	mknod /mnt/a/cdev c 1 3 2>&1 || echo mknod-chr-failed
+	mkfifo /mnt/a/fifo && echo fifo-ok
+	echo x >/mnt/a/f; chmod 6755 /mnt/a/f; chown 1234:1234 /mnt/a/f && echo chown-ok
+	stat -c "guest-a-f %a %u:%g" /mnt/a/f
+	echo y >/mnt/b/g; stat -c "guest-b-g %u:%g" /mnt/b/g
+	echo z >/mnt/c/h; chmod 6777 /mnt/c/h; stat -c "guest-c-before %a" /mnt/c/h
+	echo "append $(/mnt/c/fstest --append-as 65534 /mnt/c/h)"
+	stat -c "guest-c-after %a" /mnt/c/h' 2>&1)
+lost_if_crashed "$out" "ownership"
+me="$(id -u):$(id -g)"
+field() { printf '%s\n' "$out" | sed -n "s/^$1 //p"; }
+like "$out" '^mknod-blk-failed$' "guest: mknod of a block device fails"
+like "$out" '^mknod-chr-failed$' "guest: mknod of a char device fails"
+like "$out" 'Operation not permitted' "  with EPERM"
+ok "$([ ! -e "$d/def/bdev" ] && [ ! -e "$d/def/cdev" ]; echo $?)" "host: no device node appeared"
+ok "$([ -p "$d/def/fifo" ]; echo $?)" "a FIFO is fine (host: a FIFO)"
+like "$out" '^chown-ok$' "guest: chown succeeds"
+is "$(field guest-a-f)" "755 $me" "guest: no set-id bits, the owner is the host's"
+is "$(stat -c '%a %u:%g' "$d/def/f")" "755 $me" \
+	"host: the guest root's file belongs to the user who started minivmm, without set-id bits"
+is "$(stat -c '%u:%g' "$d/sq/g")|$(field guest-b-g)" "4321:4322|4321:4322" \
+	"uid=4321,gid=4322: the new file belongs to 4321:4322 on both sides"
+is "$(field guest-c-before)" 6777 "suid share: set-id bits kept"
+is "$(field append)" ok "suid share: another user appends"
+is "$(field guest-c-after)|$(stat -c %a "$d/suid/h")" "777|777" \
+	"  and the set-id bits are gone, in the guest and on the host"
+[[ $out == *guest-c-after* ]] || printf '%s\n' "$out" | tail -8 | sed 's/^/#   /' >&2
 
 rm -rf "$base"
 done_testing
