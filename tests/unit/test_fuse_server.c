@@ -18,7 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -834,6 +837,78 @@ static void test_more_ops(struct fsrv *s)
 	call(s, FUSE_RELEASE, e2.nodeid, &(struct fuse_release_in){.fh = oo2.fh},
 	     sizeof(struct fuse_release_in));
 	is(fsrv_open_count(s), 0, "every handle released");
+}
+
+/*
+ * GETXATTR/LISTXATTR asking for 4 GiB with a 4 GiB reply buffer: the server
+ * must not allocate more than XATTR_SIZE_MAX.  A child caps its address
+ * space at 1 GiB above what it has (which works under ASan too: its shadow
+ * is already mapped), so a 4 GiB allocation fails there and the child says
+ * so by its exit status.
+ */
+static int huge_xattr_child(struct fsrv *s, uint64_t node, uint32_t opc)
+{
+	struct {
+		struct fuse_in_header h;
+		struct fuse_getxattr_in g;
+		char name[8];
+	} q = {0};
+	const size_t huge = 4ull << 30;
+	struct fuse_out_header oh;
+	struct iovec in, out;
+	struct rlimit rl;
+	unsigned long pages = 0;
+	FILE *f;
+	void *buf;
+
+	buf = mmap(NULL, huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		   -1, 0);
+	f = fopen("/proc/self/statm", "r");
+	if (buf == MAP_FAILED || !f || fscanf(f, "%lu", &pages) != 1)
+		return 2;
+	fclose(f);
+	rl.rlim_cur = rl.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (1ull << 30);
+	if (setrlimit(RLIMIT_AS, &rl) < 0)
+		return 3;
+	q.h.len = opc == FUSE_GETXATTR ? sizeof(q) : sizeof(q.h) + sizeof(q.g);
+	q.h.opcode = opc;
+	q.h.unique = 1;
+	q.h.nodeid = node;
+	q.g.size = UINT32_MAX;
+	strcpy(q.name, "user.k");
+	in = (struct iovec){&q, q.h.len};
+	out = (struct iovec){buf, huge};
+	if (fsrv_serve(s, &in, 1, &out, 1) < sizeof(oh))
+		return 4;
+	memcpy(&oh, buf, sizeof(oh));
+	if (oh.error == -ENOMEM)
+		return 5;
+	if (oh.error != 0 || oh.len < sizeof(oh) + 3)
+		return 6;
+	return 0;
+}
+
+static void test_xattr_huge(struct fsrv *s)
+{
+	static const uint32_t opcs[] = {FUSE_GETXATTR, FUSE_LISTXATTR};
+	struct fuse_entry_out e;
+
+	if (lookup(s, 1, "sparse", &e) != 0 || setxattr(hpath("sparse"), "user.k", "val", 3, 0)) {
+		ok(0, "xattr 4 GiB: setup (%s)", strerror(errno));
+		return;
+	}
+	for (unsigned int i = 0; i < 2; i++) {
+		int st = -1;
+		pid_t pid = fork();
+
+		if (pid == 0)
+			_exit(huge_xattr_child(s, e.nodeid, opcs[i]));
+		waitpid(pid, &st, 0);
+		ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		   "%s asking 4 GiB within a 1 GiB address-space margin (status 0x%x)",
+		   opcs[i] == FUSE_GETXATTR ? "GETXATTR" : "LISTXATTR", st);
+	}
+	removexattr(hpath("sparse"), "user.k");
 }
 
 static void test_split_iov(struct fsrv *s)
@@ -1665,6 +1740,7 @@ int main(void)
 	test_args(s);
 	test_sequence(s);
 	test_more_ops(s);
+	test_xattr_huge(s);
 	test_split_iov(s);
 	test_threads(s);
 	test_locks(s);
