@@ -53,10 +53,13 @@ static int zero_range(struct dax_window *w, uint64_t off, uint64_t len)
 	p = mmap(w->host + off, len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 	if (p == MAP_FAILED) {
+		int err = errno;
+
 		/* The old mapping stays: the caller must not forget it. */
-		log_err("cannot reset DAX window range 0x%llx+0x%llx: %s", (unsigned long long)off,
-			(unsigned long long)len, strerror(errno));
-		return -errno;
+		log_err_ratelimited("cannot reset DAX window range 0x%llx+0x%llx: %s",
+				    (unsigned long long)off, (unsigned long long)len,
+				    strerror(err));
+		return -err;
 	}
 	return 0;
 }
@@ -288,8 +291,9 @@ static long granule_repair(struct dax_window *w, unsigned int i, uint64_t size)
 	pages = (long)((g->len - keep) / w->page);
 	/* Past the end of a small file is routine; data that was there is news. */
 	if (keep < g->seen)
-		log_warn("host truncated a DAX-mapped file: window 0x%llx+0x%llx now zero pages",
-			 (unsigned long long)(off + keep), (unsigned long long)(g->seen - keep));
+		log_warn_ratelimited(
+			"host truncated a DAX-mapped file: window 0x%llx+0x%llx now zero pages",
+			(unsigned long long)(off + keep), (unsigned long long)(g->seen - keep));
 	g->len = keep;
 	g->seen = keep;
 	return pages;

@@ -319,8 +319,8 @@ static void report_unhandled(bool pio, uint64_t addr, uint32_t len, bool write)
 		seen[nseen++] = key;
 	pthread_mutex_unlock(&lock);
 	if (fresh)
-		log_info("unhandled %s %s at 0x%llx, %u bytes", pio ? "port" : "MMIO",
-			 write ? "write" : "read", (unsigned long long)addr, len);
+		log_info_ratelimited("unhandled %s %s at 0x%llx, %u bytes", pio ? "port" : "MMIO",
+				     write ? "write" : "read", (unsigned long long)addr, len);
 }
 
 static void handle_io(struct vcpu *c)
