@@ -1065,7 +1065,7 @@ int passthrough_copy_file_range(struct passthrough *p, uint64_t nin,
 		goto out_a;
 	oi = (loff_t)in->off_in;
 	oo = (loff_t)in->off_out;
-	n = copy_file_range(a.fd, &oi, b.fd, &oo, (size_t)MIN(in->len, (uint64_t)SSIZE_MAX),
+	n = copy_file_range(a.fd, &oi, b.fd, &oo, (size_t)MIN(in->len, PASSTHROUGH_COPY_MAX),
 			    (unsigned int)in->flags);
 	if (n < 0)
 		ret = -errno;

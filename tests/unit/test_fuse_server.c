@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "fuse/fuse_server.h"
+#include "fuse/passthrough.h"
 #include "tests/unit/tap.h"
 
 #define OUTCAP (2u * 1024 * 1024)
@@ -112,6 +113,14 @@ static int lookup(struct fsrv *s, uint64_t parent, const char *name, struct fuse
 	if (r.err == 0 && e)
 		memcpy(e, r.data, sizeof(*e));
 	return r.err;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static char *hpath(const char *rel)
@@ -749,6 +758,46 @@ static void test_more_ops(struct fsrv *s)
 		is(pread(fd, b, 8, 0), 6, "host: copy size 6");
 		ok(memcmp(b + 2, "data", 4) == 0, "host: copied data");
 		close(fd);
+	}
+	{
+		/*
+		 * A 2 GiB COPY_FILE_RANGE of a 3.5-chunk file: each request copies
+		 * at most PASSTHROUGH_COPY_MAX (a short count), and the guest's
+		 * loop, as cp's, gets the whole file in 4 requests.
+		 */
+		const uint64_t chunk = PASSTHROUGH_COPY_MAX, total = 7 * chunk / 2;
+		struct fuse_copy_file_range_in ci2 = {
+			.fh_in = fh, .nodeid_out = e2.nodeid, .fh_out = oo2.fh, .len = 2ull << 30};
+		uint64_t got, sum = 0;
+		unsigned int reqs = 0, over = 0;
+		struct stat st;
+		double t0 = now_s(), worst = 0;
+
+		ok(truncate(hpath("sparse"), (off_t)total) == 0, "host: source of 3.5 chunks");
+		do {
+			double t = now_s();
+
+			r = call(s, FUSE_COPY_FILE_RANGE, e.nodeid, &ci2, sizeof(ci2));
+			got = r.err ? 0 : ((struct fuse_write_out *)r.data)->size;
+			if (now_s() - t > worst)
+				worst = now_s() - t;
+			over += got > chunk;
+			ci2.off_in += got;
+			ci2.off_out += got;
+			sum += got;
+			reqs++;
+		} while (got && reqs < 100);
+		ok(over == 0 && r.err == 0,
+		   "COPY_FILE_RANGE of 2 GiB: no request copies more than %u",
+		   PASSTHROUGH_COPY_MAX);
+		ok(sum == total && reqs == 5,
+		   "the loop gets it all in 4 requests and an empty one (%u)", reqs);
+		diag("copy of %.1f MiB: %.3f s, slowest request %.3f s", (double)total / 1048576,
+		     now_s() - t0, worst);
+		ok(stat(hpath("copy"), &st) == 0 && (uint64_t)st.st_size == total,
+		   "host: copy size");
+		truncate(hpath("sparse"), 0);
+		truncate(hpath("copy"), 0);
 	}
 	r = call(s, FUSE_FSYNC, e.nodeid, &(struct fuse_fsync_in){.fh = fh},
 		 sizeof(struct fuse_fsync_in));
