@@ -635,6 +635,8 @@ static void drain(int fd)
 
 /* TX bytes the guest left in the UART's batch reach the host within this. */
 #define FLUSH_INTERVAL_MS 20
+/* How long exit serves what the guest left on the rings when the host stops it. */
+#define EXIT_DRAIN_MS 300
 
 /*
  * A guest that hangs is often waiting for a request or an interrupt: say
@@ -949,6 +951,16 @@ int main(int argc, char **argv)
 		ret = run_loop(&v, &sigs);
 	if (ret)
 		vm_request_stop(&v.vm, VM_STOP_ERROR, 1, "event loop: %s", strerror(-ret));
+	/*
+	 * SIGTERM, --timeout, Ctrl-A x: the host wants minivmm gone within a
+	 * second, whatever the guest queued (README, "Bounds").  What the
+	 * guest left on the rings is served for EXIT_DRAIN_MS at most; each
+	 * request is bounded, so exit waits for one more per thread at worst.
+	 */
+	if (atomic_load(&v.vm.stop_reason) == VM_STOP_HOST)
+		for (unsigned int i = 0; i < v.nshares; i++)
+			virtio_fs_set_deadline(&v.vfs[i],
+					       stats_now_ns() + EXIT_DRAIN_MS * 1000000LL);
 	vm_stop_vcpus(&v.vm);
 	if (v.dax_watching)
 		pthread_join(v.dax_watch, NULL); /* ends within a period once stopping */
