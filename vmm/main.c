@@ -303,6 +303,22 @@ static long repair_dax_windows(void *opaque)
 	return pages;
 }
 
+/* vm.h's efault_absorb: every window, since KVM does not say which was written. */
+static void absorb_dax_windows(void *opaque, bool begin)
+{
+	struct vmm *v = opaque;
+	unsigned int i;
+
+	for (i = 0; i < v->nshares; i++) {
+		if (!v->dax[i])
+			continue;
+		if (begin)
+			dax_absorb_begin(v->dax[i]);
+		else
+			dax_absorb_end(v->dax[i]);
+	}
+}
+
 /* The periodic sweep: why it must exist besides the EFAULT hook is in fuse/dax.h. */
 static void *dax_watch(void *opaque)
 {
@@ -460,6 +476,7 @@ static int setup_shares(struct vmm *v, char *err, size_t errlen)
 			if (ret)
 				return ret;
 			v->vm.efault_repair = repair_dax_windows;
+			v->vm.efault_absorb = absorb_dax_windows;
 			v->vm.efault_opaque = v;
 		}
 		slot = VIRTIO_FS_FIRST_SLOT + i;
