@@ -205,6 +205,7 @@ int fsrv_create(struct fsrv **out, const struct fsrv_config *cfg, char *err, siz
 	pc.readonly = cfg->readonly;
 	pc.writeback = cfg->writeback;
 	pc.max_fds = cfg->max_fds;
+	pc.max_inodes = cfg->max_inodes;
 	switch (cfg->cache) {
 	case FSRV_CACHE_NONE:
 		pc.timeout_ns = 0;

@@ -283,6 +283,8 @@ int passthrough_create(struct passthrough **out, const struct passthrough_config
 	mfd = open(cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	p->handles = mfd >= 0 && handles_work(fd, mfd);
 	ret = itab_create(&p->it, p->cfg.max_fds, mfd);
+	if (ret == 0 && p->cfg.max_inodes)
+		itab_set_max_inodes(p->it, p->cfg.max_inodes);
 	if (ret < 0) {
 		if (mfd >= 0)
 			close(mfd);

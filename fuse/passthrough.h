@@ -74,6 +74,7 @@ struct passthrough_config {
 	bool direct_io;	     /* FOPEN_DIRECT_IO on open */
 	uint64_t timeout_ns; /* entry and attribute validity */
 	unsigned int max_fds;
+	unsigned int max_inodes; /* live inodes (inode_table.h); 0: ITAB_MAX_INODES_DEFAULT */
 };
 
 /* The caller's identity from fuse_in_header (for created files and ACCESS). */
