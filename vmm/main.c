@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -418,6 +419,38 @@ static int enter_sandbox(struct vmm *v, char *err, size_t errlen)
 }
 
 /*
+ * Host fds for each share's server (fsrv_config.max_fds).  A server keeps
+ * up to max_fds inode fds, max_fds file handles and max_fds lock fds
+ * (fuse/fuse_server.h), and a DAX window one fd per mapped granule at most
+ * (fuse/dax.h).  Together they must stay below RLIMIT_NOFILE, or one
+ * share's guest could starve the others and the VMM of fds: what is left
+ * after SHARE_FD_RESERVE for the VMM itself and the windows' granules is
+ * split evenly, three pools a share (at least 16, at most 65536 each).
+ * The soft limit is raised to the hard one first.
+ */
+#define SHARE_FD_RESERVE 256
+
+static unsigned int share_max_fds(const struct vmm *v)
+{
+	uint64_t dax = 0, avail, per;
+	struct rlimit rl;
+	unsigned int i;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || !v->nshares)
+		return 16;
+	for (i = 0; i < v->nshares; i++)
+		if (v->shares[i].dax)
+			dax += v->shares[i].dax_size >> DAX_GRANULE_SHIFT;
+	avail = rl.rlim_cur > SHARE_FD_RESERVE + dax ? rl.rlim_cur - SHARE_FD_RESERVE - dax : 0;
+	per = avail / (3ull * v->nshares);
+	return (unsigned int)MIN(MAX(per, 16u), 65536u);
+}
+
+/*
  * One virtio-fs device per --share, each with its own in-process FUSE
  * server.  Its queues are served by an ioeventfd worker thread, so a vCPU
  * never waits on host file I/O.
@@ -425,7 +458,7 @@ static int enter_sandbox(struct vmm *v, char *err, size_t errlen)
 static int setup_shares(struct vmm *v, char *err, size_t errlen)
 {
 	uint64_t dax_gpa = vm_device_mem_base(&v->vm, DAX_WINDOW_ALIGN);
-	unsigned int i, slot;
+	unsigned int i, slot, max_fds = share_max_fds(v);
 	int ret;
 
 	for (i = 0; i < v->nshares; i++) {
@@ -435,6 +468,7 @@ static int setup_shares(struct vmm *v, char *err, size_t errlen)
 
 		share_fsrv_config(s, &cfg);
 		cfg.root = sandbox_share_path(&v->sb, i);
+		cfg.max_fds = max_fds;
 		if (s->dax) {
 			ret = dax_create(&v->dax[i], s->dax_size);
 			if (ret) {
