@@ -90,6 +90,7 @@ out=$($m --timeout 300 --share "$d:t,dax=64M" -- sh -c '
 	cp /mnt/t/mmapx /mmapx
 	a=$(while IFS=" -:" read -r lo hi rest; do
 		[ $((0x$hi - 0x$lo + 1)) = 67108864 ] && { echo $((0x$lo)); break; }; done </proc/iomem)
+	[ -n "$a" ] || { echo "no 64 MiB region in /proc/iomem"; exit 1; }
 	echo "window at $a"
 	umount /mnt/t
 	for dev in /sys/bus/virtio/drivers/virtiofs/virtio*; do echo "${dev##*/}" >/sys/bus/virtio/drivers/virtiofs/unbind; done
@@ -101,6 +102,7 @@ src=$?
 lost_if_crashed "$out" "stray writes into the DAX window"
 is "$src" 0 "stray guest stores into the unmapped DAX window: absorbed, minivmm runs on and exits 0"
 like "$out" '^stray: done' "stray stores: every store absorbed and gone (the page reads zeros after)"
+grep '^window at' <<<"$out" | sed 's/^/# /'
 [ "$src" = 0 ] || tail -8 <<<"$out" | sed 's/^/#   /' >&2
 
 rm -rf "$base"
