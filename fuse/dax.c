@@ -35,6 +35,7 @@ struct dax_granule {
 
 struct dax_window {
 	pthread_mutex_t lock;
+	unsigned int absorbing; /* dax_absorb_begin() calls not yet ended */
 	uint8_t *host;
 	uint64_t size;
 	uint64_t page;
@@ -43,22 +44,34 @@ struct dax_window {
 	struct dax_granule *g;
 };
 
-/* Private anonymous zero pages over [off, off + len) of the window. */
-static int zero_range(struct dax_window *w, uint64_t off, uint64_t len)
+/*
+ * Private anonymous pages over [off, off + len) of the window: read-only
+ * zero pages (the kernel's shared zero page: no memory), or writable
+ * scratch pages while a guest write is absorbed (dax_absorb_begin()).
+ */
+static int anon_range(struct dax_window *w, uint64_t off, uint64_t len, bool writable)
 {
 	void *p;
 
 	if (!len)
 		return 0;
-	p = mmap(w->host + off, len, PROT_READ | PROT_WRITE,
+	p = mmap(w->host + off, len, PROT_READ | (writable ? PROT_WRITE : 0),
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 	if (p == MAP_FAILED) {
+		int err = errno;
+
 		/* The old mapping stays: the caller must not forget it. */
-		log_err("cannot reset DAX window range 0x%llx+0x%llx: %s", (unsigned long long)off,
-			(unsigned long long)len, strerror(errno));
-		return -errno;
+		log_err_ratelimited("cannot reset DAX window range 0x%llx+0x%llx: %s",
+				    (unsigned long long)off, (unsigned long long)len,
+				    strerror(err));
+		return -err;
 	}
 	return 0;
+}
+
+static int zero_range(struct dax_window *w, uint64_t off, uint64_t len)
+{
+	return anon_range(w, off, len, false);
 }
 
 static void file_put(struct dax_file *f)
@@ -106,12 +119,11 @@ int dax_create(struct dax_window **out, uint64_t size)
 		goto err;
 	}
 	/*
-	 * Zero pages, not PROT_NONE: a guest access to an unmapped part of
-	 * the window must not make KVM_RUN fail.  NORESERVE: it is address
-	 * space; only pages the guest writes outside mappings cost memory.
+	 * Read-only zero pages, not PROT_NONE: a guest read of an unmapped
+	 * part of the window sees zeros.  Not writable: a guest write there
+	 * must cost no memory; it is absorbed instead (dax.h, "Stray writes").
 	 */
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		 -1, 0);
+	p = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED) {
 		ret = -errno;
 		goto err;
@@ -288,8 +300,9 @@ static long granule_repair(struct dax_window *w, unsigned int i, uint64_t size)
 	pages = (long)((g->len - keep) / w->page);
 	/* Past the end of a small file is routine; data that was there is news. */
 	if (keep < g->seen)
-		log_warn("host truncated a DAX-mapped file: window 0x%llx+0x%llx now zero pages",
-			 (unsigned long long)(off + keep), (unsigned long long)(g->seen - keep));
+		log_warn_ratelimited(
+			"host truncated a DAX-mapped file: window 0x%llx+0x%llx now zero pages",
+			(unsigned long long)(off + keep), (unsigned long long)(g->seen - keep));
 	g->len = keep;
 	g->seen = keep;
 	return pages;
@@ -336,6 +349,62 @@ long dax_repair_file(struct dax_window *w, int fd)
 out:
 	pthread_mutex_unlock(&w->lock);
 	return pages;
+}
+
+/*
+ * Called with the lock held: the parts of granule i a guest may not write
+ * (unmapped, a read-only mapping, the zero tail past a mapping) become
+ * writable private pages (open), or go back to what they are (!open).  A
+ * read-only file range becomes a private mapping of the same file: the
+ * guest reads the same bytes, and a write makes a private copy that never
+ * reaches the file.  Closing maps over the private pages, which frees them.
+ */
+static void granule_absorb(struct dax_window *w, unsigned int i, bool open)
+{
+	struct dax_granule *g = &w->g[i];
+	uint64_t off = (uint64_t)i << DAX_GRANULE_SHIFT;
+
+	if (g->f && !g->f->writable && g->len &&
+	    mmap(w->host + off, g->len, PROT_READ | (open ? PROT_WRITE : 0),
+		 (open ? MAP_PRIVATE : MAP_SHARED) | MAP_FIXED, g->f->fd,
+		 (off_t)g->foffset) == MAP_FAILED)
+		anon_range(w, off, g->len, open); /* MAP_FIXED may have unmapped it */
+	anon_range(w, off + g->len, DAX_GRANULE - g->len, open);
+}
+
+/* Called with the lock held: granule_absorb() over the whole window. */
+static void window_absorb(struct dax_window *w, bool open)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < w->ngranules; i = j) {
+		/* A run of unmapped granules is one mapping call. */
+		for (j = i; j < w->ngranules && !w->g[j].f; j++)
+			;
+		if (j > i) {
+			anon_range(w, (uint64_t)i << DAX_GRANULE_SHIFT,
+				   (uint64_t)(j - i) << DAX_GRANULE_SHIFT, open);
+			continue;
+		}
+		granule_absorb(w, i, open);
+		j = i + 1;
+	}
+}
+
+void dax_absorb_begin(struct dax_window *w)
+{
+	pthread_mutex_lock(&w->lock);
+	if (w->absorbing++ == 0)
+		window_absorb(w, true);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void dax_absorb_end(struct dax_window *w)
+{
+	pthread_mutex_lock(&w->lock);
+	if (w->absorbing && --w->absorbing == 0)
+		window_absorb(w, false);
+	pthread_mutex_unlock(&w->lock);
 }
 
 unsigned int dax_mapped(struct dax_window *w)

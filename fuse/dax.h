@@ -4,8 +4,8 @@
  * FUSE_SETUPMAPPING maps ranges of host files so the guest reads and writes
  * the host's page cache directly instead of copying through the queues.
  *
- * The window is one host reservation of private anonymous memory (zero
- * pages, MAP_NORESERVE) that the VMM registers as a KVM memory slot.  It is
+ * The window is one host reservation of private anonymous memory (read-only
+ * zero pages, MAP_NORESERVE) that the VMM registers as a KVM memory slot.  It is
  * managed in 2 MiB granules, the unit of Linux's driver (FUSE_DAX_SHIFT 21):
  * a mapping starts on a granule (moffset and foffset 2 MiB aligned, which
  * INIT announces as map_alignment 21) and replaces whole granules; the part
@@ -48,6 +48,29 @@
  *    put past the old end (the sweep may come after the guest read them).
  *    It compares host inodes, so it costs one fstat, none when nothing is
  *    mapped.
+ *
+ * Stray writes.  The parts of the window the guest may not write (not
+ * mapped, mapped read-only, the zero tail of a granule past its mapping)
+ * are read-only in the host: a guest read there costs nothing (the zero
+ * page, or the page cache), and no guest write can grow minivmm's memory
+ * there, however much of the window it writes.  Such a write makes KVM_RUN
+ * fail with EFAULT, which must not stop the VM (the guest may only hurt
+ * itself), and the 6.1 host KVM does not say which address it was.  So the
+ * vCPU absorbs it (vmm/vm.c): dax_absorb_begin() makes every such part of
+ * the window writable private pages (a read-only file range a private
+ * mapping of the same file, so the guest still reads its bytes), the vCPU
+ * runs ONE instruction (KVM single-step), and dax_absorb_end() maps the
+ * read-only view back, which frees the private pages: the write lands in a
+ * scratch copy that is gone after that instruction and never reaches a
+ * file.  Memory is bounded by what the guest writes in that one step (its
+ * other vCPUs run meanwhile: a few pages each), and returned at once.  Not
+ * chosen: writable scratch (a guest that writes the whole window makes
+ * minivmm's RSS grow by the window, 16 x 64 GiB), private writable copies
+ * of read-only mappings (the same, for the mapped parts), KVM_MEM_READONLY
+ * memory slots (they are per slot, and a slot per mapping would be
+ * thousands of slot updates under running vCPUs).  A guest that writes
+ * into read-only parts in a loop pays two window remaps per write on its
+ * own vCPU; the VMM and other VMs do not notice.
  *
  * Thread-safe: one mutex per window.
  */
@@ -113,6 +136,15 @@ long dax_repair_file(struct dax_window *w, int fd);
 
 /* How often the VMM's sweep calls dax_repair() while the guest runs. */
 #define DAX_REPAIR_PERIOD_MS 50
+
+/*
+ * A guest write into a read-only part of the window (see "Stray writes"):
+ * begin makes those parts writable private pages, end (after one guest
+ * instruction) puts the read-only view back and frees them.  Calls nest
+ * (vCPUs absorbing at once): the first begin opens, the last end closes.
+ */
+void dax_absorb_begin(struct dax_window *w);
+void dax_absorb_end(struct dax_window *w);
 
 /* Granules currently mapped (for tests and stats). */
 unsigned int dax_mapped(struct dax_window *w);

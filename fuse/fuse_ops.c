@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/limits.h>
 #include <linux/fuse.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -647,10 +648,16 @@ static int xattr_size_reply(struct fsrv_req *r, int ret)
 	return sizeof(*o);
 }
 
-/* The reply space for a value of at most want bytes: *size of it, or NULL. */
+/*
+ * The reply space for a value of at most want bytes: *size of it, or NULL.
+ * Never more than XATTR_SIZE_MAX, whatever the guest asks: no host
+ * filesystem stores a bigger value or name list, and the kernel's own
+ * getxattr(2)/listxattr(2) clamp the same way (fs/xattr.c), so a larger
+ * request only ever costs memory.
+ */
 static void *xattr_buf(struct fsrv_req *r, uint32_t want, size_t *size)
 {
-	*size = MIN((size_t)want, r->out_avail);
+	*size = MIN(MIN((size_t)want, (size_t)XATTR_SIZE_MAX), r->out_avail);
 	return reply_buf(r, *size ? *size : 1);
 }
 

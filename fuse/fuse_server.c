@@ -232,6 +232,7 @@ int fsrv_create(struct fsrv **out, const struct fsrv_config *cfg, char *err, siz
 	pc.uid = cfg->uid;
 	pc.has_gid = cfg->has_gid;
 	pc.gid = cfg->gid;
+	pc.max_inodes = cfg->max_inodes;
 	switch (cfg->cache) {
 	case FSRV_CACHE_NONE:
 		pc.timeout_ns = 0;

@@ -58,6 +58,8 @@ struct fsrv_config {
 	bool has_uid, has_gid; /* squash to uid/gid instead of the server's euid/egid */
 	uint32_t uid, gid;
 	unsigned int max_fds; /* bound on host fds the server keeps open (0: default) */
+	/* bound on live nodeids, beyond it ENFILE (0: 512 Ki, fuse/inode_table.h) */
+	unsigned int max_inodes;
 	/* The device's DAX window (dax.h), or NULL: SETUPMAPPING/REMOVEMAPPING then ENOSYS. */
 	struct dax_window *dax;
 };

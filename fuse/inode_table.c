@@ -42,6 +42,7 @@ struct itab {
 	pthread_mutex_t mu;
 	int mount_fd;
 	unsigned int max_fds;
+	unsigned int max_inodes; /* live inodes, root included */
 
 	struct it_inode *ino; /* slot 0 unused */
 	uint32_t cap, top, free_head, count;
@@ -73,6 +74,7 @@ int itab_create(struct itab **out, unsigned int max_fds, int mount_fd)
 	pthread_mutex_init(&t->mu, NULL);
 	t->mount_fd = mount_fd;
 	t->max_fds = max_fds < 16 ? 16 : max_fds;
+	t->max_inodes = ITAB_MAX_INODES_DEFAULT;
 	t->nbuckets = 1024;
 	t->bucket = calloc(t->nbuckets, sizeof(*t->bucket));
 	t->cap = 1024;
@@ -288,6 +290,11 @@ int itab_add(struct itab *t, const struct it_key *key, mode_t mode, int fd, void
 		goto out;
 	}
 
+	/* No log line: the guest can hit either bound as often as it likes. */
+	if (t->count >= t->max_inodes) {
+		ret = -ENFILE;
+		goto out;
+	}
 	lru_trim(t, t->max_fds - 1);
 	if (t->open_fds >= t->max_fds) {
 		ret = -ENFILE;
@@ -416,6 +423,13 @@ void itab_forget(struct itab *t, uint64_t nodeid, uint64_t n)
 		if (in->nlookup == 0 && in->refs == 0)
 			inode_free(t, i);
 	}
+	pthread_mutex_unlock(&t->mu);
+}
+
+void itab_set_max_inodes(struct itab *t, unsigned int max)
+{
+	pthread_mutex_lock(&t->mu);
+	t->max_inodes = max < 2 ? 2 : max;
 	pthread_mutex_unlock(&t->mu);
 }
 

@@ -19,6 +19,14 @@
  * those are held, new lookups fail with -ENFILE until the guest FORGETs.
  * File handles (fh) are counted separately against the same max_fds bound.
  *
+ * Memory.  The number of live inodes (nodeids not yet forgotten, root
+ * included) is bounded too (itab_set_max_inodes(), default
+ * ITAB_MAX_INODES_DEFAULT): a guest that keeps creating files and never
+ * FORGETs them would otherwise grow the table for ever.  Beyond it a new
+ * inode gets -ENFILE (LOOKUP, CREATE, MKNOD, MKDIR, SYMLINK, LINK,
+ * TMPFILE, the entries of READDIRPLUS), with no log line; inodes the guest
+ * already holds keep working, and FORGET makes room again.
+ *
  * Locking: one mutex protects both tables; it is never held across host I/O
  * except for the open_by_handle_at() reopen in itab_get().
  */
@@ -60,6 +68,16 @@ struct it_fh {
  * inode fds and separately the file handles (>= 16).  0 or -errno.
  */
 int itab_create(struct itab **out, unsigned int max_fds, int mount_fd);
+
+/*
+ * 512 Ki live inodes per share: about 80 MiB of table and file handles at
+ * worst (some 150 bytes each), and more than twice the 200,000-file walk
+ * the integration tests make without FORGET.
+ */
+#define ITAB_MAX_INODES_DEFAULT (512u * 1024)
+
+/* Bound the live inodes to max (>= 2: the root and one more). */
+void itab_set_max_inodes(struct itab *t, unsigned int max);
 
 /* Close every fd and free the tables.  No request may be in flight. */
 void itab_destroy(struct itab *t);

@@ -296,6 +296,8 @@ int passthrough_create(struct passthrough **out, const struct passthrough_config
 	mfd = open(cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	p->handles = mfd >= 0 && handles_work(fd, mfd);
 	ret = itab_create(&p->it, p->cfg.max_fds, mfd);
+	if (ret == 0 && p->cfg.max_inodes)
+		itab_set_max_inodes(p->it, p->cfg.max_inodes);
 	if (ret < 0) {
 		if (mfd >= 0)
 			close(mfd);
@@ -1206,7 +1208,7 @@ int passthrough_copy_file_range(struct passthrough *p, uint64_t nin,
 		goto out_a;
 	oi = (loff_t)in->off_in;
 	oo = (loff_t)in->off_out;
-	n = copy_file_range(a.fd, &oi, b.fd, &oo, (size_t)MIN(in->len, (uint64_t)SSIZE_MAX),
+	n = copy_file_range(a.fd, &oi, b.fd, &oo, (size_t)MIN(in->len, PASSTHROUGH_COPY_MAX),
 			    (unsigned int)in->flags);
 	if (n < 0)
 		ret = -errno;

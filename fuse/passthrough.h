@@ -96,6 +96,7 @@ struct passthrough_config {
 	bool keep_ids;	       /* created files get the caller's uid/gid (else squashed) */
 	bool has_uid, has_gid; /* squash owner other than the server's own */
 	uint32_t uid, gid;
+	unsigned int max_inodes; /* live inodes (inode_table.h); 0: ITAB_MAX_INODES_DEFAULT */
 };
 
 /* The caller's identity from fuse_in_header (for created files and ACCESS). */
@@ -184,6 +185,15 @@ int passthrough_fallocate(struct passthrough *p, uint64_t nodeid, uint64_t fh, u
 			  uint64_t off, uint64_t len);
 int passthrough_lseek(struct passthrough *p, uint64_t nodeid, uint64_t fh, uint64_t off,
 		      uint32_t whence, uint64_t *res);
+/*
+ * COPY_FILE_RANGE copies at most PASSTHROUGH_COPY_MAX bytes per request, so
+ * that no request holds a server thread (and the VMM's exit) for long: a
+ * 2 GiB copy is a bounded chunk of work, and *copied says how much.  A
+ * short count is what copy_file_range(2) itself may return; the 6.1 fuse
+ * client passes it on to the caller (fs/fuse/file.c,
+ * __fuse_copy_file_range), and callers loop (coreutils' cp does).
+ */
+#define PASSTHROUGH_COPY_MAX (8u << 20)
 int passthrough_copy_file_range(struct passthrough *p, uint64_t nin,
 				const struct fuse_copy_file_range_in *in, uint64_t *copied);
 /*

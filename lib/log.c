@@ -12,47 +12,68 @@ enum log_level log_level = LOG_WARN;
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
 
-void log_msg(enum log_level lvl, const char *tag, const char *fmt, ...)
+/* One line: "minivmm: TAG: LEVEL: message[suffix]". */
+static void log_vmsg(enum log_level lvl, const char *tag, const char *suffix, const char *fmt,
+		     va_list ap)
 {
 	char buf[1024];
-	va_list ap;
 	int n;
 
-	if (lvl > log_level)
-		return;
 	/* One write per message so lines from vCPU threads never interleave. */
 	n = snprintf(buf, sizeof(buf), "minivmm: %s: %s: ", tag, level_names[lvl]);
 	if (n < 0)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "%s\n", buf);
+	fprintf(stderr, "%s%s\n", buf, suffix);
 }
 
-#define RATELIMIT_INTERVAL_NS 5000000000LL
-#define RATELIMIT_BURST 10
+void log_msg(enum log_level lvl, const char *tag, const char *fmt, ...)
+{
+	va_list ap;
 
-bool log_ratelimit_ok(struct log_ratelimit *rl)
+	if (lvl > log_level)
+		return;
+	va_start(ap, fmt);
+	log_vmsg(lvl, tag, "", fmt, ap);
+	va_end(ap);
+}
+
+bool log_ratelimit_at(struct log_ratelimit *rl, long long now_ns, unsigned int *suppressed)
 {
 	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	long long now = clock_now_ns(CLOCK_MONOTONIC);
-	bool ok;
+	bool ok = false;
 
 	pthread_mutex_lock(&lock);
-	if (now - rl->window_start_ns > RATELIMIT_INTERVAL_NS) {
-		if (rl->suppressed && log_level >= LOG_WARN)
-			fprintf(stderr, "minivmm: %u similar messages suppressed\n",
-				rl->suppressed);
-		rl->window_start_ns = now;
-		rl->printed = 0;
-		rl->suppressed = 0;
-	}
-	ok = rl->printed < RATELIMIT_BURST;
-	if (ok)
+	if (rl->printed < LOG_RATELIMIT_BURST) {
 		rl->printed++;
-	else
+		rl->last_ns = now_ns;
+		ok = true;
+	} else if (now_ns - rl->last_ns >= LOG_RATELIMIT_INTERVAL_NS) {
+		rl->last_ns = now_ns;
+		ok = true;
+	}
+	if (ok) {
+		*suppressed = rl->suppressed;
+		rl->suppressed = 0;
+	} else {
 		rl->suppressed++;
+	}
 	pthread_mutex_unlock(&lock);
 	return ok;
+}
+
+void log_msg_ratelimited(struct log_ratelimit *rl, enum log_level lvl, const char *tag,
+			 const char *fmt, ...)
+{
+	unsigned int dropped;
+	char suffix[48] = "";
+	va_list ap;
+
+	if (lvl > log_level || !log_ratelimit_at(rl, clock_now_ns(CLOCK_MONOTONIC), &dropped))
+		return;
+	if (dropped)
+		snprintf(suffix, sizeof(suffix), " (%u more suppressed)", dropped);
+	va_start(ap, fmt);
+	log_vmsg(lvl, tag, suffix, fmt, ap);
+	va_end(ap);
 }

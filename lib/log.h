@@ -24,26 +24,43 @@ void log_msg(enum log_level lvl, const char *tag, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /*
- * Rate limiter: at most a burst of messages per interval for one call site.
- * Returns true when the caller may log now.  Thread-safe.
+ * Rate limiter, one per call site: the first LOG_RATELIMIT_BURST messages
+ * pass, then at most one per LOG_RATELIMIT_INTERVAL_NS; the first message
+ * let through after a quiet spell says how many were suppressed before it
+ * ("(N more suppressed)").  Every line a guest can trigger again and again
+ * goes through it, so a hostile guest writes at most a few lines per
+ * interval per call site into the host's log.  Thread-safe.
  */
+#define LOG_RATELIMIT_BURST 5
+#define LOG_RATELIMIT_INTERVAL_NS 10000000000LL
+
 struct log_ratelimit {
-	long long window_start_ns;
-	unsigned int printed;
-	unsigned int suppressed;
+	long long last_ns;	 /* when the last message after the burst passed */
+	unsigned int printed;	 /* messages let through, up to the burst */
+	unsigned int suppressed; /* dropped since the last one let through */
 };
-bool log_ratelimit_ok(struct log_ratelimit *rl);
+
+/*
+ * May the caller log now (now_ns: CLOCK_MONOTONIC)?  When it may,
+ * *suppressed is how many were dropped since the last one it let through.
+ */
+bool log_ratelimit_at(struct log_ratelimit *rl, long long now_ns, unsigned int *suppressed);
+
+void log_msg_ratelimited(struct log_ratelimit *rl, enum log_level lvl, const char *tag,
+			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #define log_err(...) log_msg(LOG_ERR, LOG_TAG, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, LOG_TAG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, LOG_TAG, __VA_ARGS__)
 #define log_dbg(...) log_msg(LOG_DBG, LOG_TAG, __VA_ARGS__)
 
-#define log_warn_ratelimited(...)                                                                  \
+#define log_ratelimited_(lvl, ...)                                                                 \
 	do {                                                                                       \
-		static struct log_ratelimit __rl;                                                  \
-		if (log_ratelimit_ok(&__rl))                                                       \
-			log_msg(LOG_WARN, LOG_TAG, __VA_ARGS__);                                   \
+		static struct log_ratelimit rl_;                                                   \
+		log_msg_ratelimited(&rl_, lvl, LOG_TAG, __VA_ARGS__);                              \
 	} while (0)
+#define log_err_ratelimited(...) log_ratelimited_(LOG_ERR, __VA_ARGS__)
+#define log_warn_ratelimited(...) log_ratelimited_(LOG_WARN, __VA_ARGS__)
+#define log_info_ratelimited(...) log_ratelimited_(LOG_INFO, __VA_ARGS__)
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -311,6 +312,22 @@ static long repair_dax_windows(void *opaque)
 	return pages;
 }
 
+/* vm.h's efault_absorb: every window, since KVM does not say which was written. */
+static void absorb_dax_windows(void *opaque, bool begin)
+{
+	struct vmm *v = opaque;
+	unsigned int i;
+
+	for (i = 0; i < v->nshares; i++) {
+		if (!v->dax[i])
+			continue;
+		if (begin)
+			dax_absorb_begin(v->dax[i]);
+		else
+			dax_absorb_end(v->dax[i]);
+	}
+}
+
 /* The periodic sweep: why it must exist besides the EFAULT hook is in fuse/dax.h. */
 static void *dax_watch(void *opaque)
 {
@@ -418,6 +435,38 @@ static int enter_sandbox(struct vmm *v, char *err, size_t errlen)
 }
 
 /*
+ * Host fds for each share's server (fsrv_config.max_fds).  A server keeps
+ * up to max_fds inode fds, max_fds file handles and max_fds lock fds
+ * (fuse/fuse_server.h), and a DAX window one fd per mapped granule at most
+ * (fuse/dax.h).  Together they must stay below RLIMIT_NOFILE, or one
+ * share's guest could starve the others and the VMM of fds: what is left
+ * after SHARE_FD_RESERVE for the VMM itself and the windows' granules is
+ * split evenly, three pools a share (at least 16, at most 65536 each).
+ * The soft limit is raised to the hard one first.
+ */
+#define SHARE_FD_RESERVE 256
+
+static unsigned int share_max_fds(const struct vmm *v)
+{
+	uint64_t dax = 0, avail, per;
+	struct rlimit rl;
+	unsigned int i;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || !v->nshares)
+		return 16;
+	for (i = 0; i < v->nshares; i++)
+		if (v->shares[i].dax)
+			dax += v->shares[i].dax_size >> DAX_GRANULE_SHIFT;
+	avail = rl.rlim_cur > SHARE_FD_RESERVE + dax ? rl.rlim_cur - SHARE_FD_RESERVE - dax : 0;
+	per = avail / (3ull * v->nshares);
+	return (unsigned int)MIN(MAX(per, 16u), 65536u);
+}
+
+/*
  * One virtio-fs device per --share, each with its own in-process FUSE
  * server.  Its queues are served by an ioeventfd worker thread, so a vCPU
  * never waits on host file I/O.
@@ -425,7 +474,7 @@ static int enter_sandbox(struct vmm *v, char *err, size_t errlen)
 static int setup_shares(struct vmm *v, char *err, size_t errlen)
 {
 	uint64_t dax_gpa = vm_device_mem_base(&v->vm, DAX_WINDOW_ALIGN);
-	unsigned int i, slot;
+	unsigned int i, slot, max_fds = share_max_fds(v);
 	int ret;
 
 	for (i = 0; i < v->nshares; i++) {
@@ -435,6 +484,7 @@ static int setup_shares(struct vmm *v, char *err, size_t errlen)
 
 		share_fsrv_config(s, &cfg);
 		cfg.root = sandbox_share_path(&v->sb, i);
+		cfg.max_fds = max_fds;
 		if (s->dax) {
 			ret = dax_create(&v->dax[i], s->dax_size);
 			if (ret) {
@@ -476,6 +526,7 @@ static int setup_shares(struct vmm *v, char *err, size_t errlen)
 			if (ret)
 				return ret;
 			v->vm.efault_repair = repair_dax_windows;
+			v->vm.efault_absorb = absorb_dax_windows;
 			v->vm.efault_opaque = v;
 		}
 		slot = VIRTIO_FS_FIRST_SLOT + i;
@@ -651,6 +702,8 @@ static void drain(int fd)
 
 /* TX bytes the guest left in the UART's batch reach the host within this. */
 #define FLUSH_INTERVAL_MS 20
+/* How long exit serves what the guest left on the rings when the host stops it. */
+#define EXIT_DRAIN_MS 300
 
 /*
  * A guest that hangs is often waiting for a request or an interrupt: say
@@ -971,6 +1024,16 @@ int main(int argc, char **argv)
 		ret = run_loop(&v, &sigs);
 	if (ret)
 		vm_request_stop(&v.vm, VM_STOP_ERROR, 1, "event loop: %s", strerror(-ret));
+	/*
+	 * SIGTERM, --timeout, Ctrl-A x: the host wants minivmm gone within a
+	 * second, whatever the guest queued (README, "Bounds").  What the
+	 * guest left on the rings is served for EXIT_DRAIN_MS at most; each
+	 * request is bounded, so exit waits for one more per thread at worst.
+	 */
+	if (atomic_load(&v.vm.stop_reason) == VM_STOP_HOST)
+		for (unsigned int i = 0; i < v.nshares; i++)
+			virtio_fs_set_deadline(&v.vfs[i],
+					       stats_now_ns() + EXIT_DRAIN_MS * 1000000LL);
 	vm_stop_vcpus(&v.vm);
 	if (v.dax_watching)
 		pthread_join(v.dax_watch, NULL); /* ends within a period once stopping */

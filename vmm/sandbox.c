@@ -163,7 +163,8 @@ static const char *const main_calls[] = {
  * TCSETS everywhere: a fatal signal on any thread puts the terminal back
  * (vmm/terminal.c) before the process ends.
  */
-static const unsigned long vcpu_ioctls[] = {KVM_RUN, KVM_IRQ_LINE, TCSETS};
+/* KVM_SET_GUEST_DEBUG: a stray DAX write's single step (vm.c, vcpu_step_absorbed()). */
+static const unsigned long vcpu_ioctls[] = {KVM_RUN, KVM_IRQ_LINE, TCSETS, KVM_SET_GUEST_DEBUG};
 static const unsigned long device_ioctls[] = {KVM_IRQ_LINE, TCSETS};
 static const unsigned long main_ioctls[] = {TCGETS, TCSETS, TCSETSW, TCSETSF, KVM_IRQ_LINE};
 

@@ -319,8 +319,8 @@ static void report_unhandled(bool pio, uint64_t addr, uint32_t len, bool write)
 		seen[nseen++] = key;
 	pthread_mutex_unlock(&lock);
 	if (fresh)
-		log_info("unhandled %s %s at 0x%llx, %u bytes", pio ? "port" : "MMIO",
-			 write ? "write" : "read", (unsigned long long)addr, len);
+		log_info_ratelimited("unhandled %s %s at 0x%llx, %u bytes", pio ? "port" : "MMIO",
+				     write ? "write" : "read", (unsigned long long)addr, len);
 }
 
 static void handle_io(struct vcpu *c)
@@ -348,6 +348,37 @@ static void handle_mmio(struct vcpu *c)
 		report_unhandled(false, run->mmio.phys_addr, len, run->mmio.is_write);
 }
 
+/*
+ * A guest write into a read-only part of a DAX window (fuse/dax.h, "Stray
+ * writes"): run the faulting instruction once, single-stepped, with those
+ * parts writable scratch, then put them back.  Interrupts are held off
+ * during the step (KVM_GUESTDBG_BLOCKIRQ, where the host has it) so the
+ * step is that instruction and not an interrupt handler's first one.
+ * Returns KVM_RUN's result (errno set); the exit it reports is handled by
+ * the caller as any other (KVM_EXIT_DEBUG: the step is done).
+ */
+static int vcpu_step_absorbed(struct vcpu *c)
+{
+	struct vm *vm = c->vm;
+	struct kvm_guest_debug dbg = {.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP |
+						 KVM_GUESTDBG_BLOCKIRQ};
+	struct kvm_guest_debug off = {0};
+	int ret, err;
+
+	if (ioctl(c->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0) {
+		dbg.control &= ~(uint32_t)KVM_GUESTDBG_BLOCKIRQ; /* before Linux 5.16 */
+		if (ioctl(c->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
+			return -1;
+	}
+	vm->efault_absorb(vm->efault_opaque, true);
+	ret = ioctl(c->fd, KVM_RUN, 0);
+	err = errno;
+	vm->efault_absorb(vm->efault_opaque, false);
+	ioctl(c->fd, KVM_SET_GUEST_DEBUG, &off);
+	errno = err;
+	return ret;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *c = arg;
@@ -369,22 +400,29 @@ static void *vcpu_thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
 	while (!vm_stopping(vm)) {
-		if (ioctl(c->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			/*
-			 * EFAULT: a host page behind a memory slot is gone (vm.h's
-			 * efault_repair).  Repair and run again; a few retries
-			 * without a repair of our own cover vCPUs racing on the
-			 * same repair.
-			 */
-			if (errno == EFAULT && vm->efault_repair && efaults < 8) {
-				if (vm->efault_repair(vm->efault_opaque) > 0)
-					efaults = 0;
-				else
-					efaults++;
+		ret = ioctl(c->fd, KVM_RUN, 0);
+		/*
+		 * EFAULT: a host page behind a memory slot is gone (vm.h's
+		 * efault_repair): repair and run again.  If there was nothing
+		 * to repair, the guest wrote into a read-only part of a DAX
+		 * window: absorb that one write (efault_absorb).  A few retries
+		 * without progress cover vCPUs racing on the same repair.
+		 */
+		if (ret < 0 && errno == EFAULT && vm->efault_repair && efaults < 8) {
+			efaults++;
+			if (vm->efault_repair(vm->efault_opaque) > 0) {
+				efaults = 0;
 				continue;
 			}
+			if (!vm->efault_absorb)
+				continue;
+			ret = vcpu_step_absorbed(c);
+			if (ret < 0 && errno == EFAULT)
+				continue;
+		}
+		if (ret < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
 			vm_request_stop(vm, VM_STOP_ERROR, 1, "vCPU %u: KVM_RUN: %s", c->index,
 					strerror(errno));
 			break;
@@ -398,6 +436,7 @@ static void *vcpu_thread(void *arg)
 			handle_mmio(c);
 			break;
 		case KVM_EXIT_INTR:
+		case KVM_EXIT_DEBUG: /* the end of vcpu_step_absorbed()'s step */
 			break;
 		case KVM_EXIT_HLT:
 			/* Only reached without an in-kernel LAPIC; keep going. */

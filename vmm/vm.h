@@ -78,6 +78,13 @@ struct vm {
 	 * window: fuse/dax.h): returns how many pages it repaired, 0 if none.
 	 */
 	long (*efault_repair)(void *opaque);
+	/*
+	 * Called when no repair helped (a guest write into a read-only part
+	 * of a DAX window, fuse/dax.h "Stray writes"): begin makes such parts
+	 * writable scratch, the vCPU runs one instruction single-stepped, and
+	 * end puts them back.  NULL: the EFAULT stops the VM after retries.
+	 */
+	void (*efault_absorb)(void *opaque, bool begin);
 	void *efault_opaque;
 
 	struct power power; /* the guest's power and exit ports (vm_add_power()) */

@@ -71,8 +71,9 @@ size_t devmem_serve(fsrv_serve_fn handle, struct fsrv *s, const struct vq_req *r
 		goto out;
 	got = copy_segs(req, r->out_len, r->out, r->n_out, true);
 	if (got < r->out_len) {
-		log_info("request buffer in device memory faulted after %zu of %zu bytes", got,
-			 r->out_len);
+		log_info_ratelimited(
+			"request buffer in device memory faulted after %zu of %zu bytes", got,
+			r->out_len);
 		if (got < sizeof(h))
 			goto out;
 		memcpy(&h, req, sizeof(h));

@@ -74,8 +74,13 @@ static int virtio_fs_activate(void *dev, struct virtqueue *vqs, unsigned int n, 
  */
 static uint32_t virtio_fs_handle(struct virtio_fs *d, const struct vq_req *r)
 {
-	size_t written = r->devmem ? devmem_serve(d->handle, d->srv, r)
-				   : d->handle(d->srv, r->out, r->n_out, r->in, r->n_in);
+	long long by = atomic_load(&d->stop_by_ns);
+	size_t written;
+
+	if (by && clock_now_ns(CLOCK_MONOTONIC) >= by)
+		return 0; /* the VMM is exiting (virtio_fs_set_deadline()) */
+	written = r->devmem ? devmem_serve(d->handle, d->srv, r)
+			    : d->handle(d->srv, r->out, r->n_out, r->in, r->n_in);
 
 	if (written > r->in_len)
 		written = r->in_len; /* cannot happen; keep the used ring honest */
@@ -733,6 +738,11 @@ void virtio_fs_stop(struct virtio_fs *d)
 	p->stop = false;
 	p->pending = 0;
 	pthread_mutex_unlock(&p->lock);
+}
+
+void virtio_fs_set_deadline(struct virtio_fs *d, long long by_ns)
+{
+	atomic_store(&d->stop_by_ns, by_ns);
 }
 
 void virtio_fs_wait_idle(struct virtio_fs *d)

@@ -77,6 +77,7 @@
 #define MINIVMM_DEVICES_VIRTIO_FS_VIRTIO_FS_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "devices/virtio_mmio/transport.h"
@@ -162,7 +163,19 @@ struct virtio_fs {
 	fsrv_serve_fn handle;		   /* fsrv_serve() but in tests */
 	void (*worker_init)(void *opaque); /* virtio_fs_set_worker_init() */
 	void *worker_init_opaque;
+	_Atomic long long stop_by_ns; /* virtio_fs_set_deadline(); 0: none */
 };
+
+/*
+ * From CLOCK_MONOTONIC time by_ns on, requests taken from the rings are
+ * used with length 0 without being served: for the VMM's exit when the
+ * host stops it (SIGTERM, --timeout), which must not wait for whatever the
+ * guest left queued.  The request being served at by_ns still finishes;
+ * each is bounded (PASSTHROUGH_COPY_MAX and the other per-request caps),
+ * so exit waits at most one such request per thread past by_ns.  The guest
+ * never runs again, so it never sees the missing replies.
+ */
+void virtio_fs_set_deadline(struct virtio_fs *d, long long by_ns);
 
 /*
  * Set d up to serve the guest from srv (which must outlive d) under tag

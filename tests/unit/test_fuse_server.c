@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <linux/fuse.h>
 #include <stdint.h>
@@ -19,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -26,6 +29,7 @@
 #include <unistd.h>
 
 #include "fuse/fuse_server.h"
+#include "fuse/passthrough.h"
 #include "tests/unit/tap.h"
 
 #define OUTCAP (2u * 1024 * 1024)
@@ -111,6 +115,14 @@ static int lookup(struct fsrv *s, uint64_t parent, const char *name, struct fuse
 	if (r.err == 0 && e)
 		memcpy(e, r.data, sizeof(*e));
 	return r.err;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static char *hpath(const char *rel)
@@ -750,6 +762,46 @@ static void test_more_ops(struct fsrv *s)
 		ok(memcmp(b + 2, "data", 4) == 0, "host: copied data");
 		close(fd);
 	}
+	{
+		/*
+		 * A 2 GiB COPY_FILE_RANGE of a 3.5-chunk file: each request copies
+		 * at most PASSTHROUGH_COPY_MAX (a short count), and the guest's
+		 * loop, as cp's, gets the whole file in 4 requests.
+		 */
+		const uint64_t chunk = PASSTHROUGH_COPY_MAX, total = 7 * chunk / 2;
+		struct fuse_copy_file_range_in ci2 = {
+			.fh_in = fh, .nodeid_out = e2.nodeid, .fh_out = oo2.fh, .len = 2ull << 30};
+		uint64_t got, sum = 0;
+		unsigned int reqs = 0, over = 0;
+		struct stat st;
+		double t0 = now_s(), worst = 0;
+
+		ok(truncate(hpath("sparse"), (off_t)total) == 0, "host: source of 3.5 chunks");
+		do {
+			double t = now_s();
+
+			r = call(s, FUSE_COPY_FILE_RANGE, e.nodeid, &ci2, sizeof(ci2));
+			got = r.err ? 0 : ((struct fuse_write_out *)r.data)->size;
+			if (now_s() - t > worst)
+				worst = now_s() - t;
+			over += got > chunk;
+			ci2.off_in += got;
+			ci2.off_out += got;
+			sum += got;
+			reqs++;
+		} while (got && reqs < 100);
+		ok(over == 0 && r.err == 0,
+		   "COPY_FILE_RANGE of 2 GiB: no request copies more than %u",
+		   PASSTHROUGH_COPY_MAX);
+		ok(sum == total && reqs == 5,
+		   "the loop gets it all in 4 requests and an empty one (%u)", reqs);
+		diag("copy of %.1f MiB: %.3f s, slowest request %.3f s", (double)total / 1048576,
+		     now_s() - t0, worst);
+		ok(stat(hpath("copy"), &st) == 0 && (uint64_t)st.st_size == total,
+		   "host: copy size");
+		truncate(hpath("sparse"), 0);
+		truncate(hpath("copy"), 0);
+	}
 	r = call(s, FUSE_FSYNC, e.nodeid, &(struct fuse_fsync_in){.fh = fh},
 		 sizeof(struct fuse_fsync_in));
 	is(r.err, 0, "FSYNC");
@@ -837,6 +889,78 @@ static void test_more_ops(struct fsrv *s)
 	call(s, FUSE_RELEASE, e2.nodeid, &(struct fuse_release_in){.fh = oo2.fh},
 	     sizeof(struct fuse_release_in));
 	is(fsrv_open_count(s), 0, "every handle released");
+}
+
+/*
+ * GETXATTR/LISTXATTR asking for 4 GiB with a 4 GiB reply buffer: the server
+ * must not allocate more than XATTR_SIZE_MAX.  A child caps its address
+ * space at 1 GiB above what it has (which works under ASan too: its shadow
+ * is already mapped), so a 4 GiB allocation fails there and the child says
+ * so by its exit status.
+ */
+static int huge_xattr_child(struct fsrv *s, uint64_t node, uint32_t opc)
+{
+	struct {
+		struct fuse_in_header h;
+		struct fuse_getxattr_in g;
+		char name[8];
+	} q = {0};
+	const size_t huge = 4ull << 30;
+	struct fuse_out_header oh;
+	struct iovec in, out;
+	struct rlimit rl;
+	unsigned long pages = 0;
+	FILE *f;
+	void *buf;
+
+	buf = mmap(NULL, huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		   -1, 0);
+	f = fopen("/proc/self/statm", "r");
+	if (buf == MAP_FAILED || !f || fscanf(f, "%lu", &pages) != 1)
+		return 2;
+	fclose(f);
+	rl.rlim_cur = rl.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (1ull << 30);
+	if (setrlimit(RLIMIT_AS, &rl) < 0)
+		return 3;
+	q.h.len = opc == FUSE_GETXATTR ? sizeof(q) : sizeof(q.h) + sizeof(q.g);
+	q.h.opcode = opc;
+	q.h.unique = 1;
+	q.h.nodeid = node;
+	q.g.size = UINT32_MAX;
+	strcpy(q.name, "user.k");
+	in = (struct iovec){&q, q.h.len};
+	out = (struct iovec){buf, huge};
+	if (fsrv_serve(s, &in, 1, &out, 1) < sizeof(oh))
+		return 4;
+	memcpy(&oh, buf, sizeof(oh));
+	if (oh.error == -ENOMEM)
+		return 5;
+	if (oh.error != 0 || oh.len < sizeof(oh) + 3)
+		return 6;
+	return 0;
+}
+
+static void test_xattr_huge(struct fsrv *s)
+{
+	static const uint32_t opcs[] = {FUSE_GETXATTR, FUSE_LISTXATTR};
+	struct fuse_entry_out e;
+
+	if (lookup(s, 1, "sparse", &e) != 0 || setxattr(hpath("sparse"), "user.k", "val", 3, 0)) {
+		ok(0, "xattr 4 GiB: setup (%s)", strerror(errno));
+		return;
+	}
+	for (unsigned int i = 0; i < 2; i++) {
+		int st = -1;
+		pid_t pid = fork();
+
+		if (pid == 0)
+			_exit(huge_xattr_child(s, e.nodeid, opcs[i]));
+		waitpid(pid, &st, 0);
+		ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		   "%s asking 4 GiB within a 1 GiB address-space margin (status 0x%x)",
+		   opcs[i] == FUSE_GETXATTR ? "GETXATTR" : "LISTXATTR", st);
+	}
+	removexattr(hpath("sparse"), "user.k");
 }
 
 static void test_split_iov(struct fsrv *s)
@@ -1041,6 +1165,70 @@ static void test_fd_bound(void)
 	ok(count_fds() - base <= 16 + 4, "still bounded after GETATTR of all");
 	fsrv_destroy(s);
 	is(count_fds(), base, "destroy closes every fd");
+}
+
+/*
+ * The inode cap: a guest that creates, releases and unlinks files in a loop
+ * without FORGET gets ENFILE once the share holds max_inodes nodeids, the
+ * server's memory stops growing there, and FORGET makes room again.
+ */
+static void test_inode_cap(void)
+{
+	struct fsrv_config cfg = {.root = root, .cache = FSRV_CACHE_AUTO, .max_inodes = 64};
+	struct fuse_create_in ci = {.flags = O_RDWR, .mode = S_IFREG | 0644};
+	struct fsrv *s = NULL;
+	char err[256] = "";
+	uint64_t ids[128];
+	unsigned int n = 0, enfile = 0, logged;
+	size_t before;
+	struct rep r;
+
+	mkdir(hpath("cap"), 0755);
+	close(open(hpath("cap/kept"), O_CREAT | O_WRONLY, 0644));
+	if (!ok(fsrv_create(&s, &cfg, err, sizeof(err)) == 0, "server with max_inodes 64 %s", err))
+		return;
+	do_init(s, NULL);
+	for (unsigned int i = 0; i < 200 && !enfile; i++) {
+		struct fuse_entry_out e;
+		struct fuse_open_out oo;
+
+		r = call_name(s, FUSE_CREATE, 1, &ci, sizeof(ci), "churn");
+		if (r.err == -ENFILE) {
+			enfile = i + 1;
+			break;
+		}
+		if (r.err)
+			break;
+		memcpy(&e, r.data, sizeof(e));
+		memcpy(&oo, r.data + sizeof(e), sizeof(oo));
+		ids[n++] = e.nodeid;
+		call(s, FUSE_RELEASE, e.nodeid, &(struct fuse_release_in){.fh = oo.fh},
+		     sizeof(struct fuse_release_in));
+		call_name(s, FUSE_UNLINK, 1, NULL, 0, "churn");
+	}
+	is(n, 63u, "CREATE/RELEASE/UNLINK without FORGET: 63 files beside the root");
+	ok(enfile == 64, "then CREATE fails with ENFILE (cycle %u)", enfile);
+	is(lookup(s, 1, "cap", NULL), -ENFILE, "  and LOOKUP of a new inode too");
+	/* (A refused CREATE leaves its host file: passthrough's create, not ours to change here.)
+	 */
+	unlink(hpath("churn"));
+	before = mallinfo2().uordblks;
+	logged = 0;
+	for (int i = 0; i < 1000; i++)
+		logged += call_name(s, FUSE_CREATE, 1, &ci, sizeof(ci), "churn").err == -ENFILE;
+	is(logged, 1000u, "1000 more CREATEs: all ENFILE");
+	ok(mallinfo2().uordblks <= before + 4096, "  and the server's heap stays put (%+ld bytes)",
+	   (long)mallinfo2().uordblks - (long)before);
+	is(call(s, FUSE_GETATTR, 1, &(struct fuse_getattr_in){0}, sizeof(struct fuse_getattr_in))
+		   .err,
+	   0, "  inodes the guest holds still answer (GETATTR of the root)");
+	for (unsigned int i = 0; i < n; i++)
+		call(s, FUSE_FORGET, ids[i], &(struct fuse_forget_in){.nlookup = 1},
+		     sizeof(struct fuse_forget_in));
+	is(lookup(s, 1, "cap", NULL), 0, "after FORGET of them: LOOKUP works again");
+	is(call_name(s, FUSE_CREATE, 1, &ci, sizeof(ci), "churn").err, 0, "  and CREATE");
+	unlink(hpath("churn"));
+	fsrv_destroy(s);
 }
 
 static void test_readonly(void)
@@ -1721,6 +1909,7 @@ int main(void)
 	test_args(s);
 	test_sequence(s);
 	test_more_ops(s);
+	test_xattr_huge(s);
 	test_split_iov(s);
 	test_threads(s);
 	test_locks(s);
@@ -1730,6 +1919,7 @@ int main(void)
 	fsrv_destroy(s);
 	test_readonly();
 	test_fd_bound();
+	test_inode_cap();
 	test_lock_bound();
 	test_setlkw();
 	test_other_fs_ino();

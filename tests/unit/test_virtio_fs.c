@@ -55,6 +55,7 @@
 #include "devices/virtio_mmio/transport.h"
 #include "fuse/fuse_server.h"
 #include "lib/iov.h"
+#include "lib/timeutil.h"
 #include "tests/unit/fake_driver.h"
 #include "tests/unit/tap.h"
 
@@ -844,6 +845,42 @@ static void test_reset_inflight(void)
 	drv_free(d);
 }
 
+/*
+ * The VMM's exit when the host stops it: a deadline in the past, one long
+ * request in a worker and 60 more left on the ring.  The long one finishes;
+ * the others are used with length 0 without reaching the server, so exit
+ * does not wait for them.
+ */
+static void test_exit_deadline(void)
+{
+	struct drv *d = drv_gated(1);
+	uint16_t base;
+	int zero = 0, i;
+	double t0;
+
+	ok(drv_start(d) && do_init(d), "deadline: driver started");
+	gate_close();
+	base = fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE);
+	post_lookup(d, VIRTIO_FS_REQUEST_QUEUE, "slow");
+	vmmio_queue_notify(&d->t, VIRTIO_FS_REQUEST_QUEUE);
+	ok(wait_blocked(1), "  a long request in the worker");
+	for (i = 0; i < 60; i++)
+		post_lookup(d, VIRTIO_FS_REQUEST_QUEUE, "hello");
+	virtio_fs_set_deadline(&d->v, clock_now_ns(CLOCK_MONOTONIC));
+	gate_open();
+	t0 = now();
+	virtio_fs_stop(&d->v);
+	diag("stop took %.3f s", now() - t0);
+	is(gate_get(&gate.calls), 1, "  only the request under way reached the server");
+	is(fdrv_used_idx(&d->g, VIRTIO_FS_REQUEST_QUEUE), (uint16_t)(base + 61),
+	   "  every chain used");
+	for (i = 1; i <= 60; i++)
+		zero += fdrv_used_elem(&d->g, VIRTIO_FS_REQUEST_QUEUE, (uint16_t)(base + i)).len ==
+			0;
+	is(zero, 60, "  those past the deadline with length 0");
+	drv_free(d);
+}
+
 static void test_inline_and_stop(void)
 {
 	struct drv *d = drv_new("data", 1);
@@ -1194,6 +1231,7 @@ int main(void)
 	test_backlog();
 	test_reset_inflight();
 	test_inline_and_stop();
+	test_exit_deadline();
 	test_hiprio_filter();
 	test_lock_wait(false, false);
 	test_lock_wait(true, false);

@@ -4,7 +4,8 @@
  * same mapping, and a guest touching a mapping the host truncated.  Static,
  * so it runs in the stock guest from a share.
  *
- *   mmapx FILE LEN STEP...
+ *   mmapx FILE LEN[@OFF] STEP...   (map LEN bytes of FILE from offset OFF, default 0;
+ *                                  /dev/mem with OFF a guest-physical address)
  *     w:OFF:TEXT       store TEXT at OFF through the mapping (no msync)
  *     wait:OFF:TEXT:S  poll the mapping until TEXT is at OFF (S seconds max)
  *     zero:OFF:N       check N bytes at OFF read as zeros
@@ -45,7 +46,7 @@ static int fail(const char *step, const char *why)
 
 int main(int argc, char **argv)
 {
-	unsigned long len, off, n;
+	unsigned long len, off, n, foff = 0;
 	volatile char *m;
 	char *arg, *p, *text;
 	double secs, t0;
@@ -55,13 +56,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: mmapx FILE LEN STEP...\n");
 		return 2;
 	}
-	len = strtoul(argv[2], NULL, 0);
+	len = strtoul(argv[2], &p, 0);
+	if (*p == '@')
+		foff = strtoul(p + 1, NULL, 0);
 	fd = open(argv[1], O_RDWR);
 	if (fd < 0) {
 		perror(argv[1]);
 		return 1;
 	}
-	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)foff);
 	if (m == MAP_FAILED) {
 		perror("mmap");
 		return 1;

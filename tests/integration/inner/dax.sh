@@ -8,7 +8,10 @@
 #      when both guests map the host's page cache: proof DAX is in use);
 #   2. a file the host truncates under a guest's DAX mapping: the guest's
 #      next access reads zeros past the new end, and minivmm keeps running;
-#   3. a file the guest grows under its mapping shows the new data.
+#   3. a file the guest grows under its mapping shows the new data;
+#   4. guest stores into the unmapped window through /dev/mem (after the
+#      driver lets go of it: Debian's IO_STRICT_DEVMEM refuses a region a
+#      driver holds) are absorbed: they do not stick, and the VM runs on.
 source "$(dirname "$0")/../lib.sh"
 m=./minivmm
 mmapx=build/tests/integration/fs/mmapx
@@ -74,6 +77,33 @@ out=$($m --timeout 300 --share "$d:t,cache=always,dax" -- sh -c '
 lost_if_crashed "$out" "a file grown under DAX"
 like "$out" '^read: grown$' "a file the guest grows under its DAX mapping shows the new data"
 is "$(dd if="$d/g" bs=1 skip=12288 count=5 2>/dev/null)" "grown" "and the host has it"
+
+# 4. Stray guest writes into the unmapped window (fuse/dax.h, "Stray writes"):
+#    the window is read-only host memory there, so each store makes KVM_RUN
+#    fail with EFAULT; minivmm must absorb it, not exit 1.  The guest finds
+#    the window (the 64 MiB region in /proc/iomem), unbinds the driver so
+#    /dev/mem may map it, and stores at its start, middle and last page.
+d=$base/stray
+mkdir -p "$d"
+cp "$mmapx" "$d/mmapx"
+out=$($m --timeout 300 --share "$d:t,dax=64M" -- sh -c '
+	cp /mnt/t/mmapx /mmapx
+	a=$(while IFS=" -:" read -r lo hi rest; do
+		[ $((0x$hi - 0x$lo + 1)) = 67108864 ] && { echo $((0x$lo)); break; }; done </proc/iomem)
+	[ -n "$a" ] || { echo "no 64 MiB region in /proc/iomem"; exit 1; }
+	echo "window at $a"
+	umount /mnt/t
+	for dev in /sys/bus/virtio/drivers/virtiofs/virtio*; do echo "${dev##*/}" >/sys/bus/virtio/drivers/virtiofs/unbind; done
+	for o in 0 33554432 67104768; do
+		/mmapx /dev/mem 4096@$((a + o)) w:100:stray zero:100:5 || exit 1
+	done
+	echo "stray: done"' 2>&1)
+src=$?
+lost_if_crashed "$out" "stray writes into the DAX window"
+is "$src" 0 "stray guest stores into the unmapped DAX window: absorbed, minivmm runs on and exits 0"
+like "$out" '^stray: done' "stray stores: every store absorbed and gone (the page reads zeros after)"
+grep '^window at' <<<"$out" | sed 's/^/# /'
+[ "$src" = 0 ] || tail -8 <<<"$out" | sed 's/^/#   /' >&2
 
 rm -rf "$base"
 done_testing
