@@ -546,6 +546,9 @@ static int mk_common(struct passthrough *p, const struct passthrough_ctx *c, uin
 	}
 	fix_new(p, c, d.fd, fd, kind == 2 ? 0 : mode);
 	ret = entry_from_fd(p, fd, e);
+	/* The guest hears of no new object (e.g. ENFILE at the inode cap): leave none. */
+	if (ret < 0)
+		(void)unlinkat(d.fd, name, kind == 0 ? AT_REMOVEDIR : 0);
 out:
 	itab_put(p->it, &d);
 	return ret;
@@ -745,6 +748,9 @@ int passthrough_create_file(struct passthrough *p, const struct passthrough_ctx 
 	fd = openat(d.fd, name, of | O_CREAT | O_EXCL, (mode_t)(mode & 07777));
 	if (fd >= 0) {
 		ret = register_new(p, c, d.fd, fd, mode, e, o);
+		/* The guest hears of no file (e.g. ENFILE at the inode cap): leave none. */
+		if (ret < 0)
+			(void)unlinkat(d.fd, name, 0);
 		goto out;
 	}
 	if (errno != EEXIST || (flags & O_EXCL)) {

@@ -1209,9 +1209,13 @@ static void test_inode_cap(void)
 	is(n, 63u, "CREATE/RELEASE/UNLINK without FORGET: 63 files beside the root");
 	ok(enfile == 64, "then CREATE fails with ENFILE (cycle %u)", enfile);
 	is(lookup(s, 1, "cap", NULL), -ENFILE, "  and LOOKUP of a new inode too");
-	/* (A refused CREATE leaves its host file: passthrough's create, not ours to change here.)
-	 */
-	unlink(hpath("churn"));
+	ok(access(hpath("churn"), F_OK) != 0 && errno == ENOENT,
+	   "  the refused CREATE left no file on the host");
+	is(call2(s, FUSE_MKDIR, 1, &(struct fuse_mkdir_in){.mode = 0755},
+		 sizeof(struct fuse_mkdir_in), "churnd", 7, OUTCAP)
+		   .err,
+	   -ENFILE, "  MKDIR of a new inode: ENFILE");
+	ok(access(hpath("churnd"), F_OK) != 0, "  and no directory left on the host");
 	before = mallinfo2().uordblks;
 	logged = 0;
 	for (int i = 0; i < 1000; i++)
