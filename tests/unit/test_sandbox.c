@@ -202,8 +202,8 @@ int main(void)
 
 	ok(sandbox_role_syscalls(SANDBOX_ROLE_VCPU) <= 30, "vCPU threads: %u system calls (<= 30)",
 	   sandbox_role_syscalls(SANDBOX_ROLE_VCPU));
-	ok(sandbox_role_syscalls(SANDBOX_ROLE_DEVICE) <= 90,
-	   "device threads: %u system calls (<= 90)", sandbox_role_syscalls(SANDBOX_ROLE_DEVICE));
+	ok(sandbox_role_syscalls(SANDBOX_ROLE_DEVICE) <= 70,
+	   "device threads: %u system calls (<= 70)", sandbox_role_syscalls(SANDBOX_ROLE_DEVICE));
 	ok(sandbox_role_syscalls(SANDBOX_ROLE_MAIN) >= sandbox_role_syscalls(SANDBOX_ROLE_DEVICE),
 	   "the main thread may do what device threads do (it serves the rings at exit): %u",
 	   sandbox_role_syscalls(SANDBOX_ROLE_MAIN));
