@@ -61,6 +61,7 @@ int newroot_move_api(const char *root, char *what, size_t whatlen)
 {
 	static const char *const dirs[] = {"/dev", "/proc", "/sys", "/run", "/tmp"};
 	char dest[512];
+	struct stat st;
 	size_t i;
 
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
@@ -71,6 +72,13 @@ int newroot_move_api(const char *root, char *what, size_t whatlen)
 		 */
 		if (mkdir(dest, 0755) < 0 && errno != EEXIST)
 			return failed(what, whatlen, "mkdir %s", dest);
+		/* MS_MOVE onto a file would say only EINVAL (do_move_mount()). */
+		if (stat(dest, &st) < 0)
+			return failed(what, whatlen, "%s in the new root", dirs[i]);
+		if (!S_ISDIR(st.st_mode)) {
+			errno = ENOTDIR;
+			return failed(what, whatlen, "%s in the new root", dirs[i]);
+		}
 		if (mount(dirs[i], dest, NULL, MS_MOVE, NULL) < 0)
 			return failed(what, whatlen, "move the mount %s into the new root",
 				      dirs[i]);

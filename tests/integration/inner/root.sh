@@ -47,7 +47,7 @@ cp -a "$bb/bin/." "$bad/bin/"
 out=$($m --root "$bad" -- true 2>&1); rc=$?
 lost_if_crashed "$out" "unusable root"
 is "$rc" 1 "a root the guest cannot use exits 1"
-like "$out" '^minivmm-init: root: move the mount /dev into the new root: Not a directory$' "  saying why"
+like "$out" '^minivmm-init: root: /dev in the new root: Not a directory$' "  saying why"
 is "$(printf '%s\n' "$out" | wc -l)" 1 "  in one line (no kernel panic)"
 out=$($m --root "$base/nope" -- true 2>&1); rc=$?
 is "$rc" 1 "a missing root directory exits 1"
