@@ -244,6 +244,9 @@ bench: deps
 			echo "make bench: BENCH=fs needs a Rust virtiofsd: set VIRTIOFSD=PATH (or VIRTIOFSD_FETCH=fetch-trixie-virtiofsd.sh)" >&2; \
 			exit 1; \
 		fi; \
+	elif [ -n "$(filter fs,$(BENCH))" ] && [ ! -x "$$vfsd" ]; then \
+		echo "make bench: VIRTIOFSD=$$vfsd is not an executable" >&2; \
+		exit 1; \
 	fi; \
 	for b in $(BENCH); do \
 		t=3000; [ $$b != fs ] || t=4800; \
