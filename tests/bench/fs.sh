@@ -6,7 +6,8 @@
 #     same filesystem the shares below serve);
 #   - in the guest on a virtio-fs share of such a directory, one guest boot
 #     per share mode ($MODES, then $DAX_MODES); a mode minivmm refuses or
-#     that fails is a FAILED row with the reason, never skipped;
+#     that fails is a FAILED row with the reason, never skipped (in the
+#     nested test host a crashed guest boots once more first: again());
 #   - in the same guest boot, the same workload on the guest's own tmpfs
 #     (/tmp): the guest page cache that cached and mmap reads of a share are
 #     measured against;
@@ -128,16 +129,29 @@ parse() {
 }
 # A fresh share directory D for one boot: D/work and D/fsbench.
 share_dir() { mkdir -p "$1/work" && cp "$fsbench" "$1/fsbench"; }
+# again COLUMN TRY ERR PATTERN: whether to boot once more.  The nested test
+# host crashes an inner guest now and then, under minivmm and under QEMU
+# alike (README, "The KVM test host"; 2 of 21 boots in one run): there a
+# first boot whose VMM says so (PATTERN in ERR) runs once more, on a fresh
+# directory, and says so; a second crash is the mode's FAILED row.
+again() {
+	[ "${KVM_HOST_NESTED:-0}" = 1 ] && [ "$2" = 1 ] && grep -q "$4" "$3" || return 1
+	echo "# $1: the guest crashed in the nested test host ($(grep -m1 "$4" "$3")); once more" >&2
+}
 vfsd_done=
 for mode in $MODES $DAX_MODES; do
 for sb in $SANDBOX; do
 	col=$(column "$mode" "$sb")
 	start=$SECONDS
 	d=$base/share-${mode//[=,]/_}-$sb
-	share_dir "$d"
-	./minivmm --sandbox="$sb" --mem "$GUEST_MEM" --timeout "$GUEST_TIMEOUT" \
-		--share "$d:t,$mode" -- sh -c "$gcmd" >"$d.out" 2>"$d.err" </dev/null
-	rc=$?
+	for try in 1 2; do
+		rm -rf "$d"
+		share_dir "$d"
+		./minivmm --sandbox="$sb" --mem "$GUEST_MEM" --timeout "$GUEST_TIMEOUT" \
+			--share "$d:t,$mode" -- sh -c "$gcmd" >"$d.out" 2>"$d.err" </dev/null
+		rc=$?
+		again "$col" $try "$d.err" 'guest triple fault' || break
+	done
 	parse "$col" minivmm $rc "$d.out" "$d.err"
 	echo "# $col: $((SECONDS - start)) s (minivmm exit $rc)" >&2
 	rm -rf "$d"
@@ -149,10 +163,16 @@ done
 	col=vfsd:$vm
 	start=$SECONDS
 	d=$base/share-vfsd-${vm//[=,]/_}
-	share_dir "$d"
-	guest-images/qemu-run.sh -c -f "$VIRTIOFSD" -m "$GUEST_MEM" -t "$GUEST_TIMEOUT" \
-		-s "t:$d:$vm" -- sh -c "$gcmd" >"$d.out" 2>"$d.err" </dev/null
-	rc=$?
+	for try in 1 2; do
+		rm -rf "$d"
+		share_dir "$d"
+		guest-images/qemu-run.sh -c -f "$VIRTIOFSD" -m "$GUEST_MEM" -t "$GUEST_TIMEOUT" \
+			-s "t:$d:$vm" -- sh -c "$gcmd" >"$d.out" 2>"$d.err" </dev/null
+		rc=$?
+		# With -no-reboot, QEMU ends with status 0 on a guest reset
+		# (a triple fault) or a panic (panic=-1).
+		again "$col" $try "$d.err" 'QEMU exited with 0 without an exit status' || break
+	done
 	parse "$col" "QEMU + virtiofsd (qemu-run.sh)" $rc "$d.out" "$d.err"
 	echo "# $col: $((SECONDS - start)) s (qemu-run exit $rc)" >&2
 	rm -rf "$d"
