@@ -246,6 +246,8 @@ int vm_create(struct vm *vm, unsigned int ncpus, uint64_t mem_bytes, bool thp, c
 	vm->cpuid = get_supported_cpuid(vm->kvm_fd);
 	if (!vm->cpuid)
 		return errf(errbuf, errlen, -ENOTSUP, "KVM_GET_SUPPORTED_CPUID failed");
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+		cpuid_set_tsc_deadline(vm->cpuid->entries, vm->cpuid->nent);
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_efd < 0)
 		return errf(errbuf, errlen, -errno, "eventfd: %s", strerror(errno));
