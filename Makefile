@@ -17,7 +17,9 @@
 #                   root, with mmdebstrap); ROOTFS_PACKAGES="..." adds packages
 #   make bench      benchmarks (boot time, VMM memory, console throughput, virtio-fs);
 #                   BENCH="boot fs" picks them; fs measures each share mode with the
-#                   sandbox and with --sandbox=none (SANDBOX="on none", or one of them)
+#                   sandbox and with --sandbox=none (SANDBOX="on none", or one of them),
+#                   and against QEMU + the Rust virtiofsd VIRTIOFSD=PATH (default: Debian
+#                   trixie's, fetched by VIRTIOFSD_FETCH into guest-images/cache)
 #   make lint       clang-format check, and includes only point downward (scripts/check-layers.sh)
 #   V=1             show commands
 
@@ -208,9 +210,16 @@ run: deps
 
 # Benchmarks: figures as ratios against baselines measured in the same run.
 # BENCH picks them: boot (boot time, VMM memory, console), fs (virtio-fs file
-# workload against native, FUSE round trip against a bare vCPU exit).
+# workload against native and against QEMU + virtiofsd, FUSE round trip
+# against a bare vCPU exit).
 BENCH ?= boot fs
 FSBENCH := build/tests/bench/fsbench
+# fs compares with the Rust virtiofsd users run: VIRTIOFSD=PATH, or else
+# Debian trixie's 1.13 with its libraries, unpacked once into the cache by
+# the machine's shared fetch script (not part of this repository).
+VIRTIOFSD ?=
+VIRTIOFSD_FETCH ?= $(CURDIR)/../shared/tools/fetch-trixie-virtiofsd.sh
+VIRTIOFSD_DIR := guest-images/cache/virtiofsd-trixie
 
 # Static, like fstest, so the stock guest runs it from a share.
 $(FSBENCH): tests/bench/fsbench.c lib/parse.c lib/parse.h x86/layout.h
@@ -230,8 +239,21 @@ seccomp-cost: $(BUILD)/tests/bench/seccomp_cost
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory minivmm guest testhost $(if $(filter fs,$(BENCH)),fsbench)
-	$(Q)for b in $(BENCH); do \
-		tests/integration/kvm-host --timeout 3000 --retries 2 bash tests/bench/$$b.sh </dev/null || exit 1; \
+	$(Q)vfsd='$(if $(VIRTIOFSD),$(abspath $(VIRTIOFSD)))'; \
+	if [ -n "$(filter fs,$(BENCH))" ] && [ -z "$$vfsd" ]; then \
+		if [ -x '$(VIRTIOFSD_FETCH)' ] && '$(VIRTIOFSD_FETCH)' $(VIRTIOFSD_DIR) >/dev/null; then \
+			vfsd=$(CURDIR)/$(VIRTIOFSD_DIR)/virtiofsd; \
+		else \
+			echo "make bench: BENCH=fs needs a Rust virtiofsd: set VIRTIOFSD=PATH (or VIRTIOFSD_FETCH=fetch-trixie-virtiofsd.sh)" >&2; \
+			exit 1; \
+		fi; \
+	elif [ -n "$(filter fs,$(BENCH))" ] && [ ! -x "$$vfsd" ]; then \
+		echo "make bench: VIRTIOFSD=$$vfsd is not an executable" >&2; \
+		exit 1; \
+	fi; \
+	for b in $(BENCH); do \
+		t=3000; [ $$b != fs ] || t=4800; \
+		VIRTIOFSD=$$vfsd tests/integration/kvm-host --timeout $$t --retries 2 bash tests/bench/$$b.sh </dev/null || exit 1; \
 	done
 
 lint:

@@ -3,12 +3,19 @@
 # with the same initramfs protocol minivmm uses.  For testing the guest
 # images and the init where minivmm cannot run, and as a reference VMM.
 #
-# Usage: qemu-run.sh [-k cloud|generic] [-s TAG:DIR[:OPTS]]... [-c] [-v] [-m MEM]
-#                    [-a APPEND] [-t SECONDS] [-- COMMAND [ARG]...]
+# Usage: qemu-run.sh [-k cloud|generic] [-s TAG:DIR[:OPTS]]... [-f VIRTIOFSD] [-c] [-v]
+#                    [-m MEM] [-a APPEND] [-t SECONDS] [-- COMMAND [ARG]...]
 #
 #   -k FLAVOUR  guest-images/out/FLAVOUR/{vmlinuz,initrd.img} (default cloud)
 #   -s TAG:DIR[:OPTS]  share host DIR as virtio-fs TAG (guest /mnt/TAG),
-#               served by QEMU's virtiofsd (/usr/lib/qemu/virtiofsd)
+#               served by QEMU's virtiofsd (/usr/lib/qemu/virtiofsd); OPTS,
+#               comma separated: the daemon's cache mode as minivmm's --share
+#               spells it, cache=none|auto|always (default auto) and
+#               writeback; the rest is the guest's mount data (ro, ...); no
+#               dax (QEMU 7.2 has no virtio-fs DAX window)
+#   -f VIRTIOFSD  serve the shares with this Rust virtiofsd (1.x, e.g. Debian
+#               trixie's 1.13) instead, with its default sandbox and threads:
+#               --cache=never|auto|always [--writeback]
 #   -c          the command's stdio on a virtio console (/dev/hvc0, flag "hvc")
 #               connected to QEMU's stdio; the serial console (kernel log,
 #               init's errors) then goes to stderr after QEMU exits
@@ -25,18 +32,19 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-flavour=cloud mem=512M append='' timeout_s=300 verbose=0 hvc=0
+flavour=cloud mem=512M append='' timeout_s=300 verbose=0 hvc=0 rust_vfsd=
 shares=()
-while getopts "k:s:cvm:a:t:h" opt; do
+while getopts "k:s:f:cvm:a:t:h" opt; do
 	case $opt in
 	k) flavour=$OPTARG ;;
 	s) shares+=("$OPTARG") ;;
+	f) rust_vfsd=$OPTARG ;;
 	c) hvc=1 ;;
 	v) verbose=1 ;;
 	m) mem=$OPTARG ;;
 	a) append=$OPTARG ;;
 	t) timeout_s=$OPTARG ;;
-	*) sed -n '6,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+	*) sed -n '6,28p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -79,8 +87,12 @@ if [ $hvc -eq 1 ]; then
 		-device virtio-serial-device,max_ports=1 -device virtconsole,chardev=hvc)
 fi
 if [ ${#shares[@]} -gt 0 ]; then
-	vfsd=/usr/lib/qemu/virtiofsd
-	[ -x "$vfsd" ] || { echo "qemu-run: $vfsd not found (qemu-system-x86 7.2 ships it)" >&2; exit 125; }
+	vfsd=${rust_vfsd:-/usr/lib/qemu/virtiofsd}
+	if [ -n "$rust_vfsd" ]; then
+		[ -x "$vfsd" ] || { echo "qemu-run: -f $vfsd: no such executable" >&2; exit 125; }
+	else
+		[ -x "$vfsd" ] || { echo "qemu-run: $vfsd not found (qemu-system-x86 7.2 ships it)" >&2; exit 125; }
+	fi
 	# vhost-user needs guest RAM in shared memory, and a modern virtio-mmio transport.
 	qemu_args+=(-object "memory-backend-memfd,id=mem,size=$mem,share=on" -numa "node,memdev=mem"
 		-global virtio-mmio.force-legacy=false)
@@ -89,16 +101,42 @@ if [ ${#shares[@]} -gt 0 ]; then
 	for s in "${shares[@]}"; do
 		IFS=: read -r tag dir opts <<<"$s"
 		[ -n "$tag" ] && [ -d "$dir" ] || { echo "qemu-run: bad share $s" >&2; exit 125; }
-		"$vfsd" --socket-path="$work/vfs$i.sock" -o source="$dir" -o cache=auto \
-			>"$work/vfs$i.log" 2>&1 &
+		# The daemon's options out of OPTS, the guest's mount data left.
+		cache=auto wb=0 mount=
+		IFS=, read -r -a olist <<<"$opts"
+		for o in ${olist[@]+"${olist[@]}"}; do
+			case $o in
+			cache=none | cache=auto | cache=always) cache=${o#cache=} ;;
+			writeback) wb=1 ;;
+			dax | dax=*) echo "qemu-run: share $tag: QEMU 7.2 has no virtio-fs DAX window" >&2; exit 125 ;;
+			cache=*) echo "qemu-run: share $tag: cache takes none, auto or always" >&2; exit 125 ;;
+			*) mount=${mount:+$mount,}$o ;;
+			esac
+		done
+		sock=$work/vfs$i.sock
+		if [ -n "$rust_vfsd" ]; then
+			# virtiofsd 1.x spells minivmm's cache=none "never".
+			[ "$cache" != none ] || cache=never
+			dargs=(--socket-path="$sock" --shared-dir="$dir" --cache="$cache")
+			[ $wb -eq 0 ] || dargs+=(--writeback)
+		else
+			dargs=(--socket-path="$sock" -o source="$dir" -o cache="$cache")
+			[ $wb -eq 0 ] || dargs+=(-o writeback)
+		fi
+		"$vfsd" "${dargs[@]}" >"$work/vfs$i.log" 2>&1 &
 		pids+=($!)
-		for _ in $(seq 50); do
-			[ -S "$work/vfs$i.sock" ] && break
+		# Up to 30 s: the nested test host starts a daemon in seconds.
+		for _ in $(seq 300); do
+			if [ -S "$sock" ] || ! kill -0 "${pids[-1]}" 2>/dev/null; then break; fi
 			sleep 0.1
 		done
-		qemu_args+=(-chardev "socket,id=vfs$i,path=$work/vfs$i.sock"
+		if [ ! -S "$sock" ]; then
+			echo "qemu-run: $vfsd made no socket for share $tag: $(tail -n 1 "$work/vfs$i.log")" >&2
+			exit 125
+		fi
+		qemu_args+=(-chardev "socket,id=vfs$i,path=$sock"
 			-device "vhost-user-fs-device,chardev=vfs$i,tag=$tag")
-		echo "$tag ${opts:--}" >>"$work/cfg/minivmm/shares"
+		echo "$tag ${mount:--}" >>"$work/cfg/minivmm/shares"
 		i=$((i + 1))
 	done
 fi

@@ -6,6 +6,7 @@
 
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_1_EDX_HTT (1u << 28)
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 
 /* Number of bits needed to hold values 0..n-1 (x2APIC ID shift widths). */
 static unsigned int id_bits(unsigned int n)
@@ -78,4 +79,13 @@ void cpuid_fixup(struct kvm_cpuid_entry2 *entries, unsigned int n, unsigned int 
 			break;
 		}
 	}
+}
+
+void cpuid_set_tsc_deadline(struct kvm_cpuid_entry2 *entries, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (entries[i].function == 0x1)
+			entries[i].ecx |= CPUID_1_ECX_TSC_DEADLINE;
 }

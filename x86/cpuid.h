@@ -18,4 +18,13 @@
 void cpuid_fixup(struct kvm_cpuid_entry2 *entries, unsigned int n, unsigned int index,
 		 unsigned int ncpus);
 
+/*
+ * Announce the TSC-deadline mode of the local APIC timer (leaf 1 ECX bit 24).
+ * KVM emulates it whenever KVM_CAP_TSC_DEADLINE_TIMER is present but leaves
+ * the bit out of KVM_GET_SUPPORTED_CPUID for the VMM to set.  With it Linux
+ * skips calibrating the APIC timer against the PIT tick
+ * (arch/x86/kernel/apic/apic.c calibrate_APIC_clock(): HZ/10 ticks, 100 ms).
+ */
+void cpuid_set_tsc_deadline(struct kvm_cpuid_entry2 *entries, unsigned int n);
+
 #endif

@@ -4,7 +4,8 @@
 #   - exec -> guest init ready and exec -> exit for `-- true`, minivmm
 #     (with and without THP for guest RAM; the default vmlinux entered
 #     through PVH, and the same kernel as a bzImage; with the i8042
-#     switches it used to pass) and the Debian QEMU as the VMM (same
+#     switches it used to pass; with the kernel's crypto self-tests, which
+#     minivmm's command line skips) and the Debian QEMU as the VMM (same
 #     kernel as a bzImage, initramfs and init; guest-images/qemu-run.sh);
 #   - the VMM's own peak RSS (VmHWM minus the guest RAM the guest touched);
 #   - console throughput: `-- head -c $CONSOLE_BYTES /dev/zero`, counted by
@@ -22,7 +23,7 @@ declare -A vals
 add() { vals[$1]+="$2"$'\n'; }
 
 for ((i = 0; i < RUNS; i++)); do
-	for variant in thp nothp bzimage i8042; do
+	for variant in thp nothp bzimage i8042 selftests; do
 		flag=()
 		case $variant in
 		nothp) flag=(--no-thp) ;;
@@ -30,6 +31,8 @@ for ((i = 0; i < RUNS; i++)); do
 		bzimage) flag=(--kernel guest-images/out/cloud/vmlinuz) ;;
 		# The i8042 switches minivmm passed before (issue 14).
 		i8042) flag=(--cmdline "i8042.noaux i8042.nokbd i8042.nopnp i8042.dumbkbd") ;;
+		# The crypto self-tests back on (the last cryptomgr.notests wins).
+		selftests) flag=(--cmdline "cryptomgr.notests=0") ;;
 		esac
 		t0=$(now_ms)
 		st=$(./minivmm "${flag[@]}" --stats -- true 2>&1 >/dev/null | grep 'stats:')
@@ -55,6 +58,8 @@ printf '%-44s %10s\n' "minivmm bzImage exec -> guest init ready" "$(m minivmm_bz
 printf '%-44s %10s\n' "minivmm bzImage exec -> exit" "$(m minivmm_bzimage.wall)"
 printf '%-44s %10s\n' "minivmm + old i8042.* exec -> ready" "$(m minivmm_i8042.ready_ms)"
 printf '%-44s %10s\n' "minivmm + old i8042.* exec -> exit" "$(m minivmm_i8042.wall)"
+printf '%-44s %10s\n' "minivmm + crypto self-tests exec -> ready" "$(m minivmm_selftests.ready_ms)"
+printf '%-44s %10s\n' "minivmm + crypto self-tests exec -> exit" "$(m minivmm_selftests.wall)"
 printf '%-44s %10s\n' "QEMU (same guest, bzImage) exec -> exit" "$(m qemu.wall)"
 awk -v a="$(m minivmm_thp.wall)" -v b="$(m qemu.wall)" \
 	'BEGIN {printf "%-44s %10.2f\n", "ratio minivmm / QEMU, exec -> exit", a / b}'

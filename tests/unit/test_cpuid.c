@@ -1,8 +1,8 @@
 /*
  * test_cpuid.c - the per-vCPU CPUID fix-ups (x86/cpuid.c): APIC IDs,
  * logical counts, HTT, the x2APIC topology levels of leaf 0xb and AMD's
- * leaves 0x80000008/0x8000001e, for 1, 4 and 6 vCPUs.  cpuid_fixup() runs
- * on a hand-made entry table; no KVM.
+ * leaves 0x80000008/0x8000001e, for 1, 4 and 6 vCPUs, and the TSC-deadline
+ * bit.  cpuid_fixup() runs on a hand-made entry table; no KVM.
  */
 #include <string.h>
 
@@ -59,5 +59,11 @@ int main(void)
 	memcpy(c, e, sizeof(e));
 	cpuid_fixup(c, n, 5, 6);
 	is(find(c, n, 0xb, 1)->eax, 3, "shift 3 for 6 cpus");
+
+	memcpy(c, e, sizeof(e));
+	c[0].ecx = 0x80000001u;
+	cpuid_set_tsc_deadline(c, n);
+	is(find(c, n, 1, 0)->ecx, 0x81000001u, "TSC-deadline bit set, other ECX bits kept");
+	is(find(c, n, 0xb, 0)->ecx, e[1].ecx, "TSC-deadline: other leaves untouched");
 	return done_testing();
 }
