@@ -13,6 +13,8 @@
 #                   tests/integration/NAME.t for integration (make integration
 #                   T=30-virtiofs, building only what that test needs)
 #   make guest      build the default guest kernel + initramfs (guest-images/out)
+#   make rootfs     a Debian 12 root directory for --root (guest-images/out/rootfs; as
+#                   root, with mmdebstrap); ROOTFS_PACKAGES="..." adds packages
 #   make bench      benchmarks (boot time, VMM memory, console throughput, virtio-fs);
 #                   BENCH="boot fs" picks them; fs measures each share mode with the
 #                   sandbox and with --sandbox=none (SANDBOX="on none", or one of them),
@@ -184,6 +186,7 @@ INTEG_NEEDS_01-inner-kvm-qemu := guest testhost
 INTEG_NEEDS_05-errors := minivmm guest
 INTEG_NEEDS_10-boot := minivmm guest testhost $(CRASH_ELF)
 INTEG_NEEDS_20-fuse-host := fuse-host-bins
+INTEG_NEEDS_50-root := minivmm guest testhost rootfs
 INTEG_TESTS := $(if $(T),$(patsubst %,tests/integration/%.t,$(basename $(notdir $(T)))),\
 	$(wildcard tests/integration/*.t))
 integ_needs = $(if $(filter undefined,$(origin INTEG_NEEDS_$(1))),$(INTEG_ALL),$(INTEG_NEEDS_$(1)))
@@ -194,7 +197,7 @@ integration: $(sort $(foreach t,$(INTEG_TESTS),$(call integ_needs,$(basename $(n
 # The README's test command: everything CI runs.
 test: deps
 	$(Q)$(MAKE) --no-print-directory minivmm unit-bins guest testhost fuzz-bins fuse-host-bins \
-		$(CRASH_ELF)
+		$(CRASH_ELF) rootfs
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 unit-bins
 	$(Q)prove -f $(UNIT_BINS) $(UNIT_SRCS:tests/unit/%.c=build/asan/tests/unit/%) \
 		tests/fuzz/fuzz.t tests/integration/*.t </dev/null

@@ -15,6 +15,8 @@ GUEST_CACHE := $(GUEST_DIR)/cache
 GUEST_OUT := $(GUEST_DIR)/out
 GUEST_INIT := $(GUEST_OUT)/minivmm-init
 GUEST_MODULES := virtio virtio_ring virtio_mmio fuse virtiofs virtio_console
+# Loaded by the init only for a read-only --root (its writable layer).
+GUEST_ROOT_MODULES := overlay
 GUEST_FLAVOURS := cloud generic
 GUEST_PKG_cloud := linux-image-cloud-amd64
 GUEST_PKG_generic := linux-image-amd64
@@ -64,7 +66,7 @@ $(GUEST_OUT)/%/initrd.img: $(GUEST_CACHE)/%/extracted $(GUEST_INIT) $(GUEST_DIR)
 	$(vecho) "  INITRD  $@"
 	$(Q)$(GUEST_DIR)/mkinitramfs.sh -q -o $@ -i $(GUEST_INIT) \
 		-k $(GUEST_CACHE)/$*/root/lib/modules/$$(cat $(GUEST_CACHE)/$*/kernel-version) \
-		-m "$(GUEST_MODULES)"
+		-m "$(GUEST_MODULES)" -r "$(GUEST_ROOT_MODULES)"
 
 # The generic kernel's whole module tree, for the KVM test host's own
 # initramfs (built with mkinitramfs.sh -k guest-images/out/generic/modules).
@@ -78,3 +80,33 @@ $(GUEST_OUT)/generic/modules/.complete: $(GUEST_CACHE)/generic/extracted
 	$(Q)touch $@
 
 .PHONY: guest
+
+# A Debian 12 root directory for `minivmm --root` (make rootfs): built by
+# mkrootfs.sh with mmdebstrap, as root, and kept until its recipe changes:
+# the script, or the packages and mirror below, recorded in rootfs.recipe
+# (rewritten only when they differ, so make compares its time).
+# ROOTFS_PACKAGES adds packages to the base set (build-essential git
+# python3 ca-certificates make).
+ROOTFS := $(GUEST_OUT)/rootfs
+ROOTFS_PACKAGES ?=
+ROOTFS_MIRROR ?= http://deb.debian.org/debian
+ROOTFS_RECIPE := $(GUEST_OUT)/rootfs.recipe
+ROOTFS_STAMP := $(GUEST_OUT)/rootfs.stamp
+
+rootfs: $(ROOTFS_STAMP)
+
+$(ROOTFS_RECIPE): FORCE
+	@mkdir -p $(dir $@)
+	$(Q)printf 'packages=%s\nmirror=%s\n' "$(strip $(ROOTFS_PACKAGES))" "$(ROOTFS_MIRROR)" >$@.new
+	$(Q)if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
+
+$(ROOTFS_STAMP): $(ROOTFS_RECIPE) $(GUEST_DIR)/mkrootfs.sh
+	$(vecho) "  ROOTFS  $(ROOTFS)"
+	$(Q)rm -f $@
+	$(Q)$(GUEST_DIR)/mkrootfs.sh -q -o $(ROOTFS) -m "$(ROOTFS_MIRROR)" \
+		$(if $(strip $(ROOTFS_PACKAGES)),-p "$(strip $(ROOTFS_PACKAGES))")
+	$(Q)touch $@
+
+FORCE:
+
+.PHONY: rootfs FORCE

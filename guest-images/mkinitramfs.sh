@@ -4,7 +4,7 @@
 #
 # Usage:
 #   mkinitramfs.sh -o OUTPUT -i INIT [-k MODDIR] [-m "MOD MOD,..."]...
-#                  [-b BUSYBOX] [-f SRC:DEST]... [-q]
+#                  [-r "MOD MOD,..."]... [-b BUSYBOX] [-f SRC:DEST]... [-q]
 #
 #   -o OUTPUT   the archive to write (written to OUTPUT.tmp, then renamed)
 #   -i INIT     the program copied to /init (mode 0755)
@@ -15,6 +15,9 @@
 #               and '_' are the same, as for modprobe).  Their dependency
 #               closure is taken from modules.dep; modules built into the
 #               kernel (modules.builtin) are skipped.  An unknown name fails.
+#   -r MODS     the same for modules the init loads only for a root on
+#               virtio-fs (minivmm --root): listed, with those of their
+#               dependencies -m did not bring, in /lib/modules/load-order.root
 #   -b BUSYBOX  a static busybox, installed as /bin/busybox with a symlink for
 #               every applet of `BUSYBOX --list-full` (default /bin/busybox,
 #               from Debian's busybox-static)
@@ -50,14 +53,17 @@ usage() {
 
 output='' init='' moddir='' busybox=/bin/busybox quiet=0
 mods=()
+root_mods=()
 extras=()
-while getopts "o:i:k:m:b:f:qh" opt; do
+while getopts "o:i:k:m:r:b:f:qh" opt; do
 	case $opt in
 	o) output=$OPTARG ;;
 	i) init=$OPTARG ;;
 	k) moddir=$OPTARG ;;
 	m) read -r -a words <<<"${OPTARG//,/ }"
 	   mods+=("${words[@]}") ;;
+	r) read -r -a words <<<"${OPTARG//,/ }"
+	   root_mods+=("${words[@]}") ;;
 	b) busybox=$OPTARG ;;
 	f) extras+=("$OPTARG") ;;
 	q) quiet=1 ;;
@@ -69,7 +75,7 @@ shift $((OPTIND - 1))
 [ -n "$output" ] && [ -n "$init" ] || usage
 [ -f "$init" ] || die "no such init: $init"
 [ -x "$busybox" ] || die "no busybox at $busybox (apt-get install busybox-static)"
-[ ${#mods[@]} -eq 0 ] || [ -n "$moddir" ] || die "-m needs -k MODDIR"
+[ $((${#mods[@]} + ${#root_mods[@]})) -eq 0 ] || [ -n "$moddir" ] || die "-m and -r need -k MODDIR"
 
 mtime=${SOURCE_DATE_EPOCH:-0}
 umask 022
@@ -111,7 +117,21 @@ visit() {
 	done
 	order+=("$p")
 }
-if [ ${#mods[@]} -gt 0 ]; then
+# add_mods NAME...: visit each module (deps first) into order.
+add_mods() {
+	local m n
+	for m in "$@"; do
+		n=$(modname "$m")
+		if [ -n "${mod_path[$n]:-}" ]; then
+			visit "${mod_path[$n]}"
+		elif [ -n "${builtin[$n]:-}" ]; then
+			[ $quiet -eq 1 ] || echo "$prog: $m is built into $kver, skipped" >&2
+		else
+			die "module $m not found in $moddir/modules.dep"
+		fi
+	done
+}
+if [ $((${#mods[@]} + ${#root_mods[@]})) -gt 0 ]; then
 	while IFS= read -r line; do
 		p=${line%%:*}
 		mod_path[$(modname "$p")]=$p
@@ -122,17 +142,10 @@ if [ ${#mods[@]} -gt 0 ]; then
 			builtin[$(modname "$p")]=1
 		done <"$moddir/modules.builtin"
 	fi
-	for m in "${mods[@]}"; do
-		n=$(modname "$m")
-		if [ -n "${mod_path[$n]:-}" ]; then
-			visit "${mod_path[$n]}"
-		elif [ -n "${builtin[$n]:-}" ]; then
-			[ $quiet -eq 1 ] || echo "$prog: $m is built into $kver, skipped" >&2
-		else
-			die "module $m not found in $moddir/modules.dep"
-		fi
-	done
 fi
+add_mods ${mods[@]+"${mods[@]}"}
+nboot=${#order[@]} # order[0..nboot) load at boot, the rest for --root only
+add_mods ${root_mods[@]+"${root_mods[@]}"}
 
 # --- Stage the tree. ---
 stage=$(mktemp -d "${TMPDIR:-/tmp}/mkinitramfs.XXXXXX")
@@ -156,9 +169,14 @@ printf 'root:x:0:0:root:/root:/bin/sh\n' >"$stage/etc/passwd"
 printf 'root:x:0:\n' >"$stage/etc/group"
 
 : >"$stage/lib/modules/load-order"
+: >"$stage/lib/modules/load-order.root"
+i=0
 for p in ${order[@]+"${order[@]}"}; do
 	install -D -m 0644 "$moddir/$p" "$stage/lib/modules/$kver/$p"
-	echo "/lib/modules/$kver/$p" >>"$stage/lib/modules/load-order"
+	list=load-order
+	[ $i -lt "$nboot" ] || list=load-order.root
+	echo "/lib/modules/$kver/$p" >>"$stage/lib/modules/$list"
+	i=$((i + 1))
 done
 
 install -m 0755 "$init" "$stage/init"

@@ -5,7 +5,7 @@ set -eu
 
 PKGS="make gcc libc6-dev linux-libc-dev libelf-dev libfdt-dev libseccomp-dev pkgconf perl
 acpica-tools busybox-static cpio dpkg-dev qemu-system-x86 clang
-libclang-rt-14-dev procps kmod lz4"
+libclang-rt-14-dev procps kmod lz4 mmdebstrap"
 
 missing=""
 for p in $PKGS; do

@@ -35,6 +35,15 @@ const char cli_usage[] =
 	"                   guest chown succeeds and changes nothing) or ids=keep (the\n"
 	"                   guest's uids/gids, needs root), uid=N, gid=N (another squash\n"
 	"                   owner, needs root).  Repeatable.\n"
+	"  --root DIR[,OPT...]\n"
+	"                   the guest's / is virtio-fs share DIR (a Debian tree, e.g. from\n"
+	"                   make rootfs; the default initrd mounts it and switches to it);\n"
+	"                   the COMMAND, or /bin/sh, runs there with /proc, /sys, /dev,\n"
+	"                   /run and a tmpfs /tmp, and --shares on /mnt/TAG.  OPT: those\n"
+	"                   of --share; ro: the guest writes to a tmpfs over DIR (an\n"
+	"                   overlay), so many VMs can boot one DIR at once and none\n"
+	"                   changes it.  DIR may not contain ','; uses one of the 16\n"
+	"                   share slots\n"
 	"  --cpus N         number of vCPUs (default 1, at most 64)\n"
 	"  --mem SIZE       guest RAM, with K/M/G suffix; bare numbers are MiB (default 512M)\n"
 	"  --timeout SECS   stop the guest and fail after SECS seconds, reporting each\n"
@@ -133,6 +142,7 @@ enum {
 	OPT_NO_THP,
 	OPT_SHARE,
 	OPT_SANDBOX,
+	OPT_ROOT,
 };
 
 int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
@@ -147,6 +157,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 		{"verbose", no_argument, NULL, OPT_VERBOSE},
 		{"stats", no_argument, NULL, OPT_STATS},
 		{"share", required_argument, NULL, OPT_SHARE},
+		{"root", required_argument, NULL, OPT_ROOT},
 		{"no-thp", no_argument, NULL, OPT_NO_THP},
 		{"sandbox", required_argument, NULL, OPT_SANDBOX},
 		{"version", no_argument, NULL, OPT_VERSION},
@@ -209,6 +220,13 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 			}
 			o->shares[o->nshares++] = optarg;
 			break;
+		case OPT_ROOT:
+			if (o->root) {
+				snprintf(err, errlen, "--root given twice");
+				return -EINVAL;
+			}
+			o->root = optarg;
+			break;
 		case OPT_NO_THP:
 			o->no_thp = true;
 			break;
@@ -241,6 +259,11 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 			snprintf(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
 			return -EINVAL;
 		}
+	}
+	if (o->root && o->nshares >= CLI_MAX_SHARES) {
+		snprintf(err, errlen, "at most %d --share options with --root (it takes a share)",
+			 CLI_MAX_SHARES - 1);
+		return -EINVAL;
 	}
 	if (optind < argc) {
 		/* getopt_long stops at "--" (consumed) or at the first operand. */

@@ -99,7 +99,10 @@ struct vmm {
 	struct vcon vcon;
 	struct vdev vdevs[LAYOUT_VIRTIO_MMIO_SLOTS];
 	unsigned int nvdevs;
-	/* --share i: virtio-fs device in slot VIRTIO_FS_FIRST_SLOT + i. */
+	/*
+	 * Share i: virtio-fs device in slot VIRTIO_FS_FIRST_SLOT + i.  With
+	 * --root, share 0 is the root (tag SHARE_ROOT_TAG), the --shares follow.
+	 */
 	struct share shares[CLI_MAX_SHARES];
 	struct fsrv *fsrv[CLI_MAX_SHARES];
 	struct dax_window *dax[CLI_MAX_SHARES]; /* NULL: the share has no DAX window */
@@ -218,7 +221,8 @@ out:
 /*
  * The guest init's instructions travel as a second newc archive appended to
  * the initramfs (the kernel unpacks concatenated archives in order): the
- * command, and flags.  See guest-images/README.md for the protocol.
+ * command, flags, the shares and the root.  See guest-images/README.md for the
+ * protocol.
  */
 static int build_initrd(const struct vmm *v, const char *path, uint8_t **out, size_t *out_len,
 			char *err, size_t errlen)
@@ -258,11 +262,17 @@ static int build_initrd(const struct vmm *v, const char *path, uint8_t **out, si
 		ret = cpio_add_file(&cb, "minivmm/argv", 0644, argv_buf, argv_len);
 	if (!ret)
 		ret = cpio_add_file(&cb, "minivmm/flags", 0644, flags, strlen(flags));
-	if (!ret && v->nshares) {
+	if (!ret && v->opts.root) {
+		char line[64];
+		int n = share_guest_line(&v->shares[0], line, sizeof(line));
+
+		ret = n < 0 ? n : cpio_add_file(&cb, "minivmm/root", 0644, line, (size_t)n);
+	}
+	if (!ret && v->nshares > (v->opts.root ? 1u : 0u)) {
 		char lines[CLI_MAX_SHARES * 64];
 		size_t off = 0;
 
-		for (unsigned int s = 0; s < v->nshares && !ret; s++) {
+		for (unsigned int s = v->opts.root ? 1 : 0; s < v->nshares && !ret; s++) {
 			int n = share_guest_line(&v->shares[s], lines + off, sizeof(lines) - off);
 
 			if (n < 0)
@@ -937,12 +947,19 @@ int main(int argc, char **argv)
 	}
 	if (v.opts.verbose)
 		log_level = LOG_INFO;
-	for (unsigned int i = 0; i < v.opts.nshares; i++) {
-		if (share_parse(v.opts.shares[i], &v.shares[i], err, sizeof(err))) {
+	if (v.opts.root) {
+		if (share_parse_root(v.opts.root, &v.shares[0], err, sizeof(err))) {
 			fprintf(stderr, "minivmm: %s\n", err);
 			return 1;
 		}
-		v.nshares = i + 1;
+		v.nshares = 1;
+	}
+	for (unsigned int i = 0; i < v.opts.nshares; i++) {
+		if (share_parse(v.opts.shares[i], &v.shares[v.nshares], err, sizeof(err))) {
+			fprintf(stderr, "minivmm: %s\n", err);
+			return 1;
+		}
+		v.nshares++;
 	}
 	if (share_check_unique(v.shares, v.nshares, err, sizeof(err))) {
 		fprintf(stderr, "minivmm: %s\n", err);

@@ -31,10 +31,16 @@ enum {
 	OPT_GID = 1 << 11,
 };
 
-static int fail(char *err, size_t errlen, const char *spec, int ret, const char *fmt, ...)
+/* Which option a spec came from, for the errors: "--share SPEC" or "--root SPEC". */
+struct spec {
+	const char *opt;
+	const char *text;
+};
+
+static int fail(char *err, size_t errlen, const struct spec *spec, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
-static int fail(char *err, size_t errlen, const char *spec, int ret, const char *fmt, ...)
+static int fail(char *err, size_t errlen, const struct spec *spec, int ret, const char *fmt, ...)
 {
 	char why[256];
 	va_list ap;
@@ -43,7 +49,7 @@ static int fail(char *err, size_t errlen, const char *spec, int ret, const char 
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	if (errlen)
-		snprintf(err, errlen, "--share %s: %s", spec, why);
+		snprintf(err, errlen, "%s %s: %s", spec->opt, spec->text, why);
 	return ret;
 }
 
@@ -112,8 +118,8 @@ static int parse_size(const char *s, uint64_t *out)
 }
 
 /* One option (NUL-terminated); 0 or -EINVAL with err filled. */
-static int parse_opt(const char *spec, char *opt, struct share *s, unsigned int *seen, char *err,
-		     size_t errlen)
+static int parse_opt(const struct spec *spec, char *opt, struct share *s, unsigned int *seen,
+		     char *err, size_t errlen)
 {
 	static const struct {
 		const char *name;
@@ -232,39 +238,22 @@ static int parse_opt(const char *spec, char *opt, struct share *s, unsigned int 
 	return 0;
 }
 
-int share_parse(const char *spec, struct share *out, char *err, size_t errlen)
+/*
+ * The part of --share and --root after the split: dir and opts are pieces
+ * of a writable copy of the spec (opts NULL: none), tag is checked already.
+ */
+static int parse_split(const struct spec *spec, const char *dir, const char *tag, char *opts,
+		       struct share *out, char *err, size_t errlen)
 {
 	struct share s = {.cache = FSRV_CACHE_AUTO, .queues = 1};
-	char *copy, *colon, *tag, *opts, *opt, *canon = NULL;
+	char *opt, *canon = NULL;
 	const char *why;
 	unsigned int seen = 0;
 	struct stat st;
 	int ret;
 
-	memset(out, 0, sizeof(*out));
-	copy = strdup(spec);
-	if (!copy)
-		return fail(err, errlen, spec, -ENOMEM, "%s", strerror(ENOMEM));
-	colon = strrchr(copy, ':');
-	if (!colon) {
-		ret = fail(err, errlen, spec, -EINVAL, "expected HOSTDIR:TAG[,option...]");
-		goto out;
-	}
-	*colon = '\0';
-	tag = colon + 1;
-	opts = strchr(tag, ',');
-	if (opts)
-		*opts++ = '\0';
-
-	if (!*copy) {
-		ret = fail(err, errlen, spec, -EINVAL, "empty host directory");
-		goto out;
-	}
-	why = tag_problem(tag, strlen(tag));
-	if (why) {
-		ret = fail(err, errlen, spec, -EINVAL, "%s", why);
-		goto out;
-	}
+	if (!*dir)
+		return fail(err, errlen, spec, -EINVAL, "empty host directory");
 	/* Options before the directory check: syntax errors need no filesystem. */
 	while (opts) {
 		opt = opts;
@@ -273,36 +262,28 @@ int share_parse(const char *spec, struct share *out, char *err, size_t errlen)
 			*opts++ = '\0';
 		ret = parse_opt(spec, opt, &s, &seen, err, errlen);
 		if (ret)
-			goto out;
+			return ret;
 	}
-	if (s.writeback && s.cache == FSRV_CACHE_NONE) {
-		ret = fail(err, errlen, spec, -EINVAL,
-			   "writeback needs cache=auto or cache=always (cache=none is direct I/O)");
-		goto out;
-	}
-
-	if ((s.has_uid || s.has_gid) && s.ids == FSRV_IDS_KEEP) {
-		ret = fail(err, errlen, spec, -EINVAL,
-			   "uid=/gid= choose the squash owner: not with ids=keep");
-		goto out;
-	}
+	if (s.writeback && s.cache == FSRV_CACHE_NONE)
+		return fail(
+			err, errlen, spec, -EINVAL,
+			"writeback needs cache=auto or cache=always (cache=none is direct I/O)");
+	if ((s.has_uid || s.has_gid) && s.ids == FSRV_IDS_KEEP)
+		return fail(err, errlen, spec, -EINVAL,
+			    "uid=/gid= choose the squash owner: not with ids=keep");
 	why = share_ids_problem(&s, geteuid(), getegid());
-	if (why) {
-		ret = fail(err, errlen, spec, -EPERM, "%s", why);
-		goto out;
-	}
+	if (why)
+		return fail(err, errlen, spec, -EPERM, "%s", why);
 
-	canon = realpath(copy, NULL);
-	if (!canon) {
-		ret = fail(err, errlen, spec, -errno, "%s: %s", copy, strerror(errno));
-		goto out;
-	}
+	canon = realpath(dir, NULL);
+	if (!canon)
+		return fail(err, errlen, spec, -errno, "%s: %s", dir, strerror(errno));
 	if (stat(canon, &st) < 0) {
-		ret = fail(err, errlen, spec, -errno, "%s: %s", copy, strerror(errno));
+		ret = fail(err, errlen, spec, -errno, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		ret = fail(err, errlen, spec, -EINVAL, "%s: %s", copy, strerror(ENOTDIR));
+		ret = fail(err, errlen, spec, -EINVAL, "%s: %s", dir, strerror(ENOTDIR));
 		goto out;
 	}
 	s.tag = strdup(tag);
@@ -316,6 +297,58 @@ int share_parse(const char *spec, struct share *out, char *err, size_t errlen)
 	ret = 0;
 out:
 	free(canon);
+	return ret;
+}
+
+int share_parse(const char *text, struct share *out, char *err, size_t errlen)
+{
+	const struct spec spec = {"--share", text};
+	char *copy, *colon, *tag, *opts;
+	const char *why;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	copy = strdup(text);
+	if (!copy)
+		return fail(err, errlen, &spec, -ENOMEM, "%s", strerror(ENOMEM));
+	colon = strrchr(copy, ':');
+	if (!colon) {
+		ret = fail(err, errlen, &spec, -EINVAL, "expected HOSTDIR:TAG[,option...]");
+		goto out;
+	}
+	*colon = '\0';
+	tag = colon + 1;
+	opts = strchr(tag, ',');
+	if (opts)
+		*opts++ = '\0';
+	why = tag_problem(tag, strlen(tag));
+	if (!why && !strcmp(tag, SHARE_ROOT_TAG))
+		why = "tag \"" SHARE_ROOT_TAG "\" is the --root share's";
+	if (why) {
+		ret = fail(err, errlen, &spec, -EINVAL, "%s", why);
+		goto out;
+	}
+	ret = parse_split(&spec, copy, tag, opts, out, err, errlen);
+out:
+	free(copy);
+	return ret;
+}
+
+int share_parse_root(const char *text, struct share *out, char *err, size_t errlen)
+{
+	const struct spec spec = {"--root", text};
+	char *copy, *opts;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	copy = strdup(text);
+	if (!copy)
+		return fail(err, errlen, &spec, -ENOMEM, "%s", strerror(ENOMEM));
+	/* DIR[,OPT...]: a directory whose name has a comma cannot be given. */
+	opts = strchr(copy, ',');
+	if (opts)
+		*opts++ = '\0';
+	ret = parse_split(&spec, copy, SHARE_ROOT_TAG, opts, out, err, errlen);
 	free(copy);
 	return ret;
 }

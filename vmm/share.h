@@ -39,7 +39,13 @@
  * canonicalised by realpath(3)); TAG is 1..SHARE_TAG_MAX bytes of printable
  * non-space ASCII without '/', not "." or ".." (it names /mnt/TAG in the
  * guest) and not starting with '#' (a comment line in /minivmm/shares) - the
- * rules of guest-images/init/initcfg.c.  Tags must be unique across shares.
+ * rules of guest-images/init/initcfg.c - and not SHARE_ROOT_TAG, which
+ * --root's share has.  Tags must be unique across shares.
+ *
+ * --root DIR[,option...]: the guest's root directory, the share of DIR
+ * with tag SHARE_ROOT_TAG and the same options (split at the FIRST ',', so
+ * DIR may not contain ','); "ro" there means the guest writes to a tmpfs
+ * over it (guest-images/README.md).
  *
  * Errors are one line, "--share SPEC: reason", written to err.
  */
@@ -58,6 +64,11 @@
 #define SHARE_DAX_ALIGN (2ull << 20)   /* FUSE_SETUPMAPPING granularity of Linux's driver */
 #define SHARE_DAX_DEFAULT (1ull << 30) /* 1 GiB: guest address space only, not RAM */
 #define SHARE_DAX_MAX (64ull << 30)
+/*
+ * The tag of the --root share; guest-images/init/initcfg.h has the same
+ * (INITCFG_ROOT_TAG, test_share checks): the init mounts it as the guest's /.
+ */
+#define SHARE_ROOT_TAG "minivmm-root"
 
 struct share {
 	char *dir; /* canonical absolute host path (malloc'd) */
@@ -81,6 +92,9 @@ struct share {
  * is then zeroed and owns nothing.
  */
 int share_parse(const char *spec, struct share *out, char *err, size_t errlen);
+
+/* The same for a --root spec (errors: "--root SPEC: reason"). */
+int share_parse_root(const char *spec, struct share *out, char *err, size_t errlen);
 
 /*
  * Why s's id options cannot work for a process with these effective ids

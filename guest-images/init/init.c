@@ -53,12 +53,17 @@
 #include <sys/wait.h>
 
 #include "guest-images/init/initcfg.h"
+#include "guest-images/init/newroot.h"
 #include "x86/layout.h"
 
 #define CFG_DIR "/minivmm"
 #define LOAD_ORDER "/lib/modules/load-order"
-#define CFG_MAX (1 << 20)  /* largest config file accepted */
-#define SHARE_WAIT_MS 5000 /* how long a share may take to show up */
+#define LOAD_ORDER_ROOT "/lib/modules/load-order.root" /* for --root only (overlay) */
+#define NEWROOT "/newroot"	    /* where the root is mounted before switch_root */
+#define NEWROOT_LOWER "/root-lower" /* a read-only root, under the overlay */
+#define NEWROOT_RW "/root-rw"	    /* the overlay's tmpfs: upper and work */
+#define CFG_MAX (1 << 20)	    /* largest config file accepted */
+#define SHARE_WAIT_MS 5000	    /* how long a share may take to show up */
 #define HVC_PATH "/dev/hvc0"
 #define HVC_WAIT_MS 5000 /* how long the virtio console may take to show up */
 #define PATH_DEFAULT "/usr/sbin:/usr/bin:/sbin:/bin"
@@ -69,6 +74,7 @@ struct init {
 	char **argv; /* NULL: interactive shell */
 	struct initcfg_share *shares;
 	int nshares;
+	struct initcfg_share root; /* root.tag NULL: no --root, stay in the initramfs */
 	char *cwd;
 	int hvc_fd; /* /dev/hvc0 with the "hvc" flag, else -1 */
 	struct timespec t0;
@@ -162,6 +168,22 @@ __attribute__((noreturn, format(printf, 2, 3))) static void fatal(const struct i
 	say(fmt, ap);
 	va_end(ap);
 	finish(in, INITCFG_STATUS_INIT_FAILED);
+}
+
+/*
+ * A root the guest cannot use ends with status 1, as minivmm's own errors
+ * do: the VMM's --root was accepted, but the directory cannot serve as a
+ * root (README, "A Debian root for CI jobs").
+ */
+__attribute__((noreturn, format(printf, 2, 3))) static void fatal_root(const struct init *in,
+								       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(fmt, ap);
+	va_end(ap);
+	finish(in, 1);
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -364,6 +386,13 @@ static void read_config(struct init *in)
 	}
 	free(env); /* the strings stay: putenv keeps pointers into buf */
 
+	read_cfg(in, "root", &buf);
+	ret = initcfg_parse_root(buf, &in->root);
+	if (ret < 0)
+		fatal(in, CFG_DIR "/root: %s",
+		      ret == -EINVAL ? "not one line \"" INITCFG_ROOT_TAG " OPTS\""
+				     : strerror(-ret));
+
 	read_cfg(in, "cwd", &buf);
 	buf[strcspn(buf, "\n")] = '\0';
 	in->cwd = buf[0] ? buf : (free(buf), strdup("/"));
@@ -380,16 +409,16 @@ static long elapsed_ms(const struct init *in)
 	return (t.tv_sec - in->t0.tv_sec) * 1000 + (t.tv_nsec - in->t0.tv_nsec) / 1000000;
 }
 
-static void load_modules(const struct init *in)
+static void load_modules(const struct init *in, const char *list)
 {
 	char *buf, *line, *next;
 	ssize_t n;
 
-	n = read_file(LOAD_ORDER, &buf);
+	n = read_file(list, &buf);
 	if (n == -ENOENT)
 		return;
 	if (n < 0) {
-		err("cannot read " LOAD_ORDER ": %s", strerror((int)-n));
+		err("cannot read %s: %s", list, strerror((int)-n));
 		return;
 	}
 	for (line = buf; *line; line = next) {
@@ -423,41 +452,86 @@ static void load_modules(const struct init *in)
 }
 
 /*
- * Mount every share.  The virtio-mmio device is probed and bound when the
- * modules load, but give a late device a few seconds: an unknown tag is
- * EINVAL from virtio_fs_get_tree() (fs/fuse/virtio_fs.c), a missing driver
- * ENODEV.
+ * Mount virtio-fs tag on dir.  The virtio-mmio device is probed and bound
+ * when the modules load, but give a late device a few seconds: an unknown
+ * tag is EINVAL from virtio_fs_get_tree() (fs/fuse/virtio_fs.c), a missing
+ * driver ENODEV.  Returns 0 or the errno of the last try.
  */
-static void mount_shares(const struct init *in)
+static int mount_virtiofs(const struct init *in, const char *tag, const char *dir, const char *opts)
+{
+	long deadline = elapsed_ms(in) + SHARE_WAIT_MS, delay_ms = 5;
+	int ret;
+
+	ret = mkdir_p(dir, 0755);
+	if (ret < 0)
+		return -ret;
+	for (;;) {
+		if (mount(tag, dir, "virtiofs", 0, opts) == 0)
+			break;
+		ret = errno;
+		if ((ret != ENODEV && ret != ENOENT && ret != EINVAL && ret != ENXIO) ||
+		    elapsed_ms(in) >= deadline)
+			return ret;
+		usleep((useconds_t)delay_ms * 1000);
+		if (delay_ms < 100)
+			delay_ms *= 2;
+	}
+	info(in, "mounted virtio-fs %s on %s (options %s)", tag, dir, opts ? opts : "none");
+	return 0;
+}
+
+/* Every share on PREFIX/mnt/TAG (PREFIX: the new root, or the initramfs's "/"). */
+static void mount_shares(const struct init *in, const char *prefix)
 {
 	int i;
 
 	for (i = 0; i < in->nshares; i++) {
 		const struct initcfg_share *s = &in->shares[i];
-		long deadline = elapsed_ms(in) + SHARE_WAIT_MS, delay_ms = 5;
-		char dir[8 + INITCFG_TAG_MAX];
+		char dir[sizeof(NEWROOT) + 8 + INITCFG_TAG_MAX];
 		int ret;
 
-		snprintf(dir, sizeof(dir), "/mnt/%s", s->tag);
-		ret = mkdir_p(dir, 0755);
-		if (ret < 0)
-			fatal(in, "cannot create %s: %s", dir, strerror(-ret));
-		for (;;) {
-			if (mount(s->tag, dir, "virtiofs", 0, s->opts) == 0)
-				break;
-			ret = errno;
-			if ((ret != ENODEV && ret != ENOENT && ret != EINVAL && ret != ENXIO) ||
-			    elapsed_ms(in) >= deadline)
-				fatal(in,
-				      "cannot mount virtio-fs share \"%s\" on %s (options %s): %s",
-				      s->tag, dir, s->opts ? s->opts : "none", strerror(ret));
-			usleep((useconds_t)delay_ms * 1000);
-			if (delay_ms < 100)
-				delay_ms *= 2;
-		}
-		info(in, "mounted share %s on %s (options %s)", s->tag, dir,
-		     s->opts ? s->opts : "none");
+		snprintf(dir, sizeof(dir), "%s/mnt/%s", prefix, s->tag);
+		ret = mount_virtiofs(in, s->tag, dir, s->opts);
+		if (ret)
+			fatal(in, "cannot mount virtio-fs share \"%s\" on %s (options %s): %s",
+			      s->tag, dir + strlen(prefix), s->opts ? s->opts : "none",
+			      strerror(ret));
 	}
+}
+
+/*
+ * --root: the share INITCFG_ROOT_TAG becomes /.  Mounted on NEWROOT, or
+ * with "ro" on NEWROOT_LOWER under an overlay whose upper layer is a tmpfs
+ * (so VMs booted from one directory each write to their own RAM), then the
+ * API filesystems move in, the shares are mounted there, and the init
+ * switches to it.  The command is looked up in the new root.
+ */
+static void enter_root(const struct init *in)
+{
+	const char *opts = in->root.opts;
+	bool ro = initcfg_has_opt(opts, "ro");
+	char what[600];
+	int ret;
+
+	ret = mount_virtiofs(in, in->root.tag, ro ? NEWROOT_LOWER : NEWROOT, opts);
+	if (ret)
+		fatal_root(in, "cannot mount the root (virtio-fs \"%s\", options %s): %s",
+			   in->root.tag, opts ? opts : "none", strerror(ret));
+	if (ro) {
+		ret = newroot_overlay(NEWROOT_LOWER, NEWROOT_RW, NEWROOT, what, sizeof(what));
+		if (ret < 0)
+			fatal_root(in, "root: cannot put a writable layer over it: %s: %s", what,
+				   strerror(-ret));
+		info(in, "overlay on " NEWROOT ": " NEWROOT_LOWER " under a tmpfs");
+	}
+	ret = newroot_move_api(NEWROOT, what, sizeof(what));
+	if (ret < 0)
+		fatal_root(in, "root: %s: %s", what, strerror(-ret));
+	mount_shares(in, NEWROOT);
+	ret = newroot_switch(NEWROOT, what, sizeof(what));
+	if (ret < 0)
+		fatal_root(in, "root: %s: %s", what, strerror(-ret));
+	info(in, "switched to the root");
 }
 
 /*
@@ -634,9 +708,15 @@ int main(void)
 	if (sethostname("minivmm", 7) < 0)
 		info(&in, "sethostname: %s", strerror(errno));
 
-	load_modules(&in);
+	load_modules(&in, LOAD_ORDER);
+	/* overlay only when it is used: each module costs boot time. */
+	if (in.root.tag && initcfg_has_opt(in.root.opts, "ro"))
+		load_modules(&in, LOAD_ORDER_ROOT);
 	if (in.flags & INITCFG_F_HVC)
 		open_hvc(&in);
-	mount_shares(&in);
+	if (in.root.tag)
+		enter_root(&in);
+	else
+		mount_shares(&in, "");
 	finish(&in, run(&in));
 }

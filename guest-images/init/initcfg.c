@@ -136,6 +136,40 @@ err:
 	return ret;
 }
 
+int initcfg_parse_root(char *buf, struct initcfg_share *root)
+{
+	struct initcfg_share *v;
+	int n = initcfg_parse_shares(buf, &v);
+
+	root->tag = NULL;
+	root->opts = NULL;
+	if (n <= 0)
+		return n;
+	if (n > 1 || strcmp(v[0].tag, INITCFG_ROOT_TAG)) {
+		free(v);
+		return -EINVAL;
+	}
+	*root = v[0];
+	free(v);
+	return 1;
+}
+
+bool initcfg_has_opt(const char *opts, const char *opt)
+{
+	size_t n = strlen(opt);
+
+	while (opts && *opts) {
+		size_t len = strcspn(opts, ",");
+
+		if (len == n && !memcmp(opts, opt, n))
+			return true;
+		opts += len;
+		if (*opts)
+			opts++;
+	}
+	return false;
+}
+
 int initcfg_parse_flags(const char *buf, unsigned *flags)
 {
 	static const struct {

@@ -13,6 +13,10 @@
  *                    "hvc"; unknown words are ignored (newer VMM, older image)
  *   /minivmm/env     extra environment, each "KEY=VALUE" NUL-terminated
  *   /minivmm/cwd     the working directory of the command (default "/")
+ *   /minivmm/root    the guest's root directory: one line as in shares, with
+ *                    tag INITCFG_ROOT_TAG; "ro" in OPTS asks for a tmpfs
+ *                    overlay on it, so the guest can write but the share
+ *                    stays as it is
  *
  * These helpers only parse buffers: no I/O, no allocation except the pointer
  * arrays they return, so the unit tests exercise them on the host
@@ -36,6 +40,9 @@
 #define INITCFG_F_VERBOSE (1u << 2) /* init reports what it does on stderr */
 #define INITCFG_F_HVC (1u << 3)	    /* the command's stdio is /dev/hvc0 (virtio console) */
 
+/* The --root share's tag (vmm/share.h SHARE_ROOT_TAG, the same string). */
+#define INITCFG_ROOT_TAG "minivmm-root"
+
 /* The longest virtio-fs tag: the config field is 36 bytes (virtio 1.2, 5.11.4). */
 #define INITCFG_TAG_MAX 36
 
@@ -58,6 +65,20 @@ int initcfg_split_nul(char *buf, size_t len, char ***argvp);
  * malformed line or a bad or duplicate tag, -ENOMEM.
  */
 int initcfg_parse_shares(char *buf, struct initcfg_share **sharesp);
+
+/*
+ * Parse the NUL-terminated /minivmm/root in buf into *root (pointing into
+ * buf).  Returns 1 when it names the root, 0 when it is empty (no root:
+ * root->tag is NULL), -EINVAL for anything but one line "INITCFG_ROOT_TAG
+ * OPTS", -ENOMEM.
+ */
+int initcfg_parse_root(char *buf, struct initcfg_share *root);
+
+/*
+ * True when the comma separated mount options opts (NULL: none) hold the
+ * word opt.
+ */
+bool initcfg_has_opt(const char *opts, const char *opt);
 
 /*
  * Parse the NUL-terminated flag words in buf into *flags (INITCFG_F_*).

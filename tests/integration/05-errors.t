@@ -29,6 +29,10 @@ check "initrd too large for RAM" "initrd.*(does not fit|too large)" --mem 128M -
 check "too little memory" "out of range" --mem 16M
 check "bad --cpus" "--cpus" --cpus 0
 check "unknown option" "unknown option" --frobnicate
+check "missing --root" "^minivmm: --root $s/nope: $s/nope: No such file or directory$" --root "$s/nope"
+check "--root on a file" "^minivmm: --root $s/empty,ro: $s/empty: Not a directory$" --root "$s/empty,ro"
+check "--root option" "--root .*unknown option \"bogus\"" --root "$s,bogus"
+check "--share with the root's tag" "tag \"minivmm-root\" is the --root share's" --share "$s:minivmm-root"
 out=$($m --help); rc=$?
 is "$rc" 0 "--help exits 0"
 like "$out" '^usage: minivmm' "--help prints usage"

@@ -82,6 +82,24 @@ int main(void)
 	is(parse(&o, err, "--share", "/a:x", "--share", "/b:y,ro", NULL), 0, "two shares");
 	is(o.nshares, 2, "both kept");
 	ok(!strcmp(o.shares[1], "/b:y,ro"), "in order, verbatim");
+	is(parse(&o, err, "--root", "/r,ro", "--share", "/a:x", "--", "true", NULL), 0,
+	   "--root with a share");
+	ok(o.root && !strcmp(o.root, "/r,ro") && o.nshares == 1, "root kept verbatim");
+	is(parse(&o, err, "--root", "/r", "--root", "/s", NULL), -EINVAL, "two --root refused");
+	ok(strstr(err, "--root given twice") != NULL, "message: %s", err);
+	{
+		char *args[40] = {"minivmm", "--root", "/r"};
+		int n = 3, i;
+
+		for (i = 0; i < CLI_MAX_SHARES; i++) {
+			args[n++] = "--share";
+			args[n++] = "/a:x";
+		}
+		is(cli_parse(n, args, &o, err, 256), -EINVAL, "16 shares and --root refused");
+		ok(strstr(err, "at most 15 --share options with --root") != NULL, "message: %s",
+		   err);
+		is(cli_parse(n - 2, args, &o, err, 256), 0, "15 shares and --root accepted");
+	}
 	is(parse(&o, err, "--help", NULL), 0, "help");
 	ok(o.help, "help flag");
 

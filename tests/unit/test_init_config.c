@@ -124,6 +124,35 @@ static void test_status(void)
 	   "stopped: init failure status");
 }
 
+static void test_root(void)
+{
+	struct initcfg_share r;
+	char buf[128];
+
+	strcpy(buf, "");
+	is(initcfg_parse_root(buf, &r), 0, "no root file: no root");
+	ok(r.tag == NULL, "  tag NULL");
+	strcpy(buf, INITCFG_ROOT_TAG " ro,dax\n");
+	is(initcfg_parse_root(buf, &r), 1, "root line parsed");
+	ok(r.tag && !strcmp(r.tag, INITCFG_ROOT_TAG) && r.opts && !strcmp(r.opts, "ro,dax"),
+	   "  tag and options");
+	strcpy(buf, INITCFG_ROOT_TAG " -\n");
+	is(initcfg_parse_root(buf, &r), 1, "root without options");
+	ok(r.opts == NULL, "  no options");
+	strcpy(buf, "other -\n");
+	is(initcfg_parse_root(buf, &r), -EINVAL, "another tag refused");
+	strcpy(buf, INITCFG_ROOT_TAG " -\nx -\n");
+	is(initcfg_parse_root(buf, &r), -EINVAL, "two lines refused");
+
+	ok(initcfg_has_opt("ro", "ro"), "has_opt: ro in ro");
+	ok(initcfg_has_opt("dax,ro", "ro"), "has_opt: ro in dax,ro");
+	ok(initcfg_has_opt("ro,dax", "dax"), "has_opt: dax in ro,dax");
+	ok(!initcfg_has_opt("rox,dax", "ro"), "has_opt: not a prefix");
+	ok(!initcfg_has_opt("xro", "ro"), "has_opt: not a suffix");
+	ok(!initcfg_has_opt(NULL, "ro"), "has_opt: no options");
+	ok(!initcfg_has_opt("", "ro"), "has_opt: empty options");
+}
+
 int main(void)
 {
 	test_split();
@@ -131,5 +160,6 @@ int main(void)
 	test_tags_env();
 	test_flags();
 	test_status();
+	test_root();
 	return done_testing();
 }

@@ -9,7 +9,8 @@
  * cache=none, queues out of 1..8, bad dax sizes - fails with the expected
  * errno and a one-line message naming the spec and the reason; valid dax
  * sizes; tag uniqueness; the guest's /minivmm/shares line (with "dax" when
- * the share has a window) and the fsrv configuration.
+ * the share has a window) and the fsrv configuration; --root's spec (the
+ * fixed tag, the same options and errors) and its reserved tag.
  */
 #include <errno.h>
 #include <limits.h>
@@ -19,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "guest-images/init/initcfg.h"
 #include "tests/unit/tap.h"
 #include "vmm/share.h"
 
@@ -329,6 +331,54 @@ static void test_ownership(void)
 	bad(".:t,nosuid", -EINVAL, "dev, suid, ids=squash|keep, uid=N, gid=N");
 }
 
+/*
+ * --root DIR[,OPT...]: the share of DIR with the fixed tag the guest init
+ * knows, the same options and the same errors, named "--root".
+ */
+static void test_root(void)
+{
+	struct share s;
+	char line[64];
+	int r;
+
+	ok(!strcmp(SHARE_ROOT_TAG, INITCFG_ROOT_TAG), "the VMM and the init agree on the root tag");
+	r = share_parse_root(tmp, &s, err, sizeof(err));
+	is(r, 0, "--root DIR accepted (%s)", r ? err : "");
+	ok(!r && !strcmp(s.tag, SHARE_ROOT_TAG) && !strcmp(s.dir, tmp) && !s.ro &&
+		   s.cache == FSRV_CACHE_AUTO,
+	   "tag " SHARE_ROOT_TAG ", the directory, the share defaults");
+	ok(!r && share_guest_line(&s, line, sizeof(line)) > 0 &&
+		   !strcmp(line, SHARE_ROOT_TAG " -\n"),
+	   "guest line: %s", line);
+	share_free(&s);
+	r = share_parse_root(at(",ro,dax=2M,cache=always"), &s, err, sizeof(err));
+	is(r, 0, "--root DIR,ro,dax=2M,cache=always accepted (%s)", r ? err : "");
+	ok(!r && s.ro && s.dax && s.dax_size == 2ull << 20 && s.cache == FSRV_CACHE_ALWAYS,
+	   "options as for --share");
+	ok(!r && share_guest_line(&s, line, sizeof(line)) > 0 &&
+		   !strcmp(line, SHARE_ROOT_TAG " ro,dax\n"),
+	   "guest line with ro,dax");
+	share_free(&s);
+
+	memset(&s, 0x5a, sizeof(s));
+	r = share_parse_root("/nonexistent-minivmm-dir", &s, err, sizeof(err));
+	is(r, -ENOENT, "missing root directory refused");
+	ok(!strcmp(err, "--root /nonexistent-minivmm-dir: /nonexistent-minivmm-dir: No such file "
+			"or directory"),
+	   "  one line: %s", err);
+	ok(!s.dir && !s.tag, "  nothing owned after failure");
+	r = share_parse_root(at("/..,bogus"), &s, err, sizeof(err));
+	is(r, -EINVAL, "unknown --root option refused");
+	ok(!strncmp(err, "--root ", 7) && strstr(err, "unknown option \"bogus\""), "  %s", err);
+	r = share_parse_root(",ro", &s, err, sizeof(err));
+	is(r, -EINVAL, "empty root directory refused");
+	ok(strstr(err, "empty host directory") != NULL, "  %s", err);
+	r = share_parse_root("/etc/passwd,ro", &s, err, sizeof(err));
+	is(r, -EINVAL, "a file as root refused");
+	ok(strstr(err, "Not a directory") != NULL, "  %s", err);
+	bad(".:" SHARE_ROOT_TAG, -EINVAL, "tag \"" SHARE_ROOT_TAG "\" is the --root share's");
+}
+
 int main(void)
 {
 	char t[] = "/tmp/test_share.XXXXXX";
@@ -348,6 +398,7 @@ int main(void)
 	test_dax();
 	test_unique();
 	test_ownership();
+	test_root();
 	rmdir(tmp);
 	return done_testing();
 }
