@@ -52,7 +52,7 @@ ok "$([ "${kb:-0}" -gt 3400000 ]; echo $?)" "--mem 3584M uses RAM above the 4 Gi
 out=$($m -- sh -c 'grep -o -w -m1 tsc_deadline_timer /proc/cpuinfo; cat /sys/module/cryptomgr/parameters/notests' 2>&1)
 lost_if_crashed "$out" "boot"
 is "$out" "$(printf 'tsc_deadline_timer\nY')" "the guest has the TSC-deadline timer and no crypto self-tests"
-$m --mem 512M -- sleep 5 >/dev/null 2>&1 &
+$m --mem 512M -- sleep 5 >/dev/null 2>"$err" &
 pid=$!
 ram=
 for _ in $(seq 100); do
@@ -63,8 +63,10 @@ for _ in $(seq 100); do
 	[ -n "$ram" ] && break
 	sleep 0.2
 done
-wait $pid
-ok "$([ -n "$ram" ] && [ $((0x$ram % 0x200000)) -eq 0 ]; echo $?)" "guest RAM starts on a 2 MiB boundary (at 0x${ram:-none})"
+wait $pid; rc=$?
+# A guest the nested test host crashed ends before the loop sees its RAM.
+lost_if_crashed "$(cat "$err")" "boot"
+ok "$([ -n "$ram" ] && [ $((0x$ram % 0x200000)) -eq 0 ]; echo $?)" "guest RAM starts on a 2 MiB boundary (at 0x${ram:-none}; minivmm exited $rc: $(head -c 200 "$err"))"
 
 # 3. Guest poweroff, reboot and panic end the VM as documented.
 out=$($m -- poweroff -f 2>&1); rc=$?
