@@ -23,7 +23,7 @@ cd "$(dirname "$0")/../.."
 MODES=${MODES:-nodax dax=256M dax}
 MEM=${MEM:-384M}
 VMS=4
-rootfs=guest-images/out/rootfs
+rootfs=${ROOTFS:-guest-images/out/rootfs}
 [ -x "$rootfs/usr/bin/python3" ] || { echo "density: no Debian root at $rootfs (make rootfs)" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "density: needs root (drops the page cache)" >&2; exit 1; }
 base=$(mktemp -d "${TMPDIR:-/tmp}/density.XXXXXX")
