@@ -15,8 +15,9 @@
 #   make guest      build the default guest kernel + initramfs (guest-images/out)
 #   make rootfs     a Debian 12 root directory for --root (guest-images/out/rootfs; as
 #                   root, with mmdebstrap); ROOTFS_PACKAGES="..." adds packages
-#   make bench      benchmarks (boot time, VMM memory, console throughput, virtio-fs);
-#                   BENCH="boot fs" picks them; fs measures each share mode with the
+#   make bench      benchmarks (boot time, VMM memory, console throughput, virtio-fs,
+#                   host memory per VM on one root with and without DAX);
+#                   BENCH="boot fs density" picks them; fs measures each share mode with the
 #                   sandbox and with --sandbox=none (SANDBOX="on none", or one of them),
 #                   and against QEMU + the Rust virtiofsd VIRTIOFSD=PATH (default: Debian
 #                   trixie's, fetched by VIRTIOFSD_FETCH into guest-images/cache)
@@ -187,6 +188,7 @@ INTEG_NEEDS_05-errors := minivmm guest
 INTEG_NEEDS_10-boot := minivmm guest testhost $(CRASH_ELF)
 INTEG_NEEDS_20-fuse-host := fuse-host-bins
 INTEG_NEEDS_50-root := minivmm guest testhost rootfs
+INTEG_NEEDS_51-dogfood := minivmm guest testhost rootfs
 INTEG_TESTS := $(if $(T),$(patsubst %,tests/integration/%.t,$(basename $(notdir $(T)))),\
 	$(wildcard tests/integration/*.t))
 integ_needs = $(if $(filter undefined,$(origin INTEG_NEEDS_$(1))),$(INTEG_ALL),$(INTEG_NEEDS_$(1)))
@@ -211,8 +213,9 @@ run: deps
 # Benchmarks: figures as ratios against baselines measured in the same run.
 # BENCH picks them: boot (boot time, VMM memory, console), fs (virtio-fs file
 # workload against native and against QEMU + virtiofsd, FUSE round trip
-# against a bare vCPU exit).
-BENCH ?= boot fs
+# against a bare vCPU exit), density (host memory per VM of 4 VMs on one
+# read-only Debian root, with and without DAX; needs make rootfs).
+BENCH ?= boot fs density
 FSBENCH := build/tests/bench/fsbench
 # fs compares with the Rust virtiofsd users run: VIRTIOFSD=PATH, or else
 # Debian trixie's 1.13 with its libraries, unpacked once into the cache by
@@ -238,7 +241,8 @@ $(BUILD)/tests/bench/seccomp_cost: $(BUILD)/tests/bench/seccomp_cost.o $(LIB)
 seccomp-cost: $(BUILD)/tests/bench/seccomp_cost
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory minivmm guest testhost $(if $(filter fs,$(BENCH)),fsbench)
+	$(Q)$(MAKE) --no-print-directory minivmm guest testhost $(if $(filter fs,$(BENCH)),fsbench) \
+		$(if $(filter density,$(BENCH)),rootfs)
 	$(Q)vfsd='$(if $(VIRTIOFSD),$(abspath $(VIRTIOFSD)))'; \
 	if [ -n "$(filter fs,$(BENCH))" ] && [ -z "$$vfsd" ]; then \
 		if [ -x '$(VIRTIOFSD_FETCH)' ] && '$(VIRTIOFSD_FETCH)' $(VIRTIOFSD_DIR) >/dev/null; then \

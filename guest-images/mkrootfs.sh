@@ -16,7 +16,9 @@
 #
 # The base set: build-essential git python3 ca-certificates make, on
 # mmdebstrap's "apt" variant (Essential: yes packages plus apt), so the
-# tree is what a CI job needs and little else.  Documentation and man pages
+# tree is what a CI job needs and little else; plus what this project's
+# own Makefile links (libelf-dev, libseccomp-dev: LDLIBS), so the dogfood
+# test (tests/integration/51-dogfood.t) builds minivmm's unit tests in it.  Documentation and man pages
 # are not installed (dpkg path-exclude; copyright files are kept), which
 # saves a third of the size.
 #
@@ -36,7 +38,7 @@ usage() {
 }
 
 out='' mirror=http://deb.debian.org/debian quiet=0
-pkgs=(build-essential git python3 ca-certificates make)
+pkgs=(build-essential git python3 ca-certificates make libelf-dev libseccomp-dev)
 while getopts "o:p:m:qh" opt; do
 	case $opt in
 	o) out=$OPTARG ;;
