@@ -550,7 +550,6 @@ static int setup_shares(struct vmm *v, char *err, size_t errlen)
 		if (ret)
 			return ret;
 		v->nvdevs = slot + 1;
-		virtio_fs_attach(&v->vfs[i], &v->vdevs[slot].t);
 	}
 	return 0;
 }
@@ -587,7 +586,6 @@ static int setup_devices(struct vmm *v, char *err, size_t errlen)
 	if (ret)
 		return ret;
 	v->nvdevs = VCON_SLOT + 1;
-	vcon_attach(&v->vcon, &v->vdevs[VCON_SLOT].t);
 	return setup_shares(v, err, errlen);
 }
 

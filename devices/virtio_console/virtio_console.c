@@ -42,11 +42,6 @@ err_free:
 	return ret;
 }
 
-void vcon_attach(struct vcon *c, struct vmmio_dev *t)
-{
-	c->t = t;
-}
-
 void vcon_destroy(struct vcon *c)
 {
 	if (!c->rx_req)
@@ -65,12 +60,14 @@ void vcon_destroy(struct vcon *c)
  */
 static void vcon_signal(struct vcon *c, bool broken, bool irq)
 {
-	if (!c->t)
+	const struct virtio_dev_irq *sig = __atomic_load_n(&c->irq, __ATOMIC_ACQUIRE);
+
+	if (!sig)
 		return;
 	if (broken)
-		vmmio_set_needs_reset(c->t);
+		sig->needs_reset(sig->opaque);
 	if (irq)
-		vmmio_signal_used(c->t);
+		sig->used(sig->opaque);
 }
 
 size_t vcon_input(struct vcon *c, const uint8_t *buf, size_t n)
@@ -227,13 +224,15 @@ void vcon_stats(struct vcon *c, uint64_t *rx_bytes, uint64_t *tx_bytes)
 	pthread_mutex_unlock(&c->tx_lock);
 }
 
-static int vcon_activate(void *dev, struct virtqueue *vqs, unsigned int n, uint64_t features)
+static int vcon_activate(void *dev, struct virtqueue *vqs, unsigned int n, uint64_t features,
+			 const struct virtio_dev_irq *irq)
 {
 	struct vcon *c = dev;
 
 	(void)features; /* nothing device-specific is offered */
-	if (n != 2)
+	if (n != 2 || !irq || !irq->used || !irq->needs_reset)
 		return -EINVAL;
+	__atomic_store_n(&c->irq, irq, __ATOMIC_RELEASE);
 	/* A queue the driver did not set up has num == 0 (transport.h): leave it alone. */
 	pthread_mutex_lock(&c->rx_lock);
 	pthread_mutex_lock(&c->tx_lock);

@@ -22,8 +22,8 @@
  *
  * Threads: ops->notify may run on any thread (a vCPU, an ioeventfd worker),
  * vcon_input() on the VMM's event loop.  Each queue has its own mutex in
- * struct vcon; the transport's functions (vmmio_signal_used,
- * vmmio_set_needs_reset) are only called after that mutex is released, so
+ * struct vcon; the driver is signalled (the struct virtio_dev_irq that
+ * activate got) only after that mutex is released, so
  * the transport may hold its own lock while calling ops->activate/reset.
  * hops->out is called with the transmitq's mutex held: a slow host stdout
  * holds back the guest (its put_chars waits for the buffer to come back),
@@ -46,7 +46,6 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#include "devices/virtio_mmio/transport.h"
 #include "devices/virtio_mmio/virtio_dev.h"
 #include "devices/virtio_mmio/virtqueue.h"
 
@@ -82,7 +81,8 @@ struct vcon {
 	pthread_mutex_t tx_lock; /* txq, tx_req, tx_bytes */
 	const struct vcon_host_ops *hops;
 	void *opaque;
-	struct vmmio_dev *t;		/* NULL until vcon_attach() */
+	/* From activate() on (atomic pointer): how to signal the driver; NULL before. */
+	const struct virtio_dev_irq *irq;
 	struct virtqueue *rxq, *txq;	/* the transport's queues while activated, else NULL */
 	struct vq_req *rx_req, *tx_req; /* 32 KiB each: allocated by vcon_init() */
 	bool rx_blocked;		/* input was refused: hops->rx_ready owed */
@@ -101,13 +101,6 @@ extern const struct virtio_dev_ops vcon_dev_ops;
  * mutexes.
  */
 int vcon_init(struct vcon *c, const struct vcon_host_ops *hops, void *opaque);
-
-/*
- * The transport the device is plugged into, for interrupts and
- * DEVICE_NEEDS_RESET.  Call once, after vmmio_init() and before the guest
- * runs.  Without it (unit tests) the device works but signals nothing.
- */
-void vcon_attach(struct vcon *c, struct vmmio_dev *t);
 
 /* Free what vcon_init() allocated; nothing may use c concurrently or afterwards. */
 void vcon_destroy(struct vcon *c);

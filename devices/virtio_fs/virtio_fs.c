@@ -39,14 +39,16 @@ static void virtio_fs_config_read(void *dev, uint32_t off, void *data, uint32_t 
 	memcpy(data, (const uint8_t *)&cfg + off, n);
 }
 
-static int virtio_fs_activate(void *dev, struct virtqueue *vqs, unsigned int n, uint64_t features)
+static int virtio_fs_activate(void *dev, struct virtqueue *vqs, unsigned int n, uint64_t features,
+			      const struct virtio_dev_irq *irq)
 {
 	struct virtio_fs *d = dev;
 	unsigned int i;
 
 	(void)features; /* no device-specific feature is offered */
-	if (n != d->nq)
+	if (n != d->nq || !irq || !irq->used || !irq->needs_reset)
 		return -EINVAL;
+	__atomic_store_n(&d->irq, irq, __ATOMIC_RELEASE);
 	/*
 	 * A queue the driver did not set up has num == 0 (transport.h) and is
 	 * left alone; the transport never notifies it either.  Linux sets up
@@ -115,6 +117,23 @@ static uint32_t virtio_fs_handle_hiprio(struct virtio_fs *d, const struct vq_req
 	return (uint32_t)(written > r->in_len ? r->in_len : written);
 }
 
+/*
+ * Tell the driver: used buffers, or (broken) that the device needs a reset.
+ * The irq functions take no lock of ours or the register lock (virtio_dev.h),
+ * so this may run with q->lock held.
+ */
+static void virtio_fs_signal(struct virtio_fs *d, bool broken)
+{
+	const struct virtio_dev_irq *sig = __atomic_load_n(&d->irq, __ATOMIC_ACQUIRE);
+
+	if (!sig)
+		return;
+	if (broken)
+		sig->needs_reset(sig->opaque);
+	else
+		sig->used(sig->opaque);
+}
+
 /* Called with q->lock held and q->vq set: give a chain back to the driver. */
 static void virtio_fs_complete(struct virtio_fs *d, struct virtio_fs_queue *q, uint16_t head,
 			       uint32_t written)
@@ -126,8 +145,8 @@ static void virtio_fs_complete(struct virtio_fs *d, struct virtio_fs_queue *q, u
 	 * once per batch: a slow request must not delay the replies to the
 	 * quick ones around it.
 	 */
-	if (vq_needs_irq(q->vq) && d->t)
-		vmmio_signal_used(d->t);
+	if (vq_needs_irq(q->vq))
+		virtio_fs_signal(d, false);
 }
 
 /*
@@ -138,8 +157,7 @@ static void virtio_fs_complete(struct virtio_fs *d, struct virtio_fs_queue *q, u
 static void virtio_fs_break(struct virtio_fs *d, struct virtio_fs_queue *q)
 {
 	q->vq = NULL;
-	if (d->t)
-		vmmio_set_needs_reset(d->t);
+	virtio_fs_signal(d, true);
 }
 
 /* May r wait for a lock in the server?  Device-memory requests are not looked at. */
@@ -584,11 +602,6 @@ void virtio_fs_set_dax_window(struct virtio_fs *d, uint64_t gpa, uint64_t len)
 {
 	d->dax_gpa = gpa;
 	d->dax_len = len;
-}
-
-void virtio_fs_attach(struct virtio_fs *d, struct vmmio_dev *t)
-{
-	d->t = t;
 }
 
 void virtio_fs_destroy(struct virtio_fs *d)

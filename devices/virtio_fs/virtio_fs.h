@@ -64,8 +64,8 @@
  * the ring is checked once more (2.7.10).  The hiprio queue (FORGETs:
  * quick, never blocking) is served in order by notify itself, under its
  * mutex.  Replies interrupt the guest as the ring's suppression settings
- * ask; vmmio_signal_used() and vmmio_set_needs_reset() are lock-free
- * (transport.h) and called with a queue mutex held.  ops->reset ends the
+ * ask; the struct virtio_dev_irq functions activate() got are lock-free
+ * (virtio_dev.h) and called with a queue mutex held.  ops->reset ends the
  * guest's FUSE session in the server (fsrv_reset(): the device's state goes
  * with the device, and requests waiting for a lock are woken) and waits for
  * the requests in progress, inline or on workers; one that finishes after
@@ -80,7 +80,6 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "devices/virtio_mmio/transport.h"
 #include "devices/virtio_mmio/virtio_dev.h"
 #include "devices/virtio_mmio/virtqueue.h"
 #include "fuse/fuse_server.h"
@@ -152,7 +151,8 @@ struct virtio_fs_pool {
 struct virtio_fs {
 	struct virtio_dev_ops ops;
 	struct fsrv *srv;
-	struct vmmio_dev *t;		/* NULL until virtio_fs_attach() */
+	/* From activate() on (atomic pointer): how to signal the driver; NULL before. */
+	const struct virtio_dev_irq *irq;
 	uint64_t dax_gpa, dax_len;	/* shared memory region 0; dax_len 0: none */
 	uint8_t tag[VIRTIO_FS_TAG_MAX]; /* NUL-padded */
 	unsigned int num_request_queues;
@@ -187,13 +187,6 @@ void virtio_fs_set_deadline(struct virtio_fs *d, long long by_ns);
  */
 int virtio_fs_init(struct virtio_fs *d, struct fsrv *srv, const char *tag,
 		   unsigned int num_request_queues);
-
-/*
- * The transport d is plugged into, for interrupts and DEVICE_NEEDS_RESET.
- * Call once, after vmmio_init() and before the guest runs.  Without it
- * the device works but signals nothing.
- */
-void virtio_fs_attach(struct virtio_fs *d, struct vmmio_dev *t);
 
 /*
  * Stop and join the workers (virtio_fs_stop()) and free what virtio_fs_init() allocated

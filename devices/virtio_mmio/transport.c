@@ -76,6 +76,16 @@ void vmmio_set_needs_reset(struct vmmio_dev *t)
 		vmmio_raise(t, VIRTIO_MMIO_INT_CONFIG);
 }
 
+static void vmmio_irq_used(void *opaque)
+{
+	vmmio_signal_used(opaque);
+}
+
+static void vmmio_irq_needs_reset(void *opaque)
+{
+	vmmio_set_needs_reset(opaque);
+}
+
 void vmmio_queue_notify(struct vmmio_dev *t, unsigned int qidx)
 {
 	if (qidx >= t->ops->num_queues) {
@@ -166,7 +176,7 @@ static void vmmio_activate(struct vmmio_dev *t)
 		memset(&t->vqs[i], 0, sizeof(t->vqs[i]));
 		t->vqs[i].broken = true;
 	}
-	ret = t->ops->activate(t->dev, t->vqs, t->ops->num_queues, t->driver_features);
+	ret = t->ops->activate(t->dev, t->vqs, t->ops->num_queues, t->driver_features, &t->irq);
 	if (ret < 0) {
 		log_warn_ratelimited("device %u: activation failed (%s)", t->ops->device_id,
 				     strerror(-ret));
@@ -554,6 +564,9 @@ int vmmio_init(struct vmmio_dev *t, const struct virtio_dev_ops *ops, void *dev,
 	t->mem = mem;
 	t->hooks = hooks;
 	t->hooks_opaque = hooks_opaque;
+	t->irq.used = vmmio_irq_used;
+	t->irq.needs_reset = vmmio_irq_needs_reset;
+	t->irq.opaque = t;
 	ret = pthread_mutex_init(&t->lock, NULL);
 	if (ret)
 		return -ret;

@@ -70,6 +70,7 @@ struct vmmio_dev {
 	const struct gmem *mem;
 	const struct vmmio_hooks *hooks;
 	void *hooks_opaque;
+	struct virtio_dev_irq irq; /* what ops->activate gets: the functions below */
 
 	uint32_t status; /* driver-written bits; atomic reads outside lock */
 	uint32_t dev_features_sel, drv_features_sel;
@@ -119,6 +120,8 @@ void vmmio_describe(struct vmmio_dev *t, FILE *f, const char *who);
 /*
  * The device put buffers in a used ring: set the used-buffer bit of
  * INTERRUPT_STATUS and raise the interrupt (callers check vq_needs_irq()).
+ * Devices reach this (and vmmio_set_needs_reset) through the struct
+ * virtio_dev_irq their activate() gets, never by name.
  */
 void vmmio_signal_used(struct vmmio_dev *t);
 

@@ -5,7 +5,9 @@
  * state.  It never sees MMIO registers: the virtio-mmio transport
  * (transport.h) negotiates features, sets up the queues, and calls these ops.
  * Devices get their queues as validated struct virtqueue (virtqueue.h) and
- * signal used buffers through the transport.
+ * reach the driver only through the struct virtio_dev_irq handed to
+ * activate(): a device never names its transport, so the same device can sit
+ * behind virtio-mmio, a unit test's fake, or a restored snapshot.
  */
 #ifndef MINIVMM_DEVICES_VIRTIO_MMIO_VIRTIO_DEV_H
 #define MINIVMM_DEVICES_VIRTIO_MMIO_VIRTIO_DEV_H
@@ -16,6 +18,24 @@
 struct virtqueue;
 
 #define VIRTIO_DEV_MAX_QUEUES 16
+
+/*
+ * How a device tells its driver something, whatever carries it.  The
+ * transport owns it and keeps it valid (and its functions callable from any
+ * thread, also from inside an op, without taking the transport's register
+ * lock) for as long as the device exists; the device keeps the pointer
+ * activate() gave it (the same one every time).
+ */
+struct virtio_dev_irq {
+	/* Buffers were put in a used ring: raise the used-buffer interrupt. */
+	void (*used)(void *opaque);
+	/*
+	 * The device cannot go on (a malformed ring): DEVICE_NEEDS_RESET, and
+	 * a config-change interrupt if the driver is running (virtio 1.2 2.1.2).
+	 */
+	void (*needs_reset)(void *opaque);
+	void *opaque;
+};
 
 struct virtio_dev_ops {
 	uint32_t device_id;	 /* virtio 1.2 section 5: 3 console, 26 fs, ... */
@@ -39,10 +59,12 @@ struct virtio_dev_ops {
 	 * The driver set DRIVER_OK: vqs[0..n) are every queue of the device;
 	 * a queue the driver made ready is validated, one it did not has
 	 * num == 0 (and is broken, so vq_pop() refuses it).  features are the
-	 * negotiated ones.  Return 0, or -errno to fail the device
-	 * (the transport sets DEVICE_NEEDS_RESET).
+	 * negotiated ones; irq is how the device signals the driver (it stays
+	 * valid after a reset).  Return 0, or
+	 * -errno to fail the device (the transport sets DEVICE_NEEDS_RESET).
 	 */
-	int (*activate)(void *dev, struct virtqueue *vqs, unsigned int n, uint64_t features);
+	int (*activate)(void *dev, struct virtqueue *vqs, unsigned int n, uint64_t features,
+			const struct virtio_dev_irq *irq);
 	/*
 	 * The driver notified queue qidx (< num_queues, activated).  Called
 	 * from the thread that received the notification (vCPU or ioeventfd

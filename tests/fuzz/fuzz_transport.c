@@ -77,7 +77,8 @@ static void f_config_write(void *dev, uint32_t off, const void *data, uint32_t n
 	memcpy(f->cfg + off, data, n);
 }
 
-static int f_activate(void *dev, struct virtqueue *vqs, unsigned int n, uint64_t features)
+static int f_activate(void *dev, struct virtqueue *vqs, unsigned int n, uint64_t features,
+		      const struct virtio_dev_irq *irq)
 {
 	struct fake *f = dev;
 	uint64_t offered = DEV_FEATURES | (1ULL << VIRTIO_F_VERSION_1) |
@@ -100,6 +101,7 @@ static int f_activate(void *dev, struct virtqueue *vqs, unsigned int n, uint64_t
 		/* The rings were validated: touching them must be safe. */
 		(void)vq_has_avail(&vqs[i]);
 	}
+	CHECK(irq && irq->used && irq->needs_reset);
 	if (f->activate_ret == 0)
 		f->live = true;
 	return f->activate_ret;

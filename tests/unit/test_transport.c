@@ -44,6 +44,7 @@ struct fake {
 	/* Concurrency test: notify must never run while not active. */
 	int active;
 	unsigned int bad_notifies;
+	const struct virtio_dev_irq *irq; /* what activate() was given */
 };
 
 static void f_config_read(void *dev, uint32_t off, void *data, uint32_t n)
@@ -61,7 +62,8 @@ static void f_config_write(void *dev, uint32_t off, const void *data, uint32_t n
 	f->cfg_writes++;
 }
 
-static int f_activate(void *dev, struct virtqueue *vqs, unsigned int n, uint64_t features)
+static int f_activate(void *dev, struct virtqueue *vqs, unsigned int n, uint64_t features,
+		      const struct virtio_dev_irq *irq)
 {
 	struct fake *f = dev;
 
@@ -69,8 +71,12 @@ static int f_activate(void *dev, struct virtqueue *vqs, unsigned int n, uint64_t
 	f->act_features = features;
 	f->act_n = n;
 	memcpy(f->act_vqs, vqs, n * sizeof(*vqs));
-	/* Signalling from inside an op must not deadlock on the register lock. */
-	vmmio_signal_used(f->t);
+	/*
+	 * Signalling from inside an op, through what the device is given,
+	 * must not deadlock on the register lock.
+	 */
+	f->irq = irq;
+	irq->used(irq->opaque);
 	if (f->activate_ret == 0)
 		__atomic_store_n(&f->active, 1, __ATOMIC_SEQ_CST);
 	return f->activate_ret;
@@ -209,6 +215,13 @@ static void test_linux_probe(void)
 	is(fdrv_rd(&drv, VIRTIO_MMIO_STATUS), 0xf, "status ACK|DRIVER|FEATURES_OK|DRIVER_OK");
 	is(fdrv_rd(&drv, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING,
 	   "signal from inside activate worked");
+	/* The device's only way to the driver is what activate gave it. */
+	fdrv_wr(&drv, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	f.irq->needs_reset(f.irq->opaque);
+	ok(fdrv_rd(&drv, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
+	   "irq->needs_reset sets DEVICE_NEEDS_RESET");
+	is(fdrv_rd(&drv, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG,
+	   "and, with DRIVER_OK, a config-change interrupt (2.1.2)");
 	vmmio_destroy(&t);
 }
 

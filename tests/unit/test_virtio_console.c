@@ -124,7 +124,6 @@ static struct drv *drv_new(void)
 	if (vcon_init(&d->c, &t_hops, d) < 0 ||
 	    fdrv_plug(&d->g, &d->t, &vcon_dev_ops, &d->c, &t_hooks, d) < 0)
 		abort();
-	vcon_attach(&d->c, &d->t);
 	return d;
 }
 

@@ -118,7 +118,6 @@ static struct drv *drv_new(const char *tag, unsigned int nrq)
 	if (virtio_fs_init(&d->v, d->srv, tag, nrq) < 0 ||
 	    fdrv_plug(&d->g, &d->t, &d->v.ops, &d->v, &t_hooks, d) < 0)
 		abort();
-	virtio_fs_attach(&d->v, &d->t);
 	return d;
 }
 
