@@ -1059,10 +1059,13 @@ int main(int argc, char **argv)
 		pthread_join(v.dax_watch, NULL); /* ends within a period once stopping */
 	/* Output the guest queued but whose notification was still in flight. */
 	vcon_tx_flush(&v.vcon);
-	/* Likewise file requests (e.g. writeback WRITEs) already on the rings. */
+	/*
+	 * Likewise file requests (e.g. writeback WRITEs) already on the rings,
+	 * through the transport, which drops queues that are not live.
+	 */
 	for (unsigned int i = 0; i < v.nshares; i++)
 		for (unsigned int q = 0; q < v.vfs[i].ops.num_queues; q++)
-			v.vfs[i].ops.notify(&v.vfs[i], q);
+			vmmio_queue_notify(&v.vdevs[VIRTIO_FS_FIRST_SLOT + i].t, q);
 	uart_flush(&v.uart);
 	terminal_close(&v.con);
 	status = stop_status(&v);
