@@ -213,8 +213,7 @@ int snapr_parse(struct snap_reader *r, const uint8_t *buf, size_t len, const cha
 	off = sizeof(h);
 	for (i = 0; i < h.nsections; i++) {
 		if (len - off < sizeof(s))
-			return SNAP_ERR("truncated: section %u of %u missing", i + 1,
-					h.nsections);
+			return SNAP_ERR("truncated: section %u of %u missing", i + 1, h.nsections);
 		memcpy(&s, buf + off, sizeof(s));
 		if (s.len > SNAP_MAX_SECTION_LEN)
 			return SNAP_ERR("corrupted: section %u is %u bytes long (at most %u)",

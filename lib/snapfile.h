@@ -35,7 +35,7 @@
 
 #define SNAP_MAGIC "MVMSNAP" /* 8 bytes with its NUL */
 #define SNAP_FORMAT_VERSION 1
-#define SNAP_VERSION_LEN 32  /* minivmm version string, NUL-padded */
+#define SNAP_VERSION_LEN 32 /* minivmm version string, NUL-padded */
 #define SNAP_KERNEL_ID_LEN 16
 
 #define SNAP_STATE_NAME "state" /* the files in a snapshot directory */

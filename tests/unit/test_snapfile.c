@@ -192,8 +192,7 @@ static void test_foreign(void)
 	free(f);
 
 	f = make_file(&len, VER, other);
-	is(snapr_parse(&r, f, len, VER, kid, err, sizeof(err)), -EINVAL,
-	   "another kernel refused");
+	is(snapr_parse(&r, f, len, VER, kid, err, sizeof(err)), -EINVAL, "another kernel refused");
 	ok(strstr(err, "another kernel") != NULL, "%s", err);
 	free(f);
 
