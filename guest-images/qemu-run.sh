@@ -38,7 +38,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-flavour=cloud mem=512M append='' timeout_s=300 verbose=0 hvc=0 rust_vfsd= root=
+flavour=cloud mem=512M append='' timeout_s=300 verbose=0 hvc=0 rust_vfsd='' root=''
 shares=()
 while getopts "k:r:s:f:cvm:a:t:h" opt; do
 	case $opt in

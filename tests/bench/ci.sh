@@ -53,7 +53,7 @@
 # as tests/bench/density.sh does (a DAX root over its 9p fails; the same
 # place for both VMMs either way).
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 FILES=${FILES:-20000}
 ROUNDS=${ROUNDS:-2}
 VMMS=${VMMS:-minivmm qemu}
