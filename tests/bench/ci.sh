@@ -155,28 +155,45 @@ EOF
 res=$base/results # "VMM STEP SECONDS" lines
 : >"$res"
 fails=0
+# crashed VMM ERR: whether the VMM says the guest crashed.  The nested test
+# host crashes an inner guest now and then, under minivmm and under QEMU
+# alike (README, "The KVM test host"; here 2 of 2 QEMU boots in one run):
+# there such a boot runs again, up to twice, on a fresh directory, and says
+# so; only a boot that ran to the end gives figures.
+crashed() {
+	[ "${KVM_HOST_NESTED:-0}" = 1 ] || return 1
+	case $1 in
+	minivmm) grep -q 'guest triple fault' "$2" ;;
+	qemu) grep -q 'QEMU exited with 0 without an exit status' "$2" ;;
+	esac
+}
 # boot VMM ROUND: one guest, its STEP lines into $res.
 boot() {
-	local vmm=$1 run=run.$1.$2 rc out=$base/$1.$2.out err=$base/$1.$2.err t0=$SECONDS
+	local vmm=$1 run=run.$1.$2 rc out=$base/$1.$2.out err=$base/$1.$2.err t0=$SECONDS try
 	local cmd=(bash /mnt/work/guest.sh "$run" "$BUILD_TARGET" "$BUILD_CFLAGS")
-	rm -rf "${share:?}/$run"
-	if [ "$vmm" = minivmm ]; then
-		./minivmm --mem "$GUEST_MEM" --timeout "$GUEST_TIMEOUT" --root "$rootfs,ro,$CACHE" \
-			--share "$share:work,$CACHE" -- "${cmd[@]}" >"$out" 2>"$err" </dev/null
-	else
-		guest-images/qemu-run.sh -c -f "$VIRTIOFSD" -m "$GUEST_MEM" -t "$GUEST_TIMEOUT" \
-			-r "$rootfs:ro,$CACHE" -s "work:$share:$CACHE" -- "${cmd[@]}" >"$out" 2>"$err" </dev/null
-	fi
-	rc=$?
+	for try in 1 2 3; do
+		rm -rf "${share:?}/$run"
+		if [ "$vmm" = minivmm ]; then
+			./minivmm --mem "$GUEST_MEM" --timeout "$GUEST_TIMEOUT" --root "$rootfs,ro,$CACHE" \
+				--share "$share:work,$CACHE" -- "${cmd[@]}" >"$out" 2>"$err" </dev/null
+		else
+			guest-images/qemu-run.sh -c -f "$VIRTIOFSD" -m "$GUEST_MEM" -t "$GUEST_TIMEOUT" \
+				-r "$rootfs:ro,$CACHE" -s "work:$share:$CACHE" -- "${cmd[@]}" >"$out" 2>"$err" </dev/null
+		fi
+		rc=$?
+		[ $rc -ne 0 ] && [ $try -lt 3 ] && crashed "$vmm" "$err" || break
+		echo "# $vmm round $2: the guest crashed in the nested test host ($(grep -m1 -E 'triple fault|without an exit status' "$err")); once more" >&2
+	done
 	tr -d '\r' <"$out" >"$out.clean"
-	awk -v v="$vmm" '$1 == "STEP" { print v, $2, $3 }' "$out.clean" >>"$res"
-	echo "# $vmm round $2: $((SECONDS - t0)) s, exit $rc" >&2
+	echo "# $vmm round $2: $((SECONDS - t0)) s, exit $rc: $(awk '$1 == "STEP" { printf "%s %s; ", $2, $3 }' "$out.clean")" >&2
 	if [ $rc -ne 0 ] || ! grep -q '^DONE' "$out.clean"; then
 		echo "ci.sh: $vmm round $2 FAILED (exit $rc); guest output:" >&2
 		tail -n 40 "$out.clean" >&2
 		echo "ci.sh: $vmm round $2: stderr:" >&2
 		tail -n 20 "$err" >&2
 		fails=$((fails + 1))
+	else
+		awk -v v="$vmm" '$1 == "STEP" { print v, $2, $3 }' "$out.clean" >>"$res"
 	fi
 	rm -rf "${share:?}/$run"
 }
@@ -194,11 +211,11 @@ function median(k,    n, i, j, t, a) {
 		for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
-function fmt(x) { return x < 0 ? "FAILED" : sprintf("%.2f", x) }
+function fmt(x) { return x < 0 ? "-" : sprintf("%.2f", x) }
 { k = $1 SUBSEP $2; val[k, ++cnt[k]] = $3 }
 END {
 	printf "\nCI workload, Debian root (ro + overlay) and a work share, %s, 1 vCPU, %d round(s), boots alternating\n", cache, rounds
-	printf "minivmm against QEMU 7.2 + %s; seconds, median per step; ratio = QEMU / minivmm (> 1: minivmm faster)\n", vfsd
+	printf "minivmm against QEMU 7.2 + %s; seconds, median per step of the boots that ran to the end (n: how many); ratio = QEMU / minivmm (> 1: minivmm faster)\n", vfsd
 	printf "untar: git archive of this repository; build: make -j2 (CFLAGS %s) %s; status: git status on %d files\n", cflags, target, files
 	printf "%-14s %10s %10s %8s %6s\n", "step", "minivmm", "QEMU+vfsd", "ratio", "n"
 	ns = split("untar build status_cold status_warm", s, " ")
