@@ -17,7 +17,8 @@
 #                   root, with mmdebstrap); ROOTFS_PACKAGES="..." adds packages
 #   make bench      benchmarks (boot time, VMM memory, console throughput, virtio-fs,
 #                   host memory per VM on one root with and without DAX);
-#                   BENCH="boot fs density" picks them; fs measures each share mode with the
+#                   BENCH="boot fs density" picks them (and ci: a CI job's untar,
+#                   build and git status; FILES=, ROUNDS=); fs measures each share mode with the
 #                   sandbox and with --sandbox=none (SANDBOX="on none", or one of them),
 #                   and against QEMU + the Rust virtiofsd VIRTIOFSD=PATH (default: Debian
 #                   trixie's, fetched by VIRTIOFSD_FETCH into guest-images/cache)
@@ -213,10 +214,13 @@ run: deps
 # BENCH picks them: boot (boot time, VMM memory, console), fs (virtio-fs file
 # workload against native and against QEMU + virtiofsd, FUSE round trip
 # against a bare vCPU exit), density (host memory per VM of 4 VMs on one
-# read-only Debian root, with and without DAX; needs make rootfs).
+# read-only Debian root, with and without DAX; needs make rootfs), ci (a CI
+# job's untar, make -j2 and git status on a Debian root and a work share,
+# against QEMU + virtiofsd; needs make rootfs; not in the default list: it
+# takes longer than the others together in the nested test host).
 BENCH ?= boot fs density
 FSBENCH := build/tests/bench/fsbench
-# fs compares with the Rust virtiofsd users run: VIRTIOFSD=PATH, or else
+# fs and ci compare with the Rust virtiofsd users run: VIRTIOFSD=PATH, or else
 # Debian trixie's 1.13 with its libraries, unpacked once into the cache by
 # the machine's shared fetch script (not part of this repository).
 VIRTIOFSD ?=
@@ -241,21 +245,21 @@ seccomp-cost: $(BUILD)/tests/bench/seccomp_cost
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory minivmm guest testhost $(if $(filter fs,$(BENCH)),fsbench) \
-		$(if $(filter density,$(BENCH)),rootfs)
+		$(if $(filter density ci,$(BENCH)),rootfs)
 	$(Q)vfsd='$(if $(VIRTIOFSD),$(abspath $(VIRTIOFSD)))'; \
-	if [ -n "$(filter fs,$(BENCH))" ] && [ -z "$$vfsd" ]; then \
+	if [ -n "$(filter fs ci,$(BENCH))" ] && [ -z "$$vfsd" ]; then \
 		if [ -x '$(VIRTIOFSD_FETCH)' ] && '$(VIRTIOFSD_FETCH)' $(VIRTIOFSD_DIR) >/dev/null; then \
 			vfsd=$(CURDIR)/$(VIRTIOFSD_DIR)/virtiofsd; \
 		else \
-			echo "make bench: BENCH=fs needs a Rust virtiofsd: set VIRTIOFSD=PATH (or VIRTIOFSD_FETCH=fetch-trixie-virtiofsd.sh)" >&2; \
+			echo "make bench: BENCH=fs and ci need a Rust virtiofsd: set VIRTIOFSD=PATH (or VIRTIOFSD_FETCH=fetch-trixie-virtiofsd.sh)" >&2; \
 			exit 1; \
 		fi; \
-	elif [ -n "$(filter fs,$(BENCH))" ] && [ ! -x "$$vfsd" ]; then \
+	elif [ -n "$(filter fs ci,$(BENCH))" ] && [ ! -x "$$vfsd" ]; then \
 		echo "make bench: VIRTIOFSD=$$vfsd is not an executable" >&2; \
 		exit 1; \
 	fi; \
 	for b in $(BENCH); do \
-		t=3000; [ $$b != fs ] || t=4800; \
+		t=3000; [ $$b != fs ] || t=4800; [ $$b != ci ] || t=7200; \
 		VIRTIOFSD=$$vfsd tests/integration/kvm-host --timeout $$t --retries 2 bash tests/bench/$$b.sh </dev/null || exit 1; \
 	done
 

@@ -3,8 +3,8 @@
 # with the same initramfs protocol minivmm uses.  For testing the guest
 # images and the init where minivmm cannot run, and as a reference VMM.
 #
-# Usage: qemu-run.sh [-k cloud|generic] [-s TAG:DIR[:OPTS]]... [-f VIRTIOFSD] [-c] [-v]
-#                    [-m MEM] [-a APPEND] [-t SECONDS] [-- COMMAND [ARG]...]
+# Usage: qemu-run.sh [-k cloud|generic] [-r DIR[:OPTS]] [-s TAG:DIR[:OPTS]]... [-f VIRTIOFSD]
+#                    [-c] [-v] [-m MEM] [-a APPEND] [-t SECONDS] [-- COMMAND [ARG]...]
 #
 #   -k FLAVOUR  guest-images/out/FLAVOUR/{vmlinuz,initrd.img} (default cloud)
 #   -s TAG:DIR[:OPTS]  share host DIR as virtio-fs TAG (guest /mnt/TAG),
@@ -13,6 +13,12 @@
 #               spells it, cache=none|auto|always (default auto) and
 #               writeback; the rest is the guest's mount data (ro, ...); no
 #               dax (QEMU 7.2 has no virtio-fs DAX window)
+#   -r DIR[:OPTS]  the guest's root is host DIR, a virtio-fs share with tag
+#               minivmm-root (OPTS as for -s), which the init mounts and
+#               switches to as it does for minivmm's --root (the command is
+#               looked up there, -s shares are on /mnt/TAG); "ro" is also the
+#               daemon's --readonly (Rust virtiofsd) and, as with --root,
+#               makes the guest write to a tmpfs overlay over DIR
 #   -f VIRTIOFSD  serve the shares with this Rust virtiofsd (1.x, e.g. Debian
 #               trixie's 1.13) instead, with its default sandbox and threads:
 #               --cache=never|auto|always [--writeback]
@@ -32,11 +38,12 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-flavour=cloud mem=512M append='' timeout_s=300 verbose=0 hvc=0 rust_vfsd=
+flavour=cloud mem=512M append='' timeout_s=300 verbose=0 hvc=0 rust_vfsd='' root=''
 shares=()
-while getopts "k:s:f:cvm:a:t:h" opt; do
+while getopts "k:r:s:f:cvm:a:t:h" opt; do
 	case $opt in
 	k) flavour=$OPTARG ;;
+	r) root=$OPTARG ;;
 	s) shares+=("$OPTARG") ;;
 	f) rust_vfsd=$OPTARG ;;
 	c) hvc=1 ;;
@@ -44,7 +51,7 @@ while getopts "k:s:f:cvm:a:t:h" opt; do
 	m) mem=$OPTARG ;;
 	a) append=$OPTARG ;;
 	t) timeout_s=$OPTARG ;;
-	*) sed -n '6,28p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+	*) sed -n '6,34p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -86,6 +93,14 @@ if [ $hvc -eq 1 ]; then
 		-chardev stdio,id=hvc,signal=off
 		-device virtio-serial-device,max_ports=1 -device virtconsole,chardev=hvc)
 fi
+# The root (-r) is one more share, first, with the tag the init mounts as /
+# (guest-images/init/initcfg.h INITCFG_ROOT_TAG); its line goes to
+# /minivmm/root instead of /minivmm/shares.
+root_tag=minivmm-root
+if [ -n "$root" ]; then
+	case $root in *:*) rdir=${root%%:*} ropts=${root#*:} ;; *) rdir=$root ropts= ;; esac
+	shares=("$root_tag:$rdir:$ropts" ${shares[@]+"${shares[@]}"})
+fi
 if [ ${#shares[@]} -gt 0 ]; then
 	vfsd=${rust_vfsd:-/usr/lib/qemu/virtiofsd}
 	if [ -n "$rust_vfsd" ]; then
@@ -101,8 +116,12 @@ if [ ${#shares[@]} -gt 0 ]; then
 	for s in "${shares[@]}"; do
 		IFS=: read -r tag dir opts <<<"$s"
 		[ -n "$tag" ] && [ -d "$dir" ] || { echo "qemu-run: bad share $s" >&2; exit 125; }
+		if [ "$tag" = $root_tag ] && [ $i -ne 0 ]; then
+			echo "qemu-run: share tag $root_tag is the root's (-r)" >&2
+			exit 125
+		fi
 		# The daemon's options out of OPTS, the guest's mount data left.
-		cache=auto wb=0 mount=
+		cache=auto wb=0 ro=0 mount=
 		IFS=, read -r -a olist <<<"$opts"
 		for o in ${olist[@]+"${olist[@]}"}; do
 			case $o in
@@ -110,6 +129,7 @@ if [ ${#shares[@]} -gt 0 ]; then
 			writeback) wb=1 ;;
 			dax | dax=*) echo "qemu-run: share $tag: QEMU 7.2 has no virtio-fs DAX window" >&2; exit 125 ;;
 			cache=*) echo "qemu-run: share $tag: cache takes none, auto or always" >&2; exit 125 ;;
+			ro) ro=1 mount=${mount:+$mount,}$o ;;
 			*) mount=${mount:+$mount,}$o ;;
 			esac
 		done
@@ -119,6 +139,8 @@ if [ ${#shares[@]} -gt 0 ]; then
 			[ "$cache" != none ] || cache=never
 			dargs=(--socket-path="$sock" --shared-dir="$dir" --cache="$cache")
 			[ $wb -eq 0 ] || dargs+=(--writeback)
+			# A read-only root refuses writes in the daemon too, as minivmm's does.
+			[ $ro -eq 0 ] || [ "$tag" != $root_tag ] || dargs+=(--readonly)
 		else
 			dargs=(--socket-path="$sock" -o source="$dir" -o cache="$cache")
 			[ $wb -eq 0 ] || dargs+=(-o writeback)
@@ -136,7 +158,11 @@ if [ ${#shares[@]} -gt 0 ]; then
 		fi
 		qemu_args+=(-chardev "socket,id=vfs$i,path=$sock"
 			-device "vhost-user-fs-device,chardev=vfs$i,tag=$tag")
-		echo "$tag ${mount:--}" >>"$work/cfg/minivmm/shares"
+		if [ "$tag" = $root_tag ]; then
+			echo "$tag ${mount:--}" >"$work/cfg/minivmm/root"
+		else
+			echo "$tag ${mount:--}" >>"$work/cfg/minivmm/shares"
+		fi
 		i=$((i + 1))
 	done
 fi
