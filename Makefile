@@ -213,7 +213,9 @@ run: deps
 # BENCH picks them: boot (boot time, VMM memory, console), fs (virtio-fs file
 # workload against native and against QEMU + virtiofsd, FUSE round trip
 # against a bare vCPU exit), density (host memory per VM of 4 VMs on one
-# read-only Debian root, with and without DAX; needs make rootfs).
+# read-only Debian root, with and without DAX; needs make rootfs), serve
+# (a share served on the I/O thread against on the vCPU, serve=, with 1 and
+# 2 vCPUs; not in the default list: it compares minivmm with itself).
 BENCH ?= boot fs density
 FSBENCH := build/tests/bench/fsbench
 # fs compares with the Rust virtiofsd users run: VIRTIOFSD=PATH, or else
@@ -240,7 +242,7 @@ $(BUILD)/tests/bench/seccomp_cost: $(BUILD)/tests/bench/seccomp_cost.o $(LIB)
 seccomp-cost: $(BUILD)/tests/bench/seccomp_cost
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory minivmm guest testhost $(if $(filter fs,$(BENCH)),fsbench) \
+	$(Q)$(MAKE) --no-print-directory minivmm guest testhost $(if $(filter fs serve,$(BENCH)),fsbench) \
 		$(if $(filter density,$(BENCH)),rootfs)
 	$(Q)vfsd='$(if $(VIRTIOFSD),$(abspath $(VIRTIOFSD)))'; \
 	if [ -n "$(filter fs,$(BENCH))" ] && [ -z "$$vfsd" ]; then \

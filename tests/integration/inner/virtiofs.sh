@@ -124,7 +124,7 @@ flock "$d/f" sh -c 'for i in $(seq 1800); do [ -e "$0/flock-waiting" ] && break;
 h1=$!
 sleep 0.5
 $m --cpus 2 --share "$d:t,serve=vcpu" -- sh -c 'cd /mnt/t && for i in $(seq 100); do seq $i >n$i; done &&
-	cat $(seq -f n%g 1 100) | md5sum >guest-n.md5 && md5sum <host.txt >guest-host.md5 &&
+	for i in $(seq 100); do cat n$i; done | md5sum >guest-n.md5 && md5sum <host.txt >guest-host.md5 &&
 	./mmapx f 4096 touch:flock-waiting flockw' >"$base/vcpu.out" 2>&1 &
 pid=$!
 for _ in $(seq 1800); do [ -e "$d/flock-waiting" ] && break; sleep 0.1; done
