@@ -217,7 +217,9 @@ run: deps
 # read-only Debian root, with and without DAX; needs make rootfs), ci (a CI
 # job's untar, make -j2 and git status on a Debian root and a work share,
 # against QEMU + virtiofsd; needs make rootfs; not in the default list: it
-# takes longer than the others together in the nested test host).
+# takes longer than the others together in the nested test host), serve
+# (a share served on the I/O thread against on the vCPU, serve=, with 1 and
+# 2 vCPUs; not in the default list: it compares minivmm with itself).
 BENCH ?= boot fs density
 FSBENCH := build/tests/bench/fsbench
 # fs and ci compare with the Rust virtiofsd users run: VIRTIOFSD=PATH, or else
@@ -244,7 +246,7 @@ $(BUILD)/tests/bench/seccomp_cost: $(BUILD)/tests/bench/seccomp_cost.o $(LIB)
 seccomp-cost: $(BUILD)/tests/bench/seccomp_cost
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory minivmm guest testhost $(if $(filter fs,$(BENCH)),fsbench) \
+	$(Q)$(MAKE) --no-print-directory minivmm guest testhost $(if $(filter fs serve,$(BENCH)),fsbench) \
 		$(if $(filter density ci,$(BENCH)),rootfs)
 	$(Q)vfsd='$(if $(VIRTIOFSD),$(abspath $(VIRTIOFSD)))'; \
 	if [ -n "$(filter fs ci,$(BENCH))" ] && [ -z "$$vfsd" ]; then \

@@ -484,7 +484,8 @@ static unsigned int share_max_fds(const struct vmm *v)
 /*
  * One virtio-fs device per --share, each with its own in-process FUSE
  * server.  Its queues are served by an ioeventfd worker thread, so a vCPU
- * never waits on host file I/O.
+ * never waits on host file I/O, or with serve=vcpu by the vCPU that
+ * notified, which waits for the answer anyway.
  */
 static int setup_shares(struct vmm *v, char *err, size_t errlen)
 {
@@ -544,9 +545,18 @@ static int setup_shares(struct vmm *v, char *err, size_t errlen)
 			v->vm.efault_absorb = absorb_dax_windows;
 			v->vm.efault_opaque = v;
 		}
+		/*
+		 * serve=vcpu: no ioeventfd, so QUEUE_NOTIFY exits to the vCPU
+		 * that wrote it and the transport calls notify there: the
+		 * request is served before that vCPU resumes, with no thread
+		 * wake-up for the kick nor for the reply's interrupt
+		 * injection to wait on (share.h).
+		 */
+		if (s->serve == SHARE_SERVE_VCPU)
+			v->vm.vcpu_files = true;
 		slot = VIRTIO_FS_FIRST_SLOT + i;
-		ret = vdev_add(&v->vm, &v->vdevs[slot], slot, &v->vfs[i].ops, &v->vfs[i], true, err,
-			       errlen);
+		ret = vdev_add(&v->vm, &v->vdevs[slot], slot, &v->vfs[i].ops, &v->vfs[i],
+			       s->serve != SHARE_SERVE_VCPU, err, errlen);
 		if (ret)
 			return ret;
 		v->nvdevs = slot + 1;

@@ -153,7 +153,8 @@ struct role_def {
 	unsigned int ncalls;
 	const unsigned long *ioctls;
 	unsigned int nioctls;
-	bool with_device; /* the device list too (main serves requests at exit) */
+	/* The device list too (main serves requests at exit, vcpu-files on exits). */
+	bool with_device;
 };
 
 static const struct role_def roles[SANDBOX_NROLES] = {
@@ -163,6 +164,9 @@ static const struct role_def roles[SANDBOX_NROLES] = {
 			       ARRAY_SIZE(vcpu_ioctls), false},
 	[SANDBOX_ROLE_DEVICE] = {"device", device_calls, ARRAY_SIZE(device_calls), device_ioctls,
 				 ARRAY_SIZE(device_ioctls), false},
+	/* vcpu_ioctls covers device_ioctls (KVM_IRQ_LINE, TCSETS). */
+	[SANDBOX_ROLE_VCPU_FILES] = {"vcpu-files", vcpu_calls, ARRAY_SIZE(vcpu_calls), vcpu_ioctls,
+				     ARRAY_SIZE(vcpu_ioctls), true},
 };
 
 const char *sandbox_role_name(enum sandbox_role role)
@@ -365,7 +369,7 @@ int sandbox_enter_role(const struct sandbox *sb, enum sandbox_role role, unsigne
 
 	if (role >= SANDBOX_NROLES)
 		return -EINVAL;
-	if (role == SANDBOX_ROLE_VCPU)
+	if (role == SANDBOX_ROLE_VCPU || role == SANDBOX_ROLE_VCPU_FILES)
 		snprintf(name, sizeof(name), "vcpu%u", index);
 	else if (role == SANDBOX_ROLE_DEVICE)
 		snprintf(name, sizeof(name), "dev%u", index);

@@ -50,6 +50,11 @@ enum sandbox_role {
 	SANDBOX_ROLE_MAIN,
 	SANDBOX_ROLE_VCPU,
 	SANDBOX_ROLE_DEVICE,
+	/*
+	 * A vCPU that also serves a virtio-fs share's requests on its MMIO
+	 * exits (serve=vcpu): the vCPU list plus the device list.
+	 */
+	SANDBOX_ROLE_VCPU_FILES,
 	SANDBOX_NROLES,
 };
 
@@ -117,7 +122,7 @@ int sandbox_enter_role(const struct sandbox *sb, enum sandbox_role role, unsigne
 /* How many system calls role's list allows (for tests and the README). */
 unsigned int sandbox_role_syscalls(enum sandbox_role role);
 
-/* "main", "vcpu", "device". */
+/* "main", "vcpu", "device", "vcpu-files". */
 const char *sandbox_role_name(enum sandbox_role role);
 
 #endif

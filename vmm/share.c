@@ -29,6 +29,7 @@ enum {
 	OPT_IDS = 1 << 9,
 	OPT_UID = 1 << 10,
 	OPT_GID = 1 << 11,
+	OPT_SERVE = 1 << 12,
 };
 
 /* Which option a spec came from, for the errors: "--share SPEC" or "--root SPEC". */
@@ -129,6 +130,7 @@ static int parse_opt(const struct spec *spec, char *opt, struct share *s, unsign
 		{"xattr", OPT_XATTR},	  {"queues", OPT_QUEUES}, {"dax", OPT_DAX},
 		{"threads", OPT_THREADS}, {"dev", OPT_DEV},	  {"suid", OPT_SUID},
 		{"ids", OPT_IDS},	  {"uid", OPT_UID},	  {"gid", OPT_GID},
+		{"serve", OPT_SERVE},
 	};
 	char *val = strchr(opt, '=');
 	unsigned int bit, i;
@@ -142,20 +144,20 @@ static int parse_opt(const struct spec *spec, char *opt, struct share *s, unsign
 	if (i == ARRAY_SIZE(names))
 		return fail(err, errlen, spec, -EINVAL,
 			    "unknown option \"%s\" (ro, cache=none|auto|always, writeback, xattr, "
-			    "queues=N, threads=N, dax[=SIZE], dev, suid, ids=squash|keep, uid=N, "
-			    "gid=N)",
+			    "queues=N, threads=N, serve=iothread|vcpu, dax[=SIZE], dev, suid, "
+			    "ids=squash|keep, uid=N, gid=N)",
 			    opt);
 	bit = names[i].bit;
 	if (*seen & bit)
 		return fail(err, errlen, spec, -EINVAL, "option %s given twice", opt);
 	*seen |= bit;
 
-	/* Flags take no value; cache, queues and threads need one; dax may have one. */
+	/* Flags take no value; cache, queues, threads, serve... need one; dax may have one. */
 	if (val && (bit == OPT_RO || bit == OPT_WRITEBACK || bit == OPT_XATTR || bit == OPT_DEV ||
 		    bit == OPT_SUID))
 		return fail(err, errlen, spec, -EINVAL, "option %s takes no value", opt);
 	if (!val && (bit == OPT_CACHE || bit == OPT_QUEUES || bit == OPT_THREADS ||
-		     bit == OPT_IDS || bit == OPT_UID || bit == OPT_GID))
+		     bit == OPT_IDS || bit == OPT_UID || bit == OPT_GID || bit == OPT_SERVE))
 		return fail(err, errlen, spec, -EINVAL, "option %s needs a value", opt);
 
 	switch (bit) {
@@ -182,6 +184,15 @@ static int parse_opt(const struct spec *spec, char *opt, struct share *s, unsign
 		else
 			return fail(err, errlen, spec, -EINVAL, "ids=%s: expected squash or keep",
 				    val);
+		break;
+	case OPT_SERVE:
+		if (!strcmp(val, "iothread"))
+			s->serve = SHARE_SERVE_IOTHREAD;
+		else if (!strcmp(val, "vcpu"))
+			s->serve = SHARE_SERVE_VCPU;
+		else
+			return fail(err, errlen, spec, -EINVAL,
+				    "serve=%s: expected iothread or vcpu", val);
 		break;
 	case OPT_UID:
 	case OPT_GID: {
@@ -268,6 +279,10 @@ static int parse_split(const struct spec *spec, const char *dir, const char *tag
 		return fail(
 			err, errlen, spec, -EINVAL,
 			"writeback needs cache=auto or cache=always (cache=none is direct I/O)");
+	if (s.serve == SHARE_SERVE_VCPU && s.threads)
+		return fail(err, errlen, spec, -EINVAL,
+			    "serve=vcpu serves requests on the vCPU that notified: not with "
+			    "threads=N, which hands every request to a worker");
 	if ((s.has_uid || s.has_gid) && s.ids == FSRV_IDS_KEEP)
 		return fail(err, errlen, spec, -EINVAL,
 			    "uid=/gid= choose the squash owner: not with ids=keep");

@@ -18,6 +18,14 @@
  *                  1..SHARE_THREADS_MAX (default: one at a time on the
  *                  thread the guest's notification wakes, with lock waits
  *                  on VIRTIO_FS_DEFAULT_THREADS workers; see virtio_fs_set_inline())
+ *   serve=WHERE    iothread (default): a queue notification is an ioeventfd
+ *                  that wakes the device's I/O thread, which serves the
+ *                  request; vcpu: the notification exits to the vCPU that
+ *                  wrote it, which serves the request itself before it
+ *                  resumes the guest (no thread wake-up on either side;
+ *                  the vCPU threads then get the file system calls in
+ *                  their sandbox, SANDBOX_ROLE_VCPU_FILES).  Not with
+ *                  threads=N.
  *   dax[=SIZE]     DAX window (virtio 1.2 5.11.5), SIZE with optional K/M/G
  *                  suffix (binary), a nonzero multiple of 2 MiB up to
  *                  SHARE_DAX_MAX, default SHARE_DAX_DEFAULT; the guest
@@ -70,6 +78,12 @@
  */
 #define SHARE_ROOT_TAG "minivmm-root"
 
+/* Which thread serves the requests a queue notification announces (serve=). */
+enum share_serve {
+	SHARE_SERVE_IOTHREAD, /* the device's ioeventfd thread (the default) */
+	SHARE_SERVE_VCPU,     /* the vCPU that wrote QUEUE_NOTIFY, on its MMIO exit */
+};
+
 struct share {
 	char *dir; /* canonical absolute host path (malloc'd) */
 	char *tag; /* malloc'd */
@@ -82,6 +96,7 @@ struct share {
 	enum fsrv_cache cache;
 	unsigned int queues;  /* request queues, 1..SHARE_QUEUES_MAX */
 	unsigned int threads; /* threads=N, or 0: inline (the default) */
+	enum share_serve serve;
 };
 
 /*

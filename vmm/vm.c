@@ -410,7 +410,9 @@ static void *vcpu_thread(void *arg)
 	int ret;
 
 	/* Before the first guest instruction this thread runs. */
-	ret = sandbox_enter_role(vm->sandbox, SANDBOX_ROLE_VCPU, c->index);
+	ret = sandbox_enter_role(vm->sandbox,
+				 vm->vcpu_files ? SANDBOX_ROLE_VCPU_FILES : SANDBOX_ROLE_VCPU,
+				 c->index);
 	if (ret) {
 		vm_request_stop(vm, VM_STOP_ERROR, 1, "sandbox: vCPU %u: %s", c->index,
 				strerror(-ret));

@@ -90,6 +90,11 @@ struct vm {
 	struct power power; /* the guest's power and exit ports (vm_add_power()) */
 	/* Each vCPU and device thread enters its role in it (NULL: no sandbox). */
 	const struct sandbox *sandbox;
+	/*
+	 * vCPU threads serve FUSE requests on their MMIO exits (a serve=vcpu
+	 * share): their role is SANDBOX_ROLE_VCPU_FILES instead of _VCPU.
+	 */
+	bool vcpu_files;
 	/* The guest init said its console is set up (see devices/power/power.h). */
 	atomic_bool guest_ready;
 	int64_t ready_ns; /* CLOCK_MONOTONIC of that signal; valid once guest_ready */

@@ -87,6 +87,26 @@ static int forbidden_socket(void *arg)
 	return fd >= 0 ? 0 : 12;
 }
 
+/* A file the FUSE server would open; arg: the role (vcpu or vcpu-files). */
+static int vcpu_opens_file(void *arg)
+{
+	enum sandbox_role role = *(enum sandbox_role *)arg;
+	char err[256];
+	int fd;
+
+	if (sandbox_drop_privileges(&sb_on, err, sizeof(err)))
+		return 10;
+	if (sandbox_enter_role(&sb_on, role, 1))
+		return 11;
+	fd = openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 12;
+	close(fd);
+	/* Still no sockets: vcpu-files adds the device list, nothing else. */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	return fd >= 0 ? 0 : 13;
+}
+
 static int exec_mapping(void *arg)
 {
 	char err[256];
@@ -208,6 +228,12 @@ int main(void)
 	   "the main thread may do what device threads do (it serves the rings at exit): %u",
 	   sandbox_role_syscalls(SANDBOX_ROLE_MAIN));
 	is(strcmp(sandbox_role_name(SANDBOX_ROLE_VCPU), "vcpu"), 0, "role names");
+	ok(sandbox_role_syscalls(SANDBOX_ROLE_VCPU_FILES) >=
+			   sandbox_role_syscalls(SANDBOX_ROLE_DEVICE) &&
+		   sandbox_role_syscalls(SANDBOX_ROLE_VCPU_FILES) >
+			   sandbox_role_syscalls(SANDBOX_ROLE_VCPU),
+	   "vCPUs serving a serve=vcpu share: device's calls and the vCPU's: %u",
+	   sandbox_role_syscalls(SANDBOX_ROLE_VCPU_FILES));
 
 	st = in_child(forbidden_socket, &sb_on, out, sizeof(out));
 	is(st, 1, "a vCPU thread calling socket() ends the process with status 1");
@@ -215,6 +241,20 @@ int main(void)
 		       "socket (41)") != NULL,
 	   "with one line naming the role and the call: %s", out);
 	ok(strchr(out, '\n') == NULL, "one line");
+
+	{
+		enum sandbox_role role = SANDBOX_ROLE_VCPU;
+
+		st = in_child(vcpu_opens_file, &role, out, sizeof(out));
+		ok(st == 1 && strstr(out, "the vcpu thread made a system call it may not make: "
+					  "openat") != NULL,
+		   "a plain vCPU thread may not open files: %s", out);
+		role = SANDBOX_ROLE_VCPU_FILES;
+		st = in_child(vcpu_opens_file, &role, out, sizeof(out));
+		ok(st == 1 && strstr(out, "the vcpu-files thread made a system call it may not "
+					  "make: socket (41)") != NULL,
+		   "a vcpu-files thread opens files, and still no socket(): %s", out);
+	}
 
 	st = in_child(forbidden_socket, &sb_log, out, sizeof(out));
 	is(st, 0, "--sandbox=log lets the refused call through (logged by the kernel)");

@@ -103,6 +103,13 @@ static void test_valid(void)
 	share_free(&s);
 	r = share_parse(at(":t,threads=8"), &s, err, sizeof(err));
 	ok(r == 0 && s.threads == 8 && s.queues == 1, "threads=8");
+	is(s.serve, SHARE_SERVE_IOTHREAD, "served on the I/O thread unless serve= is given");
+	share_free(&s);
+	r = share_parse(at(":t,serve=vcpu"), &s, err, sizeof(err));
+	ok(r == 0 && s.serve == SHARE_SERVE_VCPU && s.threads == 0, "serve=vcpu");
+	share_free(&s);
+	r = share_parse(at(":t,serve=iothread"), &s, err, sizeof(err));
+	ok(r == 0 && s.serve == SHARE_SERVE_IOTHREAD, "serve=iothread");
 	share_free(&s);
 
 	/* 36 bytes is the most the config space holds; any printable byte but '/'. */
@@ -195,6 +202,10 @@ static void test_bad_options(void)
 	bad(".:t,threads=0", -EINVAL, "threads=0: expected a number from 1 to 64");
 	bad(".:t,threads=65", -EINVAL, "threads=65: expected a number from 1 to 64");
 	bad(".:t,threads=4,threads=4", -EINVAL, "option threads given twice");
+	bad(".:t,serve", -EINVAL, "option serve needs a value");
+	bad(".:t,serve=main", -EINVAL, "serve=main: expected iothread or vcpu");
+	bad(".:t,serve=vcpu,threads=2", -EINVAL, "serve=vcpu serves requests on the vCPU");
+	bad(".:t,serve=vcpu,serve=vcpu", -EINVAL, "option serve given twice");
 	bad(".:t,queues=9", -EINVAL, "queues=9: expected a number from 1 to 8");
 	bad(".:t,queues=-1", -EINVAL, "queues=-1: expected");
 	bad(".:t,queues=2x", -EINVAL, "queues=2x: expected");

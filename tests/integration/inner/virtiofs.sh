@@ -110,5 +110,40 @@ is "$(field guest-c-after)|$(stat -c %a "$d/suid/h")" "777|777" \
 	"  and the set-id bits are gone, in the guest and on the host"
 [[ $out == *guest-c-after* ]] || printf '%s\n' "$out" | tail -8 | sed 's/^/#   /' >&2
 
+# 6. serve=vcpu on 2 vCPUs: the vCPU that notified serves the request (no
+#    ioeventfd thread for the share, "dev1"), files the guest writes and
+#    reads match the host's, and a lock wait still goes to a worker: the
+#    guest's blocking flock() waits for a host-held flock and is granted,
+#    while the vCPUs go on.
+d=$base/vcpu
+mkdir -p "$d"
+cp build/tests/integration/fs/mmapx "$d/mmapx"
+head -c 4096 /dev/zero >"$d/f"
+seq 1 20000 >"$d/host.txt"
+flock "$d/f" sh -c 'for i in $(seq 1800); do [ -e "$0/flock-waiting" ] && break; sleep 0.1; done; sleep 2' "$d" &
+h1=$!
+sleep 0.5
+$m --cpus 2 --share "$d:t,serve=vcpu" -- sh -c 'cd /mnt/t && for i in $(seq 100); do seq $i >n$i; done &&
+	for i in $(seq 100); do cat n$i; done | md5sum >guest-n.md5 && md5sum <host.txt >guest-host.md5 &&
+	./mmapx f 4096 touch:flock-waiting flockw' >"$base/vcpu.out" 2>&1 &
+pid=$!
+for _ in $(seq 1800); do [ -e "$d/flock-waiting" ] && break; sleep 0.1; done
+comms=$(cat /proc/$pid/task/*/comm 2>/dev/null | sort -u | tr '\n' ' ')
+wait $pid
+rc=$?
+wait $h1
+out=$(cat "$base/vcpu.out")
+lost_if_crashed "$out" "serve=vcpu"
+is "$rc" 0 "serve=vcpu, 2 vCPUs: the guest's command exits 0"
+ok "$([[ " $comms" == *" vcpu1 "* && " $comms" != *" dev1 "* ]]; echo $?)" \
+	"  no I/O thread serves the share, the vCPUs do (threads: $comms)"
+is "$(cat "$d/guest-n.md5" 2>&1)" "$(for i in $(seq 100); do seq "$i"; done | md5sum)" \
+	"  100 files the guest wrote, read back in the guest, are what the host computes"
+is "$(cat "$d/guest-host.md5" 2>&1)" "$(md5sum <"$d/host.txt")" "  a host file reads right in the guest"
+ok "$([ "$(cat "$d/n100" 2>&1)" = "$(seq 100)" ]; echo $?)" "  host: the guest's files are there"
+like "$out" 'mmapx: ok' "  the guest's blocking flock() on a host-held lock succeeds"
+is "$(waited flockw)" yes "  and waited for the host's flock to go (on a worker)"
+[[ $out == *'mmapx: ok'* ]] || printf '%s\n' "$out" | tail -5 | sed 's/^/#   /' >&2
+
 rm -rf "$base"
 done_testing
