@@ -976,7 +976,16 @@ static void test_xattr_huge(struct fsrv *s)
 	static const uint32_t opcs[] = {FUSE_GETXATTR, FUSE_LISTXATTR};
 	struct fuse_entry_out e;
 
-	if (lookup(s, 1, "sparse", &e) != 0 || setxattr(hpath("sparse"), "user.k", "val", 3, 0)) {
+	if (lookup(s, 1, "sparse", &e) != 0) {
+		ok(0, "xattr 4 GiB: setup (LOOKUP)");
+		return;
+	}
+	/* As in test_more_ops(): tmpfs has user.* xattrs only since Linux 6.6. */
+	if (setxattr(hpath("sparse"), "user.k", "val", 3, 0)) {
+		if (errno == EOPNOTSUPP) {
+			diag("host fs without user xattrs; skipping the 4 GiB xattr replies");
+			return;
+		}
 		ok(0, "xattr 4 GiB: setup (%s)", strerror(errno));
 		return;
 	}

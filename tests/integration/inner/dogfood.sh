@@ -62,7 +62,7 @@ printf '%s\n' "$out" >"$base/check.out"
 echo "# make check in the guest: ${secs}s" >&2
 is "$rc" 0 "make -C /mnt/src check in the guest: minivmm exits 0"
 like "$out" '^Result: PASS$' "  prove's summary: Result: PASS"
-like "$out" '^All tests successful\.$' "  All tests successful."
+like "$out" 'All tests successful\.' "  All tests successful."
 if [ "$tests" = all ]; then
 	nbins=$(ls "$src"/tests/unit/test_*.c | wc -l)
 else
@@ -103,7 +103,7 @@ rc=$?
 lost_if_crashed "$out" "dogfood failing test"
 is "$rc" 2 "a failing unit test in the guest: minivmm exits with make's 2"
 like "$out" '^Result: FAIL$' "  prove's summary: Result: FAIL"
-like "$out" '^not ok 2 - a failing point' "  the failing point is shown"
+like "$out" 'not ok 2 - a failing point' "  the failing point is shown"
 ok "$(printf '%s\n' "$out" | grep -qE '^  CC      (lib|fuse|x86|boot|vmm|devices)/'; echo $((!$?)))" \
 	"  the library was not compiled again (the first run's objects)"
 
