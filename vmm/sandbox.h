@@ -50,6 +50,7 @@ enum sandbox_role {
 	SANDBOX_ROLE_MAIN,
 	SANDBOX_ROLE_VCPU,
 	SANDBOX_ROLE_DEVICE,
+	SANDBOX_ROLE_SNAPSHOT, /* --snapshot's writer: reads the stopped VM, writes DIR */
 	SANDBOX_NROLES,
 };
 
