@@ -188,6 +188,7 @@ INTEG_NEEDS_05-errors := minivmm guest
 INTEG_NEEDS_10-boot := minivmm guest testhost $(CRASH_ELF)
 INTEG_NEEDS_20-fuse-host := fuse-host-bins
 INTEG_NEEDS_50-root := minivmm guest testhost rootfs
+INTEG_NEEDS_60-snapshot := minivmm guest testhost
 INTEG_TESTS := $(if $(T),$(patsubst %,tests/integration/%.t,$(basename $(notdir $(T)))),\
 	$(wildcard tests/integration/*.t))
 integ_needs = $(if $(filter undefined,$(origin INTEG_NEEDS_$(1))),$(INTEG_ALL),$(INTEG_NEEDS_$(1)))
