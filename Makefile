@@ -16,7 +16,8 @@
 #   make rootfs     a Debian 12 root directory for --root (guest-images/out/rootfs; as
 #                   root, with mmdebstrap); ROOTFS_PACKAGES="..." adds packages
 #   make bench      benchmarks (boot time, VMM memory, console throughput, virtio-fs,
-#                   host memory per VM on one root with and without DAX);
+#                   host memory per VM on one root with and without DAX; snapshot:
+#                   restore against cold boot, only with BENCH=snapshot);
 #                   BENCH="boot fs density" picks them; fs measures each share mode with the
 #                   sandbox and with --sandbox=none (SANDBOX="on none", or one of them),
 #                   and against QEMU + the Rust virtiofsd VIRTIOFSD=PATH (default: Debian
