@@ -3,7 +3,9 @@
  */
 #define LOG_TAG "vcpu-state"
 
+#include <cpuid.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,6 +303,42 @@ static int restore_msrs(int fd, const void *data, size_t dlen)
 	return 0;
 }
 
+/*
+ * KVM on AMD (svm_get_segment()) reports TR always busy (type 11), because
+ * the VMCB does not keep the busy bit; the VMCB of the running guest holds
+ * the type its LTR loaded (9, available).  AMD CPUs ignore the bit, but an
+ * emulated SVM CPU may not: QEMU's TCG checks a user-space IN/OUT against
+ * the I/O bitmap only with TR of type 9, so a restored guest whose TR came
+ * back busy took a #GP on its first port access after ioperm() (measured
+ * in the nested test host: the init's IN right after the snapshot point).
+ * On AMD hosts, hand back what the VMCB held.  Intel's VMX requires a busy
+ * TR in 64-bit mode, and KVM reports it as it is there: left alone.
+ */
+static bool host_is_amd(void)
+{
+	unsigned int eax, ebx, ecx, edx;
+
+	if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx))
+		return false;
+	/* "AuthenticAMD" or "HygonGenuine" (EBX, EDX, ECX) */
+	return (ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163) ||
+	       (ebx == 0x6f677948 && edx == 0x6e65476e && ecx == 0x656e6975);
+}
+
+static int restore_sregs(int fd, const void *p, char *err, size_t errlen)
+{
+	struct kvm_sregs sregs;
+
+	memcpy(&sregs, p, sizeof(sregs));
+	if (host_is_amd() && sregs.tr.type == 11)
+		sregs.tr.type = 9;
+	if (ioctl(fd, KVM_SET_SREGS, &sregs) < 0) {
+		snprintf(err, errlen, "KVM_SET_SREGS: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 #define SET(req, tag)                                                                              \
 	do {                                                                                       \
 		if (!vcs_find(blob, len, tag, &p, &pl) && ioctl(fd, req, p) < 0) {                 \
@@ -327,7 +365,11 @@ int vcs_restore(int fd, const uint8_t *blob, size_t len, char *err, size_t errle
 	ret = vcs_check(blob, len, err, errlen);
 	if (ret)
 		return ret;
-	SET(KVM_SET_SREGS, VCS_SREGS);
+	if (!vcs_find(blob, len, VCS_SREGS, &p, &pl)) {
+		ret = restore_sregs(fd, p, err, errlen);
+		if (ret)
+			return ret;
+	}
 	SET(KVM_SET_XCRS, VCS_XCRS);
 	if (!vcs_find(blob, len, VCS_XSAVE, &p, &pl)) {
 		/* KVM reads as many bytes as its own XSAVE size: never past the record. */
