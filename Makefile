@@ -18,7 +18,8 @@
 #   make bench      benchmarks (boot time, VMM memory, console throughput, virtio-fs,
 #                   host memory per VM on one root with and without DAX);
 #                   BENCH="boot fs density" picks them (and ci: a CI job's untar,
-#                   build and git status; FILES=, ROUNDS=); fs measures each share mode with the
+#                   build and git status, FILES=, ROUNDS=; snapshot: restore against
+#                   cold boot); fs measures each share mode with the
 #                   sandbox and with --sandbox=none (SANDBOX="on none", or one of them),
 #                   and against QEMU + the Rust virtiofsd VIRTIOFSD=PATH (default: Debian
 #                   trixie's, fetched by VIRTIOFSD_FETCH into guest-images/cache)
@@ -190,6 +191,7 @@ INTEG_NEEDS_10-boot := minivmm guest testhost $(CRASH_ELF)
 INTEG_NEEDS_20-fuse-host := fuse-host-bins
 INTEG_NEEDS_50-root := minivmm guest testhost rootfs
 INTEG_NEEDS_51-dogfood := minivmm guest testhost rootfs
+INTEG_NEEDS_60-snapshot := minivmm guest testhost
 INTEG_TESTS := $(if $(T),$(patsubst %,tests/integration/%.t,$(basename $(notdir $(T)))),\
 	$(wildcard tests/integration/*.t))
 integ_needs = $(if $(filter undefined,$(origin INTEG_NEEDS_$(1))),$(INTEG_ALL),$(INTEG_NEEDS_$(1)))

@@ -47,6 +47,14 @@ const char cli_usage[] =
 	"                   overlay), so many VMs can boot one DIR at once and none\n"
 	"                   changes it.  DIR may not contain ','; uses one of the 16\n"
 	"                   share slots\n"
+	"  --snapshot DIR   boot, stop when the guest init is ready for a command, write\n"
+	"                   the VM to DIR (state, and ram: guest RAM with holes for zero\n"
+	"                   pages) and exit 0.  No COMMAND, --share, --root or --initrd\n"
+	"  --restore DIR    start the VM saved in DIR and run COMMAND (or /bin/sh) in it,\n"
+	"                   as a boot would.  The machine (--cpus, --mem, --cmdline) is\n"
+	"                   the snapshot's: those options are refused; --kernel and\n"
+	"                   --initrd, if given, must be the files the snapshot booted\n"
+	"                   (checked, not loaded)\n"
 	"  --cpus N         number of vCPUs (default 1, at most 64)\n"
 	"  --mem SIZE       guest RAM, with K/M/G suffix; bare numbers are MiB (default 512M)\n"
 	"  --timeout SECS   stop the guest and fail after SECS seconds, reporting each\n"
@@ -146,7 +154,44 @@ enum {
 	OPT_SHARE,
 	OPT_SANDBOX,
 	OPT_ROOT,
+	OPT_SNAPSHOT,
+	OPT_RESTORE,
 };
+
+/* What --snapshot and --restore cannot be combined with (vmm/snapshot.h). */
+static int cli_check_snapshot(const struct cli_opts *o, const char *machine_opt, char *err,
+			      size_t errlen)
+{
+
+	if (o->snapshot && o->restore) {
+		snprintf(err, errlen, "--snapshot and --restore cannot be given together");
+		return -EINVAL;
+	}
+	if (o->restore && machine_opt) {
+		snprintf(
+			err, errlen,
+			"--restore takes the machine from the snapshot: %s cannot be given with it",
+			machine_opt);
+		return -EINVAL;
+	}
+	if (o->snapshot && (o->nshares || o->root)) {
+		snprintf(err, errlen,
+			 "--snapshot with %s is not supported yet (the virtio-fs server's state "
+			 "is not saved)",
+			 o->root ? "--root" : "--share");
+		return -EINVAL;
+	}
+	if (o->snapshot && o->initrd) {
+		snprintf(err, errlen, "--snapshot needs minivmm's own guest init: no --initrd");
+		return -EINVAL;
+	}
+	if (o->snapshot && o->argc) {
+		snprintf(err, errlen,
+			 "--snapshot takes no command: give it to --restore DIR -- COMMAND");
+		return -EINVAL;
+	}
+	return 0;
+}
 
 int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
 {
@@ -161,12 +206,15 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 		{"stats", no_argument, NULL, OPT_STATS},
 		{"share", required_argument, NULL, OPT_SHARE},
 		{"root", required_argument, NULL, OPT_ROOT},
+		{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
+		{"restore", required_argument, NULL, OPT_RESTORE},
 		{"no-thp", no_argument, NULL, OPT_NO_THP},
 		{"sandbox", required_argument, NULL, OPT_SANDBOX},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	const char *machine_opt = NULL; /* an option a restore takes from the snapshot */
 	int c, ret;
 
 	memset(o, 0, sizeof(*o));
@@ -175,7 +223,20 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 	optind = 0; /* full reset: cli_parse may be called more than once */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		if (!machine_opt)
+			machine_opt = c == OPT_CPUS	 ? "--cpus"
+				      : c == OPT_MEM	 ? "--mem"
+				      : c == OPT_CMDLINE ? "--cmdline"
+				      : c == OPT_SHARE	 ? "--share"
+				      : c == OPT_ROOT	 ? "--root"
+							 : NULL;
 		switch (c) {
+		case OPT_SNAPSHOT:
+			o->snapshot = optarg;
+			break;
+		case OPT_RESTORE:
+			o->restore = optarg;
+			break;
 		case OPT_KERNEL:
 			o->kernel = optarg;
 			break;
@@ -279,5 +340,5 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 		o->argv = &argv[optind];
 		o->argc = argc - optind;
 	}
-	return 0;
+	return cli_check_snapshot(o, machine_opt, err, errlen);
 }

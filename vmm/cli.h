@@ -35,8 +35,10 @@ struct cli_opts {
 	bool version;
 	const char *shares[CLI_MAX_SHARES]; /* --share specs, parsed by vmm/share.h */
 	unsigned int nshares;
-	const char *root; /* --root spec (vmm/share.h), or NULL; takes a share's place */
-	char **argv;	  /* the guest command after "--", or NULL: shell */
+	const char *root;     /* --root spec (vmm/share.h), or NULL; takes a share's place */
+	const char *snapshot; /* --snapshot DIR, or NULL (vmm/snapshot.h) */
+	const char *restore;  /* --restore DIR, or NULL */
+	char **argv;	      /* the guest command after "--", or NULL: shell */
 	int argc;
 };
 

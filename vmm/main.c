@@ -36,6 +36,7 @@
 #include "vmm/panic_watch.h"
 #include "vmm/sandbox.h"
 #include "vmm/share.h"
+#include "vmm/snapshot.h"
 #include "vmm/stats.h"
 #include "vmm/terminal.h"
 #include "vmm/vdev.h"
@@ -117,6 +118,9 @@ struct vmm {
 	int rx_efd;	    /* the UART has room for input again */
 	bool host_quit;
 	struct sandbox sb;
+	struct snap_port snap_port;   /* the init's snapshot handshake */
+	struct snapshot_writer snapw; /* --snapshot */
+	struct snapshot_in snapin;    /* --restore */
 };
 
 static void uart_set_irq(void *opaque, int level)
@@ -219,6 +223,21 @@ out:
 }
 
 /*
+ * The init's flags (guest-images/README.md).  A snapshot boot has none that
+ * depend on this run's stdio: a restore sends its own (vmm/snapshot.h).
+ */
+static void init_flags(const struct vmm *v, char flags[64])
+{
+	strcpy(flags, "hvc ");
+	if (v->opts.snapshot)
+		strcat(flags, "snapshot ");
+	else if (!isatty(STDOUT_FILENO))
+		strcat(flags, "rawout ");
+	if (v->opts.verbose)
+		strcat(flags, "verbose ");
+}
+
+/*
  * The guest init's instructions travel as a second newc archive appended to
  * the initramfs (the kernel unpacks concatenated archives in order): the
  * command, flags, the shares and the root.  See guest-images/README.md for the
@@ -252,11 +271,7 @@ static int build_initrd(const struct vmm *v, const char *path, uint8_t **out, si
 		memcpy(argv_buf + argv_len, v->opts.argv[i], l);
 		argv_len += l;
 	}
-	strcat(flags, "hvc ");
-	if (!isatty(STDOUT_FILENO))
-		strcat(flags, "rawout ");
-	if (v->opts.verbose)
-		strcat(flags, "verbose ");
+	init_flags(v, flags);
 	ret = cpio_add_dir(&cb, "minivmm", 0755);
 	if (!ret && v->opts.argc)
 		ret = cpio_add_file(&cb, "minivmm/argv", 0644, argv_buf, argv_len);
@@ -586,6 +601,11 @@ static int setup_devices(struct vmm *v, char *err, size_t errlen)
 		snprintf(err, errlen, "serial port: %s", strerror(-ret));
 		return ret;
 	}
+	ret = snap_port_register(&v->snap_port, &v->vm, v->opts.snapshot != NULL);
+	if (ret) {
+		snprintf(err, errlen, "snapshot port: %s", strerror(-ret));
+		return ret;
+	}
 	ret = vcon_init(&v->vcon, &vmm_vcon_ops, v);
 	if (ret) {
 		snprintf(err, errlen, "virtio-console: %s", strerror(-ret));
@@ -855,6 +875,7 @@ static int stop_status(struct vmm *v)
 	case VM_STOP_EXIT_STATUS:
 		return vm->exit_status;
 	case VM_STOP_POWEROFF:
+	case VM_STOP_SNAPSHOT: /* saved (or not) by run_and_exit() */
 		return 0;
 	case VM_STOP_REBOOT:
 		if (v->panic.seen) {
@@ -928,6 +949,82 @@ static void print_stats(struct vmm *v)
 				fsrv_open_count(v->fsrv[i]));
 }
 
+static int run_and_exit(struct vmm *v, sigset_t *sigs, char *cmdline);
+
+/*
+ * --restore DIR: the VM of a snapshot (vmm/snapshot.h), its devices set up
+ * as a boot would (same slots, same order), no kernel loaded, every state
+ * set before the vCPUs run.
+ */
+static int restore_main(struct vmm *v, sigset_t *sigs)
+{
+	uint8_t kid[SNAP_KERNEL_ID_LEN];
+	char err[512] = "", flags[64];
+	int ret;
+
+	/* --kernel/--initrd at restore: a check that the snapshot booted those. */
+	if (v->opts.kernel || v->opts.initrd) {
+		ret = snapshot_ident(v->opts.kernel ? v->opts.kernel : MINIVMM_GUEST_DIR "/vmlinux",
+				     v->opts.initrd ? v->opts.initrd
+						    : MINIVMM_GUEST_DIR "/initrd.img",
+				     kid, err, sizeof(err));
+		if (ret)
+			goto fail;
+	}
+	ret = snapshot_open(&v->snapin, v->opts.restore, MINIVMM_VERSION,
+			    v->opts.kernel || v->opts.initrd ? kid : NULL, err, sizeof(err));
+	if (ret)
+		goto fail;
+	v->opts.cpus = v->snapin.vm.ncpus;
+	v->opts.mem = v->snapin.vm.mem;
+	ret = vm_create_from(&v->vm, v->opts.cpus, v->opts.mem, false, v->snapin.ram_fd, err,
+			     sizeof(err));
+	if (!ret)
+		ret = enter_sandbox(v, err, sizeof(err));
+	if (!ret)
+		ret = setup_devices(v, err, sizeof(err));
+	if (ret)
+		goto fail_vm;
+	ret = terminal_open(&v->con, STDIN_FILENO, STDOUT_FILENO, 0);
+	if (ret) {
+		snprintf(err, sizeof(err), "console: %s", strerror(-ret));
+		goto fail_vm;
+	}
+	for (unsigned int i = 0; i < v->nvdevs && !ret; i++) {
+		ret = vdev_start(&v->vdevs[i]);
+		if (ret)
+			snprintf(err, sizeof(err), "virtio worker: %s", strerror(-ret));
+	}
+	if (!ret)
+		ret = vm_create_vcpus(&v->vm, NULL, err, sizeof(err));
+	if (!ret)
+		ret = snapshot_restore(&v->snapin, &v->vm, &v->uart, v->vdevs, v->nvdevs, err,
+				       sizeof(err));
+	if (!ret) {
+		init_flags(v, flags);
+		ret = snap_port_set_config(&v->snap_port, v->opts.argv, v->opts.argc, flags);
+		if (ret)
+			snprintf(err, sizeof(err), "out of memory");
+	}
+	if (!ret)
+		ret = vm_run_vcpus(&v->vm, err, sizeof(err));
+	if (ret)
+		goto fail_con;
+	return run_and_exit(v, sigs, NULL);
+
+fail_con:
+	terminal_close(&v->con);
+fail_vm:
+	vm_stop_vcpus(&v->vm);
+	destroy_devices(v);
+	vm_destroy(&v->vm);
+fail:
+	snapshot_close(&v->snapin);
+	snap_port_free(&v->snap_port);
+	fprintf(stderr, "minivmm: %s\n", err);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	static struct vmm v; /* large (vCPU table); the one VM of this process */
@@ -938,7 +1035,7 @@ int main(int argc, char **argv)
 	size_t initrd_len = 0;
 	char *cmdline = NULL;
 	sigset_t sigs;
-	int ret, status = 1;
+	int ret;
 
 	v.start_ns = stats_now_ns();
 	if (cli_parse(argc, argv, &v.opts, err, sizeof(err))) {
@@ -973,6 +1070,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "minivmm: %s\n", err);
 		return 1;
 	}
+	if (v.opts.restore)
+		return restore_main(&v, &sigs);
 	if (!v.opts.kernel)
 		v.opts.kernel = MINIVMM_GUEST_DIR "/vmlinux";
 	v.custom_initrd = v.opts.initrd != NULL;
@@ -1009,6 +1108,15 @@ int main(int argc, char **argv)
 	ret = vm_create(&v.vm, v.opts.cpus, v.opts.mem, !v.opts.no_thp, err, sizeof(err));
 	if (ret)
 		goto fail_vm;
+	/* DIR and the files the identity is made of, before the sandbox hides them. */
+	if (v.opts.snapshot) {
+		ret = snapshot_writer_open(&v.snapw, v.opts.snapshot, &v.vm, err, sizeof(err));
+		if (!ret)
+			ret = snapshot_ident(v.opts.kernel, v.opts.initrd, v.snapw.src.kernel_id,
+					     err, sizeof(err));
+		if (ret)
+			goto fail_vm;
+	}
 	ret = enter_sandbox(&v, err, sizeof(err));
 	if (ret)
 		goto fail_vm;
@@ -1044,53 +1152,28 @@ int main(int argc, char **argv)
 			goto fail_con;
 		}
 	}
+	if (v.opts.snapshot) {
+		v.snapw.src.uart = &v.uart;
+		v.snapw.src.vdevs = v.vdevs;
+		v.snapw.src.nvdevs = v.nvdevs;
+		v.snapw.src.vmm_version = MINIVMM_VERSION;
+		ret = snapshot_writer_start(&v.snapw);
+		if (ret) {
+			snprintf(err, sizeof(err), "snapshot thread: %s", strerror(-ret));
+			goto fail_con;
+		}
+	}
 	ret = vm_start(&v.vm, &be, err, sizeof(err));
 	if (ret)
 		goto fail_con;
-	ret = start_dax_watch(&v);
-	if (ret)
-		vm_request_stop(&v.vm, VM_STOP_ERROR, 1, "DAX watch thread: %s", strerror(-ret));
-	else
-		ret = run_loop(&v, &sigs);
-	if (ret)
-		vm_request_stop(&v.vm, VM_STOP_ERROR, 1, "event loop: %s", strerror(-ret));
-	/*
-	 * SIGTERM, --timeout, Ctrl-A x: the host wants minivmm gone within a
-	 * second, whatever the guest queued (README, "Bounds").  What the
-	 * guest left on the rings is served for EXIT_DRAIN_MS at most; each
-	 * request is bounded, so exit waits for one more per thread at worst.
-	 */
-	if (atomic_load(&v.vm.stop_reason) == VM_STOP_HOST)
-		for (unsigned int i = 0; i < v.nshares; i++)
-			virtio_fs_set_deadline(&v.vfs[i],
-					       stats_now_ns() + EXIT_DRAIN_MS * 1000000LL);
-	vm_stop_vcpus(&v.vm);
-	if (v.dax_watching)
-		pthread_join(v.dax_watch, NULL); /* ends within a period once stopping */
-	/* Output the guest queued but whose notification was still in flight. */
-	vcon_tx_flush(&v.vcon);
-	/*
-	 * Likewise file requests (e.g. writeback WRITEs) already on the rings,
-	 * through the transport, which drops queues that are not live.
-	 */
-	for (unsigned int i = 0; i < v.nshares; i++)
-		for (unsigned int q = 0; q < v.vfs[i].ops.num_queues; q++)
-			vmmio_queue_notify(&v.vdevs[VIRTIO_FS_FIRST_SLOT + i].t, q);
-	uart_flush(&v.uart);
-	terminal_close(&v.con);
-	status = stop_status(&v);
-	if (v.opts.stats)
-		print_stats(&v);
-	destroy_devices(&v);
-	vm_destroy(&v.vm);
-	free(cmdline);
-	free(initrd);
-	return status;
+	return run_and_exit(&v, &sigs, cmdline);
 
 fail_con:
 	terminal_close(&v.con);
 fail_vm:
 	vm_stop_vcpus(&v.vm);
+	if (v.opts.snapshot)
+		snapshot_writer_close(&v.snapw);
 	destroy_devices(&v);
 	vm_destroy(&v.vm);
 fail:
@@ -1100,4 +1183,63 @@ fail:
 	free(cmdline);
 	free(initrd);
 	return 1;
+}
+
+/* From the running VM to minivmm's exit status: the event loop, then teardown. */
+static int run_and_exit(struct vmm *v, sigset_t *sigs, char *cmdline)
+{
+	int ret, status;
+
+	ret = start_dax_watch(v);
+	if (ret)
+		vm_request_stop(&v->vm, VM_STOP_ERROR, 1, "DAX watch thread: %s", strerror(-ret));
+	else
+		ret = run_loop(v, sigs);
+	if (ret)
+		vm_request_stop(&v->vm, VM_STOP_ERROR, 1, "event loop: %s", strerror(-ret));
+	/*
+	 * SIGTERM, --timeout, Ctrl-A x: the host wants minivmm gone within a
+	 * second, whatever the guest queued (README, "Bounds").  What the
+	 * guest left on the rings is served for EXIT_DRAIN_MS at most; each
+	 * request is bounded, so exit waits for one more per thread at worst.
+	 */
+	if (atomic_load(&v->vm.stop_reason) == VM_STOP_HOST)
+		for (unsigned int i = 0; i < v->nshares; i++)
+			virtio_fs_set_deadline(&v->vfs[i],
+					       stats_now_ns() + EXIT_DRAIN_MS * 1000000LL);
+	vm_stop_vcpus(&v->vm);
+	if (v->dax_watching)
+		pthread_join(v->dax_watch, NULL); /* ends within a period once stopping */
+	/* Output the guest queued but whose notification was still in flight. */
+	vcon_tx_flush(&v->vcon);
+	/*
+	 * Likewise file requests (e.g. writeback WRITEs) already on the rings,
+	 * through the transport, which drops queues that are not live.
+	 */
+	for (unsigned int i = 0; i < v->nshares; i++)
+		for (unsigned int q = 0; q < v->vfs[i].ops.num_queues; q++)
+			vmmio_queue_notify(&v->vdevs[VIRTIO_FS_FIRST_SLOT + i].t, q);
+	uart_flush(&v->uart);
+	terminal_close(&v->con);
+	status = stop_status(v);
+	if (v->opts.snapshot) {
+		char err[512] = "";
+		bool save = atomic_load(&v->vm.stop_reason) == VM_STOP_SNAPSHOT;
+
+		/* Written only at the snapshot point; anything else leaves no snapshot. */
+		if (snapshot_writer_finish(&v->snapw, save, err, sizeof(err))) {
+			fprintf(stderr, "minivmm: snapshot: %s\n", err);
+			status = 1;
+		}
+		snapshot_writer_close(&v->snapw);
+	}
+	if (v->opts.stats)
+		print_stats(v);
+	destroy_devices(v);
+	vm_destroy(&v->vm);
+	snap_port_free(&v->snap_port);
+	if (v->opts.restore)
+		snapshot_close(&v->snapin);
+	free(cmdline);
+	return status;
 }

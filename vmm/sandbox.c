@@ -137,6 +137,18 @@ static const char *const main_calls[] = {
 	"newfstatat",	   "fstat",	  "lseek",     "pread64",
 };
 
+/*
+ * --snapshot's writer thread (vmm/snapshot.c): reads the stopped VM's state
+ * (the KVM_GET_* ioctls below) and writes it to the files of DIR, opened
+ * before the sandbox.  It runs no guest request.
+ */
+static const char *const snapshot_calls[] = {
+	"ioctl",     /* only snapshot_ioctls */
+	"pwrite64",  /* the state and RAM files */
+	"ftruncate", /* the RAM file's size (zero pages stay holes) */
+	"fsync",     "fdatasync", "lseek",
+};
+
 /* ioctl requests each role may make. */
 /*
  * TCSETS everywhere: a fatal signal on any thread puts the terminal back
@@ -146,6 +158,12 @@ static const char *const main_calls[] = {
 static const unsigned long vcpu_ioctls[] = {KVM_RUN, KVM_IRQ_LINE, TCSETS, KVM_SET_GUEST_DEBUG};
 static const unsigned long device_ioctls[] = {KVM_IRQ_LINE, TCSETS};
 static const unsigned long main_ioctls[] = {TCGETS, TCSETS, TCSETSW, TCSETSF, KVM_IRQ_LINE};
+static const unsigned long snapshot_ioctls[] = {
+	TCSETS,		 KVM_GET_REGS,	      KVM_GET_SREGS,	 KVM_GET_FPU,
+	KVM_GET_XSAVE,	 KVM_GET_XSAVE2,      KVM_GET_XCRS,	 KVM_GET_MSRS,
+	KVM_GET_LAPIC,	 KVM_GET_VCPU_EVENTS, KVM_GET_DEBUGREGS, KVM_GET_MP_STATE,
+	KVM_GET_IRQCHIP, KVM_GET_PIT2,	      KVM_GET_CLOCK,
+};
 
 struct role_def {
 	const char *name;
@@ -167,6 +185,8 @@ static const struct role_def roles[SANDBOX_NROLES] = {
 	/* vcpu_ioctls covers device_ioctls (KVM_IRQ_LINE, TCSETS). */
 	[SANDBOX_ROLE_VCPU_FILES] = {"vcpu-files", vcpu_calls, ARRAY_SIZE(vcpu_calls), vcpu_ioctls,
 				     ARRAY_SIZE(vcpu_ioctls), true},
+	[SANDBOX_ROLE_SNAPSHOT] = {"snapshot", snapshot_calls, ARRAY_SIZE(snapshot_calls),
+				   snapshot_ioctls, ARRAY_SIZE(snapshot_ioctls), false},
 };
 
 const char *sandbox_role_name(enum sandbox_role role)

@@ -55,6 +55,7 @@ enum sandbox_role {
 	 * exits (serve=vcpu): the vCPU list plus the device list.
 	 */
 	SANDBOX_ROLE_VCPU_FILES,
+	SANDBOX_ROLE_SNAPSHOT, /* --snapshot's writer: reads the stopped VM, writes DIR */
 	SANDBOX_NROLES,
 };
 

@@ -59,7 +59,12 @@ static int errf(char *errbuf, size_t errlen, int err, const char *fmt, ...)
  */
 #define RAM_ALIGN (2ull << 20)
 
-static void *alloc_ram(uint64_t size, bool thp)
+/*
+ * fd >= 0: map size bytes of fd from off MAP_PRIVATE instead (a restored
+ * snapshot's RAM file: pages load lazily from the page cache and copies of
+ * one snapshot share them until written).
+ */
+static void *alloc_ram(uint64_t size, bool thp, int fd, uint64_t off)
 {
 	size_t len = (size_t)(size + RAM_ALIGN);
 	uint8_t *raw = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -74,6 +79,14 @@ static void *alloc_ram(uint64_t size, bool thp)
 	if (head)
 		munmap(raw, head);
 	munmap(p + size, len - head - size);
+	if (fd >= 0) {
+		if (mmap(p, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE,
+			 fd, (off_t)off) == MAP_FAILED) {
+			munmap(p, size);
+			return NULL;
+		}
+		return p;
+	}
 	/*
 	 * Every first touch of a guest page is a (nested, on cloud hosts)
 	 * fault; 2 MiB pages cut their number by 512.  Private anonymous
@@ -134,13 +147,13 @@ int vm_add_memslot(struct vm *vm, uint64_t gpa, uint64_t size, void *hva)
 	return 0;
 }
 
-static int setup_ram(struct vm *vm, uint64_t mem, bool thp, char *errbuf, size_t errlen)
+static int setup_ram(struct vm *vm, uint64_t mem, bool thp, int fd, char *errbuf, size_t errlen)
 {
 	int ret;
 
 	vm->ram_lo_size = MIN(mem, LAYOUT_MMIO_HOLE);
 	vm->ram_hi_size = mem - vm->ram_lo_size;
-	vm->ram_lo = alloc_ram(vm->ram_lo_size, thp);
+	vm->ram_lo = alloc_ram(vm->ram_lo_size, thp, fd, 0);
 	if (!vm->ram_lo)
 		return errf(errbuf, errlen, -ENOMEM, "cannot allocate %llu MiB of guest RAM",
 			    (unsigned long long)(vm->ram_lo_size >> 20));
@@ -151,7 +164,7 @@ static int setup_ram(struct vm *vm, uint64_t mem, bool thp, char *errbuf, size_t
 	vm->next_slot = 2;
 	if (!vm->ram_hi_size)
 		return 0;
-	vm->ram_hi = alloc_ram(vm->ram_hi_size, thp);
+	vm->ram_hi = alloc_ram(vm->ram_hi_size, thp, fd, vm->ram_lo_size);
 	if (!vm->ram_hi)
 		return errf(errbuf, errlen, -ENOMEM, "cannot allocate %llu MiB of guest RAM",
 			    (unsigned long long)(vm->ram_hi_size >> 20));
@@ -188,6 +201,12 @@ static void kick_handler(int sig)
 
 int vm_create(struct vm *vm, unsigned int ncpus, uint64_t mem_bytes, bool thp, char *errbuf,
 	      size_t errlen)
+{
+	return vm_create_from(vm, ncpus, mem_bytes, thp, -1, errbuf, errlen);
+}
+
+int vm_create_from(struct vm *vm, unsigned int ncpus, uint64_t mem_bytes, bool thp, int ram_fd,
+		   char *errbuf, size_t errlen)
 {
 	struct kvm_pit_config pit = {.flags = 0};
 	struct sigaction sa = {.sa_handler = kick_handler};
@@ -240,7 +259,7 @@ int vm_create(struct vm *vm, unsigned int ncpus, uint64_t mem_bytes, bool thp, c
 		ret = -errno;
 		return errf(errbuf, errlen, ret, "KVM_CREATE_PIT2: %s", strerror(-ret));
 	}
-	ret = setup_ram(vm, mem_bytes, thp, errbuf, errlen);
+	ret = setup_ram(vm, mem_bytes, thp, ram_fd, errbuf, errlen);
 	if (ret)
 		return ret;
 	vm->cpuid = get_supported_cpuid(vm->kvm_fd);
@@ -498,6 +517,19 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 	}
+	/*
+	 * A port or MMIO read the exit loop just served is complete only once
+	 * KVM_RUN is called again (the data goes into RAX, RIP moves past the
+	 * instruction).  Before its state is saved, finish it without entering
+	 * the guest: immediate_exit makes KVM_RUN complete the instruction
+	 * and return EINTR (the KVM API's advice before saving a vCPU).
+	 */
+	if (vm->complete_io_at_stop) {
+		c->run->immediate_exit = 1;
+		if (ioctl(c->fd, KVM_RUN, 0) == 0 || errno != EINTR)
+			log_warn("vCPU %u: completing its last exit: %s", c->index,
+				 strerror(errno));
+	}
 	return NULL;
 }
 
@@ -553,7 +585,7 @@ static int setup_vcpu(struct vm *vm, unsigned int i, const struct boot_entry *e)
 	ret = setup_lapic(c);
 	if (ret)
 		return ret;
-	if (i == 0) {
+	if (i == 0 && e) {
 		struct kvm_regs regs;
 		struct kvm_sregs sregs;
 		struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
@@ -571,7 +603,13 @@ static int setup_vcpu(struct vm *vm, unsigned int i, const struct boot_entry *e)
 
 int vm_start(struct vm *vm, const struct boot_entry *e, char *errbuf, size_t errlen)
 {
-	sigset_t set, old;
+	int ret = vm_create_vcpus(vm, e, errbuf, errlen);
+
+	return ret ? ret : vm_run_vcpus(vm, errbuf, errlen);
+}
+
+int vm_create_vcpus(struct vm *vm, const struct boot_entry *e, char *errbuf, size_t errlen)
+{
 	unsigned int i;
 	int ret;
 
@@ -580,6 +618,14 @@ int vm_start(struct vm *vm, const struct boot_entry *e, char *errbuf, size_t err
 		if (ret)
 			return errf(errbuf, errlen, ret, "vCPU %u setup: %s", i, strerror(-ret));
 	}
+	return 0;
+}
+
+int vm_run_vcpus(struct vm *vm, char *errbuf, size_t errlen)
+{
+	sigset_t set, old;
+	unsigned int i;
+	int ret;
 	/* Threads start with the kick signal blocked and unblock it in
 	 * vcpu_thread, so only they (not the main loop) ever receive it. */
 	sigemptyset(&set);

@@ -36,6 +36,7 @@ enum vm_stop_reason {
 	VM_STOP_REBOOT,	     /* ACPI reset register or keyboard controller reset */
 	VM_STOP_ERROR,	     /* KVM, VMM or guest CPU failure; reason in stop_msg */
 	VM_STOP_HOST,	     /* the host asked: signal, timeout, console quit */
+	VM_STOP_SNAPSHOT,    /* --snapshot: the guest init reached its snapshot point */
 };
 
 struct vm;
@@ -98,6 +99,12 @@ struct vm {
 	/* The guest init said its console is set up (see devices/power/power.h). */
 	atomic_bool guest_ready;
 	int64_t ready_ns; /* CLOCK_MONOTONIC of that signal; valid once guest_ready */
+	/*
+	 * Set before the vCPUs stop for a snapshot: each vCPU thread completes
+	 * the exit it served last (KVM_RUN with immediate_exit) before it ends,
+	 * so its registers are consistent when saved.
+	 */
+	bool complete_io_at_stop;
 };
 
 /*
@@ -108,6 +115,13 @@ struct vm {
  */
 int vm_create(struct vm *vm, unsigned int ncpus, uint64_t mem_bytes, bool thp, char *errbuf,
 	      size_t errlen);
+
+/*
+ * vm_create(), with guest RAM mapped MAP_PRIVATE from ram_fd (RAM below the
+ * hole at offset 0, the rest after it) when ram_fd >= 0: a restored snapshot.
+ */
+int vm_create_from(struct vm *vm, unsigned int ncpus, uint64_t mem_bytes, bool thp, int ram_fd,
+		   char *errbuf, size_t errlen);
 
 /*
  * The first guest-physical address above RAM, aligned to align (a power of
@@ -125,6 +139,14 @@ int vm_add_memslot(struct vm *vm, uint64_t gpa, uint64_t size, void *hva);
 
 /* Set the boot vCPU's registers from e and start every vCPU thread. */
 int vm_start(struct vm *vm, const struct boot_entry *e, char *errbuf, size_t errlen);
+
+/*
+ * vm_start() in two steps: create the vCPUs (CPUID, LAPIC LINTs; the boot
+ * registers from e, or none with e NULL: a restore sets every register),
+ * then start their threads.
+ */
+int vm_create_vcpus(struct vm *vm, const struct boot_entry *e, char *errbuf, size_t errlen);
+int vm_run_vcpus(struct vm *vm, char *errbuf, size_t errlen);
 
 /*
  * Ask the VM to stop (any thread, async-signal-unsafe).  Only the first call

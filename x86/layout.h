@@ -51,5 +51,13 @@
 #define LAYOUT_ACPI_S5_TYP 5	/* SLP_TYP of \_S5 */
 #define LAYOUT_EXIT_PORT 0x610	/* minivmm exit-status port, 4 bytes */
 #define LAYOUT_READY_PORT 0x614 /* 1-byte write: guest console ready */
+/*
+ * Snapshot handshake (vmm/snapshot.h): a 1-byte write to LAYOUT_SNAP_PORT is
+ * the init's snapshot point; after a restore a 4-byte read there gives the
+ * length of the restore configuration and each 4-byte read of
+ * LAYOUT_SNAP_DATA_PORT its next 4 bytes.
+ */
+#define LAYOUT_SNAP_PORT 0x618
+#define LAYOUT_SNAP_DATA_PORT 0x61c
 
 #endif

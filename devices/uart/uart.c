@@ -439,3 +439,42 @@ void uart_flush(struct uart *u)
 	uart_tx_drain_locked(u);
 	pthread_mutex_unlock(&u->lock);
 }
+
+void uart_save(struct uart *u, struct uart_state *s)
+{
+	pthread_mutex_lock(&u->lock);
+	memset(s, 0, sizeof(*s));
+	s->ier = u->ier;
+	s->lcr = u->lcr;
+	s->mcr = u->mcr;
+	s->fcr = u->fcr;
+	s->scr = u->scr;
+	s->dll = u->dll;
+	s->dlm = u->dlm;
+	s->lsr_err = u->lsr_err;
+	s->msr_delta = u->msr_delta;
+	s->rbr_last = u->rbr_last;
+	s->thr_ipending = u->thr_ipending;
+	s->irq_level = u->irq_level;
+	pthread_mutex_unlock(&u->lock);
+}
+
+void uart_restore(struct uart *u, const struct uart_state *s)
+{
+	pthread_mutex_lock(&u->lock);
+	u->ier = s->ier;
+	u->lcr = s->lcr;
+	u->mcr = s->mcr;
+	u->fcr = s->fcr;
+	u->scr = s->scr;
+	u->dll = s->dll;
+	u->dlm = s->dlm;
+	u->lsr_err = s->lsr_err;
+	u->msr_delta = s->msr_delta;
+	u->rbr_last = s->rbr_last;
+	u->thr_ipending = s->thr_ipending != 0;
+	u->irq_level = s->irq_level != 0;
+	u->rx_head = u->rx_count = 0;
+	u->tx_len = 0;
+	pthread_mutex_unlock(&u->lock);
+}

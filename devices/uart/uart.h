@@ -160,4 +160,25 @@ size_t uart_rx_space(struct uart *u);
  */
 void uart_flush(struct uart *u);
 
+/*
+ * The registers a snapshot keeps (vmm/snapshot.c), fixed layout.  The TX
+ * batch is flushed before saving and the host input ring is not kept (no
+ * input flows before a snapshot: the guest init has not said ready).
+ */
+struct uart_state {
+	uint8_t ier, lcr, mcr, fcr, scr, dll, dlm;
+	uint8_t lsr_err, msr_delta, rbr_last;
+	uint8_t thr_ipending, irq_level;
+	uint8_t pad[4];
+};
+
+/* Save u's registers (after uart_flush(); the vCPUs stopped). */
+void uart_save(struct uart *u, struct uart_state *s);
+
+/*
+ * Set u's registers from s (before the vCPUs run; the interrupt line's
+ * level is the irqchip's, restored with it, so set_irq is not called).
+ */
+void uart_restore(struct uart *u, const struct uart_state *s);
+
 #endif

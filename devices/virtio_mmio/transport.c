@@ -9,6 +9,7 @@
 #define LOG_TAG "virtio-mmio"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #define VIRTIO_MMIO_NO_LEGACY /* version 2 only: hide the legacy registers */
@@ -586,4 +587,103 @@ void vmmio_destroy(struct vmmio_dev *t)
 {
 	pthread_rwlock_destroy(&t->live_lock);
 	pthread_mutex_destroy(&t->lock);
+}
+
+void vmmio_save(struct vmmio_dev *t, struct vmmio_state *s)
+{
+	unsigned int i;
+
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_lock(&t->lock);
+	s->device_id = t->ops->device_id;
+	s->num_queues = t->ops->num_queues;
+	s->status = __atomic_load_n(&t->status, __ATOMIC_SEQ_CST);
+	s->dev_features_sel = t->dev_features_sel;
+	s->drv_features_sel = t->drv_features_sel;
+	s->queue_sel = t->queue_sel;
+	s->shm_sel = t->shm_sel;
+	s->interrupt_status = __atomic_load_n(&t->interrupt_status, __ATOMIC_SEQ_CST);
+	s->config_generation = __atomic_load_n(&t->config_generation, __ATOMIC_SEQ_CST);
+	s->live_queues = t->live_queues;
+	s->driver_features = t->driver_features;
+	s->needs_reset = __atomic_load_n(&t->needs_reset, __ATOMIC_SEQ_CST);
+	s->activated = t->activated;
+	for (i = 0; i < t->ops->num_queues; i++) {
+		s->q[i].num = t->qregs[i].num;
+		s->q[i].ready = t->qregs[i].ready;
+		s->q[i].desc = t->qregs[i].desc;
+		s->q[i].avail = t->qregs[i].avail;
+		s->q[i].used = t->qregs[i].used;
+		if (t->qregs[i].ready)
+			vq_save(&t->vqs[i], &s->q[i].vq);
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+int vmmio_restore(struct vmmio_dev *t, const struct vmmio_state *s, char *err, size_t errlen)
+{
+	unsigned int i;
+	uint32_t live = 0;
+	int ret = 0;
+
+	if (s->device_id != t->ops->device_id || s->num_queues != t->ops->num_queues) {
+		snprintf(err, errlen,
+			 "virtio device %u with %u queues, the snapshot has %u with %u",
+			 t->ops->device_id, t->ops->num_queues, s->device_id, s->num_queues);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&t->lock);
+	__atomic_store_n(&t->status, s->status & VMMIO_DRIVER_STATUS, __ATOMIC_SEQ_CST);
+	t->dev_features_sel = s->dev_features_sel;
+	t->drv_features_sel = s->drv_features_sel;
+	t->queue_sel = s->queue_sel;
+	t->shm_sel = s->shm_sel;
+	t->driver_features = s->driver_features;
+	__atomic_store_n(&t->interrupt_status, s->interrupt_status, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&t->config_generation, s->config_generation, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&t->needs_reset, s->needs_reset != 0, __ATOMIC_SEQ_CST);
+	for (i = 0; i < t->ops->num_queues && !ret; i++) {
+		t->qregs[i].num = s->q[i].num;
+		t->qregs[i].desc = s->q[i].desc;
+		t->qregs[i].avail = s->q[i].avail;
+		t->qregs[i].used = s->q[i].used;
+		t->qregs[i].ready = false;
+		memset(&t->vqs[i], 0, sizeof(t->vqs[i]));
+		if (!s->q[i].ready)
+			continue;
+		if (s->q[i].num > t->ops->queue_max ||
+		    vq_restore(&t->vqs[i], t->mem, (uint16_t)s->q[i].num, s->q[i].desc,
+			       s->q[i].avail, s->q[i].used, t->driver_features, &s->q[i].vq)) {
+			snprintf(err, errlen,
+				 "virtio device %u: queue %u does not match guest memory",
+				 t->ops->device_id, i);
+			ret = -EINVAL;
+			break;
+		}
+		t->qregs[i].ready = true;
+	}
+	if (!ret && s->activated) {
+		for (i = 0; i < t->ops->num_queues; i++) {
+			if (t->qregs[i].ready) {
+				live |= 1u << i;
+				continue;
+			}
+			t->vqs[i].broken = true;
+		}
+		ret = t->ops->activate(t->dev, t->vqs, t->ops->num_queues, t->driver_features,
+				       &t->irq);
+		if (ret)
+			snprintf(err, errlen, "virtio device %u: activation failed: %s",
+				 t->ops->device_id, strerror(-ret));
+	}
+	if (ret) {
+		vmmio_reset(t);
+	} else if (s->activated) {
+		pthread_rwlock_wrlock(&t->live_lock);
+		t->activated = true;
+		t->live_queues = live;
+		pthread_rwlock_unlock(&t->live_lock);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return ret;
 }

@@ -135,4 +135,31 @@ void vmmio_signal_config(struct vmmio_dev *t);
  */
 void vmmio_set_needs_reset(struct vmmio_dev *t);
 
+/* The transport's registers and its queues' indices, for snapshots (fixed layout). */
+struct vmmio_queue_state {
+	uint32_t num, ready;
+	uint64_t desc, avail, used;
+	struct vq_state vq;
+};
+
+struct vmmio_state {
+	uint32_t device_id, num_queues; /* which device: checked on restore */
+	uint32_t status, dev_features_sel, drv_features_sel, queue_sel, shm_sel;
+	uint32_t interrupt_status, config_generation, live_queues;
+	uint64_t driver_features;
+	uint8_t needs_reset, activated, pad[6];
+	struct vmmio_queue_state q[VIRTIO_DEV_MAX_QUEUES];
+};
+
+/* Save t (the vCPUs and the device's threads stopped). */
+void vmmio_save(struct vmmio_dev *t, struct vmmio_state *s);
+
+/*
+ * Put t (freshly initialised, never activated) in state s over the
+ * restored guest RAM: its queues are set up again with vq_restore() and,
+ * if it was live, the device is activated as at DRIVER_OK.  0, or -EINVAL
+ * (another device, a bad queue: t is left reset) with one line in err.
+ */
+int vmmio_restore(struct vmmio_dev *t, const struct vmmio_state *s, char *err, size_t errlen);
+
 #endif

@@ -410,3 +410,50 @@ int vq_pop_drain(struct virtqueue *vq, struct vq_req *r)
 	vq_set_notify(vq, false);
 	return vq_pop(vq, r);
 }
+
+void vq_save(const struct virtqueue *vq, struct vq_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->last_avail = vq->last_avail;
+	s->used_idx = vq->used_idx;
+	s->signalled_used = vq->signalled_used;
+	s->signalled_valid = vq->signalled_valid;
+	s->notify = vq->notify;
+	s->broken = vq->broken;
+}
+
+int vq_restore(struct virtqueue *vq, const struct gmem *mem, uint16_t num, uint64_t desc_gpa,
+	       uint64_t avail_gpa, uint64_t used_gpa, uint64_t features, const struct vq_state *s)
+{
+	uint16_t flags = 0, avail_evt = 0, used_idx, avail_idx;
+	int ret;
+
+	/* vq_init() writes the used ring's flags and avail_event: keep them. */
+	if (num && !(num & (num - 1)) && num <= VQ_MAX_SIZE && IS_ALIGNED(used_gpa, 4)) {
+		struct vring_used *u = gmem_ptr(mem, used_gpa, used_size(num));
+
+		if (u) {
+			flags = u->flags;
+			memcpy(&avail_evt, &u->ring[num], sizeof(avail_evt));
+		}
+	}
+	ret = vq_init(vq, mem, num, desc_gpa, avail_gpa, used_gpa, features);
+	if (ret)
+		return ret;
+	vq->used->flags = flags;
+	if (vq->event_idx)
+		*avail_event_ptr(vq) = avail_evt;
+	used_idx = le16toh(__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE));
+	avail_idx = le16toh(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE));
+	if (s->broken || used_idx != s->used_idx || (uint16_t)(avail_idx - s->last_avail) > num) {
+		memset(vq, 0, sizeof(*vq));
+		vq->broken = true;
+		return -EINVAL;
+	}
+	vq->last_avail = s->last_avail;
+	vq->used_idx = s->used_idx;
+	vq->signalled_used = s->signalled_used;
+	vq->signalled_valid = s->signalled_valid != 0;
+	vq->notify = s->notify != 0;
+	return 0;
+}

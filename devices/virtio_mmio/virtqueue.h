@@ -142,4 +142,25 @@ void vq_describe(const struct virtqueue *vq, char *buf, size_t len);
  */
 int vq_pop_drain(struct virtqueue *vq, struct vq_req *r);
 
+/* A live queue's own indices, for snapshots (fixed layout). */
+struct vq_state {
+	uint16_t last_avail, used_idx, signalled_used;
+	uint8_t signalled_valid, notify, broken;
+	uint8_t pad[7];
+};
+
+/* Save vq's indices (the queue idle: its device stopped). */
+void vq_save(const struct virtqueue *vq, struct vq_state *s);
+
+/*
+ * Set a queue up again over rings already in guest memory (a restored
+ * snapshot's RAM): the checks of vq_init(), then the indices of s, and
+ * nothing written to guest memory, since the rings hold the driver's and
+ * our last words (avail_event, used flags) already.  used_idx must match
+ * the used ring's idx and last_avail be no further than num behind the
+ * avail ring's idx, or the state is refused.  0 or -EINVAL (queue broken).
+ */
+int vq_restore(struct virtqueue *vq, const struct gmem *mem, uint16_t num, uint64_t desc_gpa,
+	       uint64_t avail_gpa, uint64_t used_gpa, uint64_t features, const struct vq_state *s);
+
 #endif

@@ -18,6 +18,9 @@
  *   6. runs the command (or /bin/sh -l) in its own session with the console
  *      (or /dev/hvc0) as controlling tty and stdio, and reaps every child
  *      until it exits;
+ *   6a. with the "snapshot" flag, before 6: stops at the snapshot point
+ *      (snapshot_point()) and, once restored, takes the command, flags and
+ *      wall clock of the restore from minivmm;
  *   7. syncs, drains the tty, writes the status to the exit port (4 bytes at
  *      LAYOUT_EXIT_PORT), then powers off through reboot(2) - the fallback
  *      under VMMs that ignore the port, like QEMU.
@@ -685,6 +688,95 @@ static int run(const struct init *in)
 	return status;
 }
 
+/* Resumed from a snapshot: one record of the restore configuration (vmm/snapshot.h). */
+static void restore_record(struct init *in, const char *name, const char *val, uint32_t len)
+{
+	char *buf = malloc((size_t)len + 2);
+	long long sec;
+	long nsec;
+	int ret;
+
+	if (!buf)
+		fatal(in, "out of memory");
+	memcpy(buf, val, len);
+	buf[len] = buf[len + 1] = '\0';
+	if (!strcmp(name, "argv")) {
+		ret = initcfg_split_nul(buf, len, &in->argv);
+		if (ret < 0)
+			fatal(in, "restore: argv: %s",
+			      ret == -EINVAL ? "empty command name" : strerror(-ret));
+		return; /* the strings stay in buf */
+	}
+	if (!strcmp(name, "flags")) {
+		initcfg_parse_flags(buf, &in->flags);
+		in->verbose = in->flags & INITCFG_F_VERBOSE;
+	} else if (!strcmp(name, "time") && sscanf(buf, "%lld %ld", &sec, &nsec) == 2) {
+		struct timespec t = {.tv_sec = (time_t)sec, .tv_nsec = nsec};
+
+		/* The guest's clocks resumed where they stopped: the wall clock is the host's. */
+		if (clock_settime(CLOCK_REALTIME, &t) < 0)
+			err("restore: cannot set the clock: %s", strerror(errno));
+	}
+	free(buf);
+}
+
+/*
+ * The "snapshot" flag: everything a command needs is set up; tell minivmm
+ * (a 1-byte write to LAYOUT_SNAP_PORT), which stops the VM there and saves
+ * it.  A restore resumes right after the write: the restore configuration
+ * (its length from LAYOUT_SNAP_PORT, then 4 bytes a read from
+ * LAYOUT_SNAP_DATA_PORT) says what to run.  Port reads, not a buffer in
+ * guest memory: minivmm completes the write's exit before saving the vCPU
+ * (vmm/vm.h complete_io_at_stop), so the restored vCPU resumes exactly
+ * after it with this process's I/O permission bitmap intact.
+ */
+static void snapshot_point(struct init *in)
+{
+	uint32_t len, i, off = 0, vlen;
+	char *cfg;
+
+	info(in, "at the snapshot point");
+	fflush(stdout);
+	fflush(stderr);
+	if (in->hvc_fd >= 0)
+		tcdrain(in->hvc_fd);
+	if (ioperm(LAYOUT_SNAP_PORT, LAYOUT_SNAP_DATA_PORT + 4 - LAYOUT_SNAP_PORT, 1) < 0)
+		fatal(in, "snapshot: ioperm: %s", strerror(errno));
+	outb(1, LAYOUT_SNAP_PORT);
+	len = inl(LAYOUT_SNAP_PORT);
+	if (len == 0 || len > CFG_MAX)
+		fatal(in, "snapshot: not restored by minivmm (configuration of %u bytes)", len);
+	cfg = malloc((size_t)len + 4);
+	if (!cfg)
+		fatal(in, "out of memory");
+	for (i = 0; i < len; i += 4) {
+		uint32_t w = inl(LAYOUT_SNAP_DATA_PORT);
+
+		memcpy(cfg + i, &w, 4);
+	}
+	in->argv = NULL;
+	while (off < len) {
+		const char *name = cfg + off;
+		size_t nl = strnlen(name, len - off);
+
+		if (nl == len - off || len - off - nl - 1 < 4)
+			fatal(in, "restore: malformed configuration");
+		off += (uint32_t)nl + 1;
+		memcpy(&vlen, cfg + off, 4);
+		off += 4;
+		if (vlen > len - off)
+			fatal(in, "restore: malformed configuration");
+		restore_record(in, name, cfg + off, vlen);
+		off += vlen;
+	}
+	free(cfg);
+	info(in, "restored");
+	/* The snapshot boot set no tty modes (its flags had none): this run's. */
+	setup_tty_modes(in, STDIN_FILENO, "console");
+	if (in->hvc_fd >= 0)
+		setup_tty_modes(in, in->hvc_fd, HVC_PATH);
+}
+
 int main(void)
 {
 	struct init in = {.hvc_fd = -1};
@@ -718,5 +810,7 @@ int main(void)
 		enter_root(&in);
 	else
 		mount_shares(&in, "");
+	if (in.flags & INITCFG_F_SNAPSHOT)
+		snapshot_point(&in);
 	finish(&in, run(&in));
 }

@@ -176,10 +176,9 @@ int initcfg_parse_flags(const char *buf, unsigned *flags)
 		const char *word;
 		unsigned bit;
 	} words[] = {
-		{"rawout", INITCFG_F_RAWOUT},
-		{"rawin", INITCFG_F_RAWIN},
-		{"verbose", INITCFG_F_VERBOSE},
-		{"hvc", INITCFG_F_HVC},
+		{"rawout", INITCFG_F_RAWOUT},	  {"rawin", INITCFG_F_RAWIN},
+		{"verbose", INITCFG_F_VERBOSE},	  {"hvc", INITCFG_F_HVC},
+		{"snapshot", INITCFG_F_SNAPSHOT},
 	};
 	const char *p = buf;
 	int unknown = 0;

@@ -39,6 +39,8 @@
 #define INITCFG_F_RAWIN (1u << 1)   /* host stdin not a tty: input passed byte-exact */
 #define INITCFG_F_VERBOSE (1u << 2) /* init reports what it does on stderr */
 #define INITCFG_F_HVC (1u << 3)	    /* the command's stdio is /dev/hvc0 (virtio console) */
+/* Stop at the snapshot point, take the command from the restore (vmm/snapshot.h). */
+#define INITCFG_F_SNAPSHOT (1u << 4)
 
 /* The --root share's tag (vmm/share.h SHARE_ROOT_TAG, the same string). */
 #define INITCFG_ROOT_TAG "minivmm-root"

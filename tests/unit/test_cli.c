@@ -100,6 +100,40 @@ int main(void)
 		   err);
 		is(cli_parse(n - 2, args, &o, err, 256), 0, "15 shares and --root accepted");
 	}
+	/* --snapshot and --restore (vmm/snapshot.h). */
+	is(parse(&o, err, "--snapshot", "/s", NULL), 0, "--snapshot DIR");
+	ok(o.snapshot && !strcmp(o.snapshot, "/s"), "snapshot dir kept");
+	is(parse(&o, err, "--restore", "/s", "--", "echo", "hi", NULL), 0, "--restore DIR -- CMD");
+	ok(o.restore && !strcmp(o.restore, "/s") && o.argc == 2, "restore dir and command");
+	is(parse(&o, err, "--restore", "/s", "--kernel", "k", "--timeout", "5", NULL), 0,
+	   "--restore with --kernel (a check) and --timeout");
+	is(parse(&o, err, "--mem=1G", "--restore", "/s", NULL), -EINVAL, "--restore with --mem");
+	ok(!strcmp(err, "--restore takes the machine from the snapshot: --mem cannot be given "
+			"with it"),
+	   "message: %s", err);
+	is(parse(&o, err, "--restore", "/s", "--cpus", "2", NULL), -EINVAL,
+	   "--restore with --cpus");
+	ok(strstr(err, "--cpus cannot be given") != NULL, "message: %s", err);
+	is(parse(&o, err, "--restore", "/s", "--cmdline", "x", NULL), -EINVAL,
+	   "--restore with --cmdline");
+	is(parse(&o, err, "--restore", "/s", "--share", "/a:b", NULL), -EINVAL,
+	   "--restore with --share");
+	is(parse(&o, err, "--snapshot", "/s", "--restore", "/s", NULL), -EINVAL,
+	   "--snapshot and --restore");
+	is(parse(&o, err, "--snapshot", "/s", "--share", "/a:b", NULL), -EINVAL,
+	   "--snapshot with --share");
+	ok(!strcmp(err, "--snapshot with --share is not supported yet (the virtio-fs server's "
+			"state is not saved)"),
+	   "message: %s", err);
+	is(parse(&o, err, "--snapshot", "/s", "--root", "/r", NULL), -EINVAL,
+	   "--snapshot with --root");
+	ok(strstr(err, "--root") != NULL, "message names --root: %s", err);
+	is(parse(&o, err, "--snapshot", "/s", "--initrd", "i", NULL), -EINVAL,
+	   "--snapshot with --initrd");
+	is(parse(&o, err, "--snapshot", "/s", "--", "true", NULL), -EINVAL,
+	   "--snapshot with a command");
+	ok(strstr(err, "--restore DIR -- COMMAND") != NULL, "message: %s", err);
+
 	is(parse(&o, err, "--help", NULL), 0, "help");
 	ok(o.help, "help flag");
 
