@@ -42,7 +42,8 @@
 # trip costs milliseconds: 100 files for create/stat/unlink, 50 small files,
 # a 64 MiB file, 500 random reads, 50 latency batches of 16), GUEST_MEM (default 1G), GUEST_TIMEOUT (seconds
 # per guest boot, default 600), SANDBOX ("on none", "on" or "none": the
-# --sandbox settings each mode is measured with), VIRTIOFSD (the Rust
+# --sandbox settings each mode is measured with), MINIVMM_OPTS (more minivmm
+# options for each of its boots, e.g. --no-thp), VIRTIOFSD (the Rust
 # virtiofsd to compare with; required: `make bench` sets it, see README).
 set -u
 cd "$(dirname "$0")/../.."
@@ -53,6 +54,7 @@ GUEST_MEM=${GUEST_MEM:-1G}
 GUEST_TIMEOUT=${GUEST_TIMEOUT:-600}
 SANDBOX=${SANDBOX-on none}
 VIRTIOFSD=${VIRTIOFSD:-}
+MINIVMM_OPTS=${MINIVMM_OPTS:-}
 for sb in $SANDBOX; do
 	case $sb in on | none) ;; *) echo "fs.sh: SANDBOX takes on and none, not $sb" >&2; exit 1 ;; esac
 done
@@ -147,7 +149,8 @@ for sb in $SANDBOX; do
 	for try in 1 2; do
 		rm -rf "$d"
 		share_dir "$d"
-		./minivmm --sandbox="$sb" --mem "$GUEST_MEM" --timeout "$GUEST_TIMEOUT" \
+		# shellcheck disable=SC2086 # MINIVMM_OPTS is a list of options
+		./minivmm --sandbox="$sb" --mem "$GUEST_MEM" --timeout "$GUEST_TIMEOUT" $MINIVMM_OPTS \
 			--share "$d:t,$mode" -- sh -c "$gcmd" >"$d.out" 2>"$d.err" </dev/null
 		rc=$?
 		again "$col" $try "$d.err" 'guest triple fault' || break
