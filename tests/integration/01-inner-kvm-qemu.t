@@ -14,7 +14,7 @@ printf '#!/bin/sh\n/bin/busybox echo INNER-INIT-REACHED-$((6*7))\n/bin/busybox p
 chmod 755 "$s/root/init"
 (cd "$s/root" && find . | cpio -o -H newc --quiet) >"$s/initrd.img"
 
-out=$(tests/integration/kvm-host --timeout 300 qemu-system-x86_64 -nodefaults -no-user-config -nographic \
+out=$(tests/integration/kvm-host --timeout 300 --retries 3 qemu-system-x86_64 -nodefaults -no-user-config -nographic \
 	-no-reboot -M microvm,acpi=on -accel kvm -cpu host -m 256M -serial stdio \
 	-kernel guest-images/out/cloud/vmlinuz -initrd "$s/initrd.img" \
 	-append "console=ttyS0 panic=-1 quiet" 2>&1)
