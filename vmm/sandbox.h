@@ -123,7 +123,7 @@ int sandbox_enter_role(const struct sandbox *sb, enum sandbox_role role, unsigne
 /* How many system calls role's list allows (for tests and the README). */
 unsigned int sandbox_role_syscalls(enum sandbox_role role);
 
-/* "main", "vcpu", "device", "vcpu-files". */
+/* "main", "vcpu", "device", "vcpu-files", "snapshot". */
 const char *sandbox_role_name(enum sandbox_role role);
 
 #endif
