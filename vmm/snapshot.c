@@ -33,6 +33,7 @@ static void snap_port_read(void *opaque, uint64_t off, void *data, uint32_t n)
 	memset(data, 0, n);
 	if (n != 4)
 		return;
+	pthread_mutex_lock(&p->lock);
 	if (off == 0) {
 		v = (uint32_t)p->cfg_len;
 		p->cfg_off = 0;
@@ -42,17 +43,24 @@ static void snap_port_read(void *opaque, uint64_t off, void *data, uint32_t n)
 		memcpy(&v, p->cfg + p->cfg_off, k);
 		p->cfg_off += k;
 	}
+	pthread_mutex_unlock(&p->lock);
 	memcpy(data, &v, 4);
 }
 
 static void snap_port_write(void *opaque, uint64_t off, const void *data, uint32_t n)
 {
 	struct snap_port *p = opaque;
+	bool first;
 
 	(void)data;
-	if (off != 0 || n != 1 || !p->snapshot_boot || p->reached)
+	if (off != 0 || n != 1 || !p->snapshot_boot)
 		return; /* a restored guest, or a boot without --snapshot: nothing to do */
+	pthread_mutex_lock(&p->lock);
+	first = !p->reached;
 	p->reached = true;
+	pthread_mutex_unlock(&p->lock);
+	if (!first)
+		return;
 	/* Before the stop is visible: every vCPU thread must see it as it ends. */
 	p->vm->complete_io_at_stop = true;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -67,6 +75,7 @@ static const struct bus_ops snap_port_ops = {
 int snap_port_register(struct snap_port *p, struct vm *vm, bool snapshot_boot)
 {
 	memset(p, 0, sizeof(*p));
+	pthread_mutex_init(&p->lock, NULL);
 	p->vm = vm;
 	p->snapshot_boot = snapshot_boot;
 	return bus_register(&vm->pio, LAYOUT_SNAP_PORT, 8, &snap_port_ops, p);

@@ -39,6 +39,11 @@
 struct snap_port {
 	struct vm *vm;
 	bool snapshot_boot; /* --snapshot: the first write stops the VM */
+	/*
+	 * Port exits of every vCPU reach the handlers at once (the bus takes
+	 * no lock): reached, cfg_off and cfg_len are read and written under it.
+	 */
+	pthread_mutex_t lock;
 	bool reached;
 	uint8_t *cfg; /* the restore configuration served to the init (owned) */
 	size_t cfg_len, cfg_off;
